@@ -1,0 +1,1 @@
+"""Cohorts: DICOM tree index, manifest, labels, per-scan runner (Dask), feature store, provenance."""

@@ -1,0 +1,1 @@
+"""Lungs: segmentation, left/right split, zones, quantitative CT, SSc markers, staging."""

@@ -1,0 +1,1 @@
+"""Outcome models: radiomics and clinical models, survival models, deep models."""

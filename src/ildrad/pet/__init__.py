@@ -1,0 +1,1 @@
+"""PET: SUV conversion, PET-to-CT alignment, lung PET metrics."""

@@ -1,0 +1,1 @@
+"""IBSI radiomics: image processing, one module per feature family, extractor and names."""

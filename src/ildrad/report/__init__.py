@@ -1,0 +1,1 @@
+"""Reports: cohort and patient HTML reports, figures, DICOM SEG/SR export."""

@@ -1,0 +1,1 @@
+"""Synthetic SSc-ILD chest CT / PET phantoms and cohorts with known truth."""
