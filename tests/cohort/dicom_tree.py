@@ -21,7 +21,8 @@ def write_series(folder: Path, *, study_uid: str, n_slices: int, thickness: floa
                  kernel: str = "B30f", modality: str = "CT", sop_class: str = CT_STORAGE,
                  description: str = "Thorax", image_type=("ORIGINAL", "PRIMARY", "AXIAL"),
                  position: str = "HFS", for_uid: str | None = None, spacing: float | None = None,
-                 patient: dict | None = None, series_uid: str | None = None) -> str:
+                 patient: dict | None = None, series_uid: str | None = None,
+                 study_date: str = "20230105") -> str:
     """Write one series of ``n_slices`` 4 x 4 files; returns its SeriesInstanceUID."""
     folder.mkdir(parents=True, exist_ok=True)
     series_uid = series_uid or generate_uid()
@@ -38,7 +39,7 @@ def write_series(folder: Path, *, study_uid: str, n_slices: int, thickness: floa
             setattr(ds, key, value)
         ds.AccessionNumber, ds.InstitutionName = "ACC998877", "Hopital Test"
         ds.Modality, ds.StudyInstanceUID, ds.SeriesInstanceUID = modality, study_uid, series_uid
-        ds.StudyDate = ds.SeriesDate = "20230105"
+        ds.StudyDate = ds.SeriesDate = study_date
         ds.SeriesDescription, ds.ImageType = description, list(image_type)
         ds.SliceThickness, ds.ConvolutionKernel = thickness, kernel
         ds.Manufacturer, ds.ManufacturerModelName = "SIEMENS", "SOMATOM Definition AS"
@@ -82,7 +83,8 @@ def make_tree(root: Path) -> dict[str, str]:
     frame = generate_uid()
     pet_study = root / "SSC-000123" / "20230610_PETCT"
     uids["ldct"] = write_series(pet_study / "ct", study_uid=petct, n_slices=25, thickness=3.0,
-                                for_uid=frame, description="CT AC")
+                                for_uid=frame, description="CT AC", study_date="20230610")
     uids["pet"] = write_series(pet_study / "pet", study_uid=petct, n_slices=25, thickness=3.0,
-                               modality="PT", sop_class=PET_STORAGE, for_uid=frame, description="PET AC")
+                               modality="PT", sop_class=PET_STORAGE, for_uid=frame, description="PET AC",
+                               study_date="20230610")
     return uids
