@@ -35,6 +35,7 @@ from pydicom.errors import InvalidDicomError
 from ildrad.cohort.keys import PRIVATE_DIR, Keyer
 from ildrad.cohort.settings import SeriesSelection
 from ildrad.errors import InputError
+from ildrad.image import IDENTIFYING_KEYS
 
 __all__ = ["SeriesIndex", "index_tree", "read_series_table"]
 
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 SERIES_FILE = "series.parquet"
 PRIVATE_SERIES_FILE = "series_paths.parquet"
 PRIVATE_BAD_FILES = "unreadable_files.parquet"
+#: Every identifying header value met while indexing (for the identifier scan of exports).
+PRIVATE_IDENTIFIERS = "identifiers.parquet"
 
 _DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 _IMAGE_SOP_CLASSES = {
@@ -58,6 +61,7 @@ _HEADER_TAGS = [
     "ImagePositionPatient", "ImageOrientationPatient", "FrameOfReferenceUID", "NumberOfFrames",
     "MediaStorageSOPClassUID", "BodyPartExamined", "Units",
 ]
+_IDENTIFYING = sorted(IDENTIFYING_KEYS)
 
 
 @dataclasses.dataclass
@@ -132,8 +136,16 @@ def _orientation(ds: pydicom.Dataset) -> str:
     return ("sagittal", "coronal", "axial")[axis]
 
 
-def _collect(root: Path) -> tuple[dict[str, _SeriesAccumulator], list[tuple[str, str]], int]:
+def _identifying_values(ds: pydicom.Dataset, found: set[tuple[str, str]]) -> None:
+    for keyword in _IDENTIFYING:
+        value = _text(ds, keyword)
+        if value:
+            found.add((keyword, value))
+
+
+def _collect(root: Path) -> tuple[dict[str, _SeriesAccumulator], list[tuple[str, str]], int, set[tuple[str, str]]]:
     series: dict[str, _SeriesAccumulator] = {}
+    identifiers: set[tuple[str, str]] = set()
     unreadable: list[tuple[str, str]] = []
     non_dicom = 0
     for path in _iter_files(root):
@@ -151,6 +163,7 @@ def _collect(root: Path) -> tuple[dict[str, _SeriesAccumulator], list[tuple[str,
         if not uid:
             unreadable.append((str(path), "no SeriesInstanceUID"))
             continue
+        _identifying_values(header, identifiers)
         entry = series.setdefault(uid, _SeriesAccumulator(first=header))
         instance = _text(header, "SOPInstanceUID") or str(path)
         if instance in entry.instances:
@@ -162,7 +175,7 @@ def _collect(root: Path) -> tuple[dict[str, _SeriesAccumulator], list[tuple[str,
         position = header.get("ImagePositionPatient")
         if position is not None and len(position) == 3 and frames == 1:
             entry.positions.append(tuple(float(p) for p in position))
-    return series, unreadable, non_dicom
+    return series, unreadable, non_dicom, identifiers
 
 
 def _spacing_facts(entry: _SeriesAccumulator) -> tuple[int, float, str]:
@@ -253,7 +266,7 @@ def index_tree(root: str | Path, workspace: str | Path, rule: SeriesSelection | 
         raise InputError(f"{root}: DICOM root folder not found")
     keyer = Keyer.for_workspace(workspace)
     expiratory = re.compile(rule.expiratory_pattern, flags=re.IGNORECASE)
-    collected, unreadable, non_dicom = _collect(root)
+    collected, unreadable, non_dicom, identifiers = _collect(root)
     public_rows, private_rows = [], []
     for uid, entry in sorted(collected.items()):
         ds = entry.first
@@ -301,9 +314,17 @@ def index_tree(root: str | Path, workspace: str | Path, rule: SeriesSelection | 
     series.to_parquet(workspace / SERIES_FILE, index=False)
     private.to_parquet(private_dir / PRIVATE_SERIES_FILE, index=False)
     bad.to_parquet(private_dir / PRIVATE_BAD_FILES, index=False)
+    _merge_identifiers(private_dir / PRIVATE_IDENTIFIERS, identifiers)
     log.info("indexed %d series (%d chosen), %d non-DICOM and %d unreadable files",
              len(series), int(series.chosen.sum()), non_dicom, len(bad))
     return SeriesIndex(series, private, bad)
+
+
+def _merge_identifiers(path: Path, found: set[tuple[str, str]]) -> None:
+    table = pd.DataFrame(sorted(found), columns=["keyword", "value"])
+    if path.is_file():
+        table = pd.concat([pd.read_parquet(path), table]).drop_duplicates()
+    table.to_parquet(path, index=False)
 
 
 def read_series_table(workspace: str | Path) -> pd.DataFrame:
