@@ -1,0 +1,277 @@
+r"""Pieces shared by the six texture families: input checks, neighbour offsets, feature
+aggregation (IBSI 1 "Feature aggregation") and the features of grey-level x size matrices.
+
+GLRLM, GLSZM, GLDZM and NGLDM all reduce to a matrix :math:`M_{ij}` counting objects (runs,
+zones, distance zones, neighbourhoods) of grey level :math:`i = 1..N_g` and size-like value
+:math:`j` (run length, zone size, zone distance, dependence count). Their features are the same
+sixteen formulas (plus energy for NGLDM, IBSI 1 sections 3.7-3.11), written once in
+:func:`size_matrix_features`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
+
+import numpy as np
+
+from ildrad.errors import InputError
+from ildrad.radiomics import _texture_kernels as kernels
+
+__all__ = [
+    "DIMENSION_SUFFIX",
+    "DIRECTIONS_2D",
+    "DIRECTIONS_3D",
+    "SIZE_FEATURES",
+    "SizeMatrix",
+    "aggregate_directional",
+    "checked_levels",
+    "mean_of_nonempty",
+    "nan_features",
+    "neighbourhood_offsets",
+    "size_matrix_features",
+]
+
+#: The 4 in-plane directions (dz, dy, dx), one per pair of opposite neighbours (IBSI 1).
+DIRECTIONS_2D = np.array([[0, 0, 1], [0, 1, 1], [0, 1, 0], [0, 1, -1]], np.int64)
+#: The 13 volumetric directions: the 4 in-plane ones and the 9 towards the next slice.
+DIRECTIONS_3D = np.vstack(
+    [DIRECTIONS_2D, [[1, dy, dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)]]
+).astype(np.int64)
+
+#: Suffix of the IBSI tags per spatial dimension (as in the IBSI reference tables).
+DIMENSION_SUFFIX = {"2D": "2D", "2.5D": "2_5D", "3D": "3D"}
+
+#: Generic keys of :func:`size_matrix_features`, in IBSI order.
+SIZE_FEATURES = (
+    "small_emph",
+    "large_emph",
+    "low_grey_emph",
+    "high_grey_emph",
+    "small_low_grey_emph",
+    "small_high_grey_emph",
+    "large_low_grey_emph",
+    "large_high_grey_emph",
+    "grey_nonuni",
+    "grey_nonuni_norm",
+    "size_nonuni",
+    "size_nonuni_norm",
+    "percentage",
+    "grey_var",
+    "size_var",
+    "entropy",
+    "energy",
+)
+
+
+def checked_levels(
+    binned: np.ndarray, roi: np.ndarray, n_bins: int, family: str
+) -> tuple[np.ndarray, int]:
+    """``binned`` as C-contiguous int32 and the number of ROI voxels, after checking the contract.
+
+    Raises :class:`InputError` when the shapes differ, when ``binned > 0`` is not exactly the
+    ROI, or when a grey level exceeds ``n_bins``.
+    """
+    if binned.ndim != 3 or binned.shape != roi.shape:
+        raise InputError(
+            f"{family}: binned image {binned.shape} and ROI {roi.shape} must be 3D arrays "
+            "(z, y, x) of the same shape"
+        )
+    if n_bins < 1:
+        raise InputError(f"{family}: the number of grey levels must be >= 1, got {n_bins}")
+    if binned.size >= 2**31:
+        raise InputError(f"{family}: ROI bounding box of {binned.size} voxels is too large")
+    levels = np.ascontiguousarray(binned, dtype=np.int32)
+    n_roi = int(kernels.check_levels(levels, np.ascontiguousarray(roi, dtype=bool), n_bins))
+    if n_roi == -1:
+        raise InputError(
+            f"{family}: grey levels must be >= 1 exactly inside the ROI and 0 outside it"
+        )
+    if n_roi == -2:
+        raise InputError(f"{family}: a grey level exceeds the number of grey levels {n_bins}")
+    return levels, n_roi
+
+
+def neighbourhood_offsets(distance: int, in_plane: bool) -> np.ndarray:
+    """Offsets (dz, dy, dx) of every voxel within Chebyshev ``distance``, the centre excluded."""
+    r = range(-distance, distance + 1)
+    rz = range(1) if in_plane else r
+    return np.array(
+        [(dz, dy, dx) for dz in rz for dy in r for dx in r if (dz, dy, dx) != (0, 0, 0)],
+        np.int64,
+    )
+
+
+class SizeMatrix(NamedTuple):
+    """A grey-level x size matrix in compact form.
+
+    ``counts[..., i - 1, c]`` counts objects of grey level ``i`` whose size-like value is
+    ``values[c]`` (columns of absent values are left out; ``values`` is increasing).
+    """
+
+    counts: np.ndarray
+    values: np.ndarray
+
+    def dense(self) -> np.ndarray:
+        """Counts with one column per value 1..max(values) (column j-1 holds value j)."""
+        n_cols = int(self.values.max()) if self.values.size else 0
+        out = np.zeros((*self.counts.shape[:-1], n_cols), self.counts.dtype)
+        out[..., self.values - 1] = self.counts
+        return out
+
+
+def compact_size_matrix(grey: np.ndarray, size: np.ndarray, n_bins: int) -> SizeMatrix:
+    """Count (grey, size) pairs into a :class:`SizeMatrix` without sorting (O(n + max size))."""
+    if grey.size == 0:
+        return SizeMatrix(np.zeros((n_bins, 0), np.int64), np.zeros(0, np.int64))
+    present = np.bincount(size) > 0
+    values = np.flatnonzero(present)
+    column = np.cumsum(present) - 1
+    flat = (grey - 1) * values.size + column[size]
+    counts = np.bincount(flat, minlength=n_bins * values.size).reshape(n_bins, values.size)
+    return SizeMatrix(counts, values)
+
+
+def size_matrix_features(
+    counts: np.ndarray, values: np.ndarray, n_voxels: np.ndarray | float
+) -> dict[str, np.ndarray]:
+    r"""The features of a grey-level x size matrix (IBSI 1, sections 3.7 to 3.11).
+
+    ``counts``: (..., Ng, Nc) counts :math:`M_{ij}`; ``values``: the Nc size-like values
+    :math:`j`; ``n_voxels``: :math:`N_v`, broadcastable to the leading shape. With
+    :math:`N_s = \sum_{ij} M_{ij}`, :math:`p_{ij} = M_{ij}/N_s`, marginals
+    :math:`m_i = \sum_j M_{ij}`, :math:`m_j = \sum_i M_{ij}`:
+
+    .. math::
+
+        \text{small\_emph} &= \tfrac{1}{N_s}\sum_j m_j / j^2, \quad
+        \text{large\_emph} = \tfrac{1}{N_s}\sum_j m_j j^2, \\
+        \text{low\_grey\_emph} &= \tfrac{1}{N_s}\sum_i m_i / i^2, \quad
+        \text{high\_grey\_emph} = \tfrac{1}{N_s}\sum_i m_i i^2, \\
+        \text{small\_low\_grey\_emph} &= \tfrac{1}{N_s}\sum_{ij} M_{ij}/(i^2 j^2), \quad
+        \text{small\_high\_grey\_emph} = \tfrac{1}{N_s}\sum_{ij} M_{ij} i^2/j^2, \\
+        \text{large\_low\_grey\_emph} &= \tfrac{1}{N_s}\sum_{ij} M_{ij} j^2/i^2, \quad
+        \text{large\_high\_grey\_emph} = \tfrac{1}{N_s}\sum_{ij} M_{ij} i^2 j^2, \\
+        \text{grey\_nonuni} &= \tfrac{1}{N_s}\sum_i m_i^2, \quad
+        \text{grey\_nonuni\_norm} = \tfrac{1}{N_s^2}\sum_i m_i^2, \\
+        \text{size\_nonuni} &= \tfrac{1}{N_s}\sum_j m_j^2, \quad
+        \text{size\_nonuni\_norm} = \tfrac{1}{N_s^2}\sum_j m_j^2, \quad
+        \text{percentage} = N_s / N_v, \\
+        \text{grey\_var} &= \sum_{ij} (i - \mu_i)^2 p_{ij},\ \mu_i = \sum_{ij} i\,p_{ij}, \quad
+        \text{size\_var} = \sum_{ij} (j - \mu_j)^2 p_{ij},\ \mu_j = \sum_{ij} j\,p_{ij}, \\
+        \text{entropy} &= -\sum_{ij} p_{ij} \log_2 p_{ij}, \quad
+        \text{energy} = \sum_{ij} p_{ij}^2.
+
+    An empty matrix (:math:`N_s = 0`) gives NaN for every feature.
+    """
+    m = np.asarray(counts, dtype=np.float64)
+    i = np.arange(1, m.shape[-2] + 1, dtype=np.float64)
+    j = np.asarray(values, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_s = m.sum(axis=(-2, -1))
+        m_i = m.sum(axis=-1)
+        m_j = m.sum(axis=-2)
+        by_j_inv, by_j_sq = m @ (1.0 / j**2), m @ j**2  # (..., Ng)
+        p_i, p_j = m_i / n_s[..., None], m_j / n_s[..., None]
+        mu_i, mu_j = p_i @ i, p_j @ j
+        p = m / n_s[..., None, None]
+        logs = np.log2(np.where(p > 0, p, 1.0))
+        return {
+            "small_emph": (m_j @ (1.0 / j**2)) / n_s,
+            "large_emph": (m_j @ j**2) / n_s,
+            "low_grey_emph": (m_i @ (1.0 / i**2)) / n_s,
+            "high_grey_emph": (m_i @ i**2) / n_s,
+            "small_low_grey_emph": (by_j_inv @ (1.0 / i**2)) / n_s,
+            "small_high_grey_emph": (by_j_inv @ i**2) / n_s,
+            "large_low_grey_emph": (by_j_sq @ (1.0 / i**2)) / n_s,
+            "large_high_grey_emph": (by_j_sq @ i**2) / n_s,
+            "grey_nonuni": (m_i**2).sum(axis=-1) / n_s,
+            "grey_nonuni_norm": (m_i**2).sum(axis=-1) / n_s**2,
+            "size_nonuni": (m_j**2).sum(axis=-1) / n_s,
+            "size_nonuni_norm": (m_j**2).sum(axis=-1) / n_s**2,
+            "percentage": n_s / n_voxels,
+            "grey_var": (p_i * (i - mu_i[..., None]) ** 2).sum(axis=-1),
+            "size_var": (p_j * (j - mu_j[..., None]) ** 2).sum(axis=-1),
+            "entropy": -(p * logs).sum(axis=(-2, -1)),
+            "energy": (p**2).sum(axis=(-2, -1)),
+        }
+
+
+def mean_of_nonempty(values: Mapping[str, np.ndarray], nonempty: np.ndarray) -> dict[str, float]:
+    """Average each feature over the matrices that hold at least one count (NaN if none)."""
+    keep = np.asarray(nonempty, dtype=bool)
+    if not keep.any():
+        return {name: float("nan") for name in values}
+    return {name: float(np.mean(np.asarray(v)[keep])) for name, v in values.items()}
+
+
+FeatureFunction = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
+
+
+def aggregate_directional(
+    counts: np.ndarray,
+    n_voxels: np.ndarray,
+    feature_fn: FeatureFunction,
+    methods: Iterable[str],
+) -> dict[str, dict[str, float]]:
+    """GLCM/GLRLM aggregation of ``counts`` (slabs, directions, Ng, ...) per IBSI 1.
+
+    ``avg``: features of every (slab, direction) matrix, averaged. ``comb``: directions merged
+    per slab (their :math:`N_v` added), features averaged over slabs. Slabs are the slices in
+    2D; the caller merges the slices first for 2.5D, and passes one slab for 3D. Matrices
+    without any count (e.g. a slice too small for a direction) are left out of the averages.
+    """
+    matrix_axes = tuple(range(2, counts.ndim))
+    out: dict[str, dict[str, float]] = {}
+    for method in methods:
+        if method == "avg":
+            batch, nv = counts, n_voxels
+        else:
+            batch, nv = counts.sum(axis=1), n_voxels.sum(axis=1)
+        nonempty = batch.sum(axis=tuple(a - (method != "avg") for a in matrix_axes)) > 0
+        out[method] = mean_of_nonempty(feature_fn(batch, nv), nonempty)
+    return out
+
+
+def nan_features(tags: Iterable[str]) -> dict[str, float]:
+    """Every tag set to NaN (an empty ROI has no texture)."""
+    return {tag: float("nan") for tag in tags}
+
+
+def zone_records(
+    levels: np.ndarray, n_roi: int, in_plane: bool, distance_map: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Zones of equal grey level linked at Chebyshev distance 1, one record per zone.
+
+    In-plane zones are 8-connected within a slice (2D/2.5D); volumetric zones 26-connected (3D).
+    Returns int64 arrays ``(grey, size, min_distance, slice)``, ``slice`` non-decreasing (the
+    slice of the zone's first voxel). ``min_distance`` is the smallest value of
+    ``distance_map`` over the zone (0 when no map is given).
+    """
+    backward = -(DIRECTIONS_2D if in_plane else DIRECTIONS_3D)
+    dist = np.zeros((1, 1, 1), np.int32) if distance_map is None else distance_map
+    return kernels.label_zones(levels, backward, dist, n_roi)
+
+
+def per_slice_mean(
+    grey: np.ndarray,
+    value: np.ndarray,
+    slices: np.ndarray,
+    voxels_per_slice: np.ndarray,
+    n_bins: int,
+    feature_fn: Callable[[np.ndarray, np.ndarray, float], dict[str, np.ndarray]],
+) -> dict[str, float]:
+    """2D aggregation of zone-like records: features of each slice's matrix, averaged.
+
+    ``slices`` must be non-decreasing; slices without any record are left out.
+    """
+    bounds = np.searchsorted(slices, np.arange(len(voxels_per_slice) + 1))
+    rows = []
+    for z in range(len(voxels_per_slice)):
+        lo, hi = bounds[z], bounds[z + 1]
+        if hi > lo:
+            matrix = compact_size_matrix(grey[lo:hi], value[lo:hi], n_bins)
+            rows.append(feature_fn(matrix.counts, matrix.values, float(voxels_per_slice[z])))
+    if not rows:
+        return {}
+    return {name: float(np.mean([row[name] for row in rows])) for name in rows[0]}
