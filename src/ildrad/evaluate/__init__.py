@@ -1,0 +1,1 @@
+"""Evaluation of outcome models: metric vocabulary, bootstrap CIs, DeLong, calibration, decision curves."""
