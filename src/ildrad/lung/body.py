@@ -1,0 +1,77 @@
+"""The patient's body on the coarse grid: outside air, FOV padding and the table removed.
+
+Outside air is found slice by slice: a 2D air region that touches the slice border and is
+air (median below ``OUTSIDE_AIR_MEDIAN_HU``; outside air near the body is often
+-950..-900 HU from scatter) or holds FOV padding. A border-touching
+region with lung-like median density is kept inside the body, so that a scan whose field of view
+cuts through a lung (a cropped reconstruction) keeps that lung.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cc3d
+import numpy as np
+from scipy import ndimage
+
+__all__ = ["OUTSIDE_AIR_MEDIAN_HU", "PADDING_HU", "body_mask", "bone_mask"]
+
+log = logging.getLogger(__name__)
+
+#: Median HU below which a border-touching air region is outside air (lung is about -850 HU).
+OUTSIDE_AIR_MEDIAN_HU = -900.0
+#: Values below this are FOV padding (scanners store -2048 or -3024 outside the FOV).
+PADDING_HU = -1100.0
+#: Tissue threshold (HU) that separates the body from outside air.
+TISSUE_HU = -500.0
+#: Bone on the coarse grid (HU): rib cortex and marrow averaged over 2 mm blocks.
+BONE_HU = 180.0
+
+_SLICE_STRUCTURE = np.zeros((3, 3, 3), dtype=bool)
+_SLICE_STRUCTURE[1] = ndimage.generate_binary_structure(2, 1)
+
+
+def body_mask(hu: np.ndarray, padding: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
+    """Boolean body mask of a coarse HU volume (z, y, x); ``padding`` marks FOV padding voxels."""
+    not_tissue = hu < TISSUE_HU
+    labels, count = ndimage.label(not_tissue, structure=_SLICE_STRUCTURE)
+    border = np.zeros(count + 1, dtype=bool)
+    for face in (labels[:, 0, :], labels[:, -1, :], labels[:, :, 0], labels[:, :, -1]):
+        border[np.unique(face)] = True
+    border[0] = False
+    index = np.flatnonzero(border)
+    outside = np.zeros(count + 1, dtype=bool)
+    if index.size:
+        medians = np.asarray(ndimage.median(hu, labels, index))
+        has_padding = np.asarray(ndimage.maximum(padding, labels, index)) > 0
+        outside[index] = (medians < OUTSIDE_AIR_MEDIAN_HU) | has_padding
+    body = ~outside[labels]
+    # Detach the table and thin couch parts, keep the patient (largest 3D component).
+    radius = max(1, int(round(4.0 / min(spacing[1:]))))
+    opened = ndimage.binary_opening(body, structure=_disk_structure(radius))
+    if not opened.any():
+        return opened
+    largest = cc3d.largest_k(opened.view(np.uint8), k=1, connectivity=6) > 0
+    largest = ndimage.binary_dilation(largest, structure=_disk_structure(radius)) & body
+    return _fill_slices(largest)
+
+
+def bone_mask(hu: np.ndarray, body: np.ndarray) -> np.ndarray:
+    """Bone (ribs, spine, sternum, scapulae) inside the body on the coarse grid."""
+    return body & (hu > BONE_HU)
+
+
+def _disk_structure(radius: int) -> np.ndarray:
+    span = np.arange(-radius, radius + 1)
+    disk = (span[:, None] ** 2 + span[None, :] ** 2) <= radius * radius
+    structure = np.zeros((1, 2 * radius + 1, 2 * radius + 1), dtype=bool)
+    structure[0] = disk
+    return structure
+
+
+def _fill_slices(mask: np.ndarray) -> np.ndarray:
+    out = np.empty_like(mask)
+    for k in range(mask.shape[0]):
+        out[k] = ndimage.binary_fill_holes(mask[k])
+    return out

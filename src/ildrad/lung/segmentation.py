@@ -1,0 +1,238 @@
+"""Automatic lung segmentation from a CT in HU: right (1) and left (2) lungs on the CT grid.
+
+Pipeline (classical image processing, no learned weights):
+
+1. Block-mean the CT to about 2 mm (``internal_resolution_mm``) for every topology decision.
+2. Body: outside air, FOV padding and the table removed (:mod:`ildrad.lung.body`).
+3. Aerated lung: body voxels below ``air_threshold_hu`` (-500 HU); the trachea and main bronchi
+   are grown from the trachea (:mod:`ildrad.lung.airways`) and cut out with a 1-voxel margin.
+4. Lung components: air components of at least 30 % of the largest, or of lung-like texture
+   (median above -960 HU, so not homogeneous gas) and at least ``_MIN_LUNG_PART_ML``:
+   stomach and bowel gas, the oesophagus and the outside air are therefore left out.
+5. Right / left split by patient side, even where the lungs touch (:mod:`ildrad.lung.split`).
+6. Vessels and airways inside the lung: axial hole filling per lung.
+7. Dense subpleural disease between the aerated lung and the ribs is added
+   (:mod:`ildrad.lung.periphery`), and a 3D closing takes in dense patches inside the envelope.
+8. Full-resolution boundary: inside the coarse shape the mask is kept; in a one-coarse-voxel band
+   around the aerated boundary the full-resolution CT (smoothed in-plane, sigma 0.7 voxel) decides
+   against ``boundary_threshold_hu`` (-400 HU, half-way between lung and soft tissue); where dense
+   disease was added the interpolated coarse shape decides. Holes are filled again per slice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+import cc3d
+import numpy as np
+from scipy import ndimage
+
+from ildrad.errors import InputError
+from ildrad.image import Grid, Image, Mask, Unit, require_unit
+from ildrad.lung.airways import find_trachea_seed, grow_airways
+from ildrad.lung.body import PADDING_HU, body_mask, bone_mask
+from ildrad.lung.coarse import CoarseGrid, coarse_grid_for, downsample_mean, upsample_fraction, upsample_nearest
+from ildrad.lung.periphery import recover_dense_periphery
+from ildrad.lung.settings import SegmentSettings
+from ildrad.lung.split import LEFT, RIGHT, split_left_right
+
+__all__ = ["LUNG_LABELS", "LungSegmentation", "segment_lungs"]
+
+log = logging.getLogger(__name__)
+
+#: Label codes of the lung mask (DESIGN.md).
+LUNG_LABELS = {RIGHT: "right", LEFT: "left"}
+_MIN_LUNG_PART_ML = 20.0
+_GAS_MEDIAN_HU = -960.0
+_MAIN_FRACTION = 0.3
+
+
+@dataclasses.dataclass(frozen=True)
+class LungSegmentation:
+    """Result of :func:`segment_lungs`: masks on the CT grid and facts found on the way."""
+
+    lungs: Mask  #: 1 right, 2 left
+    airways: Mask  #: 1 = trachea and central bronchi lumen that was excluded
+    body: Mask  #: 1 = patient body (outside air, padding and table removed)
+    info: dict[str, Any]
+
+
+def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSegmentation:
+    """Segment the right and left lungs of a CT (HU) on its own grid."""
+    settings = settings or SegmentSettings()
+    require_unit(ct, Unit.HU, purpose="lung segmentation")
+    direction = ct.grid.direction_matrix
+    if abs(direction[2, 0]) < 0.8:
+        raise InputError(
+            "lung segmentation needs an axial series (array axis 0 along the patient's head-feet "
+            f"axis); this image's slice axis is {np.round(direction[:, 0], 3).tolist()} in LPS"
+        )
+    superior_first = direction[2, 0] < 0
+    coarse = coarse_grid_for(ct.shape, ct.spacing, settings.internal_resolution_mm)
+    coarse_grid = _coarse_image_grid(ct.grid, coarse)
+    cs = coarse.spacing
+    voxel_ml = float(np.prod(cs)) / 1000.0
+
+    hu_c = downsample_mean(np.maximum(ct.array, -1024.0), coarse)
+    padding_c = downsample_mean(ct.array < PADDING_HU, coarse) > 0.5
+    body_c = body_mask(hu_c, padding_c, cs)
+    if not body_c.any():
+        raise InputError("no body found in the CT (is it a CT in HU with the patient in the field of view?)")
+    bone_c = bone_mask(hu_c, body_c)
+    air_c = body_c & (hu_c < settings.air_threshold_hu)
+
+    seed = find_trachea_seed(hu_c, body_c, cs, superior_first)
+    airways_c = np.zeros_like(air_c) if seed is None else grow_airways(hu_c, seed, air_c, cs)
+    airway_margin = ndimage.binary_dilation(airways_c, iterations=1) if airways_c.any() else airways_c
+    lung_air = _lung_components(air_c & ~airway_margin, hu_c, voxel_ml)
+    if not lung_air.any():
+        raise InputError("no aerated lung found in the CT (is this a chest CT in HU?)")
+
+    midline_x = _midline_x(seed if seed is not None else body_c, coarse_grid)
+    labels = split_left_right(lung_air, coarse_grid, midline_x)
+    labels = _fill_per_label(labels)
+    aerated = labels.copy()
+    medial = _medial_directions(direction)
+    labels, wall_margin_mm = recover_dense_periphery(
+        labels, bone_c, body_c, cs, medial, settings.dense_band_max_mm
+    )
+    labels = _close_per_label(labels, body_c & ~bone_c & ~airway_margin)
+    lungs = _refine_full_resolution(ct, coarse, aerated, labels, airways_c, settings)
+    info = {
+        "coarse_factors": list(coarse.factors),
+        "trachea_found": seed is not None,
+        "midline_x_mm": midline_x,
+        "superior_first": bool(superior_first),
+        "wall_margin_mm": wall_margin_mm,
+        "body_volume_ml": float(body_c.sum()) * voxel_ml,
+        "airway_volume_ml": float(airways_c.sum()) * voxel_ml,
+        "dense_added_ml": float(((labels > 0) & (aerated == 0)).sum()) * voxel_ml,
+    }
+    body_full = upsample_nearest(body_c, coarse).astype(np.uint8)
+    airways_full = upsample_nearest(airways_c, coarse).astype(np.uint8)
+    return LungSegmentation(
+        lungs=Mask(lungs, ct.grid, LUNG_LABELS),
+        airways=Mask(airways_full, ct.grid, {1: "airways"}),
+        body=Mask(body_full, ct.grid, {1: "body"}),
+        info=info,
+    )
+
+
+def _coarse_image_grid(full: Grid, coarse: CoarseGrid) -> Grid:
+    origin = full.index_to_physical(coarse.full_index(np.zeros(3)))
+    return Grid(coarse.shape, coarse.spacing, tuple(origin), full.direction)
+
+
+def _lung_components(air: np.ndarray, hu: np.ndarray, voxel_ml: float) -> np.ndarray:
+    labels = cc3d.connected_components(air.view(np.uint8), connectivity=6)
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    if sizes.max(initial=0) == 0:
+        return np.zeros_like(air)
+    candidates = np.flatnonzero(sizes * voxel_ml >= _MIN_LUNG_PART_ML)
+    medians = np.asarray(ndimage.median(hu, labels, candidates)) if candidates.size else np.array([])
+    keep = np.zeros(sizes.size, dtype=bool)
+    largest = sizes.max()
+    for label, median in zip(candidates, medians):
+        keep[label] = sizes[label] >= _MAIN_FRACTION * largest or median > _GAS_MEDIAN_HU
+    log.debug("air components: %d candidates, %d kept as lung", candidates.size, int(keep.sum()))
+    return keep[labels]
+
+
+def _midline_x(reference: np.ndarray, grid: Grid) -> float:
+    index = np.argwhere(reference).mean(axis=0)
+    return float(grid.index_to_physical(index)[0])
+
+
+def _medial_directions(direction: np.ndarray) -> dict[int, tuple[float, float]]:
+    """In-plane unit vectors (array y, x; mm) towards the patient's midline for each lung."""
+    towards_left = np.array([direction[0, 1], direction[0, 2]], dtype=float)
+    norm = float(np.hypot(*towards_left))
+    if norm < 1e-6:
+        return {}
+    towards_left /= norm
+    return {RIGHT: (towards_left[0], towards_left[1]), LEFT: (-towards_left[0], -towards_left[1])}
+
+
+def _fill_per_label(labels: np.ndarray) -> np.ndarray:
+    out = labels.copy()
+    for label in (RIGHT, LEFT):
+        region = labels == label
+        if not region.any():
+            continue
+        for k in np.flatnonzero(region.any(axis=(1, 2))):
+            filled = ndimage.binary_fill_holes(region[k])
+            out[k][filled & (out[k] == 0)] = label
+    return out
+
+
+def _close_per_label(labels: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """3D closing (radius 2 voxels) per lung, limited to ``allowed``, then axial hole filling."""
+    out = labels.copy()
+    ball = ndimage.generate_binary_structure(3, 1)
+    for label in (RIGHT, LEFT):
+        region = labels == label
+        if not region.any():
+            continue
+        closed = ndimage.binary_closing(np.pad(region, 2), structure=ball, iterations=2)[2:-2, 2:-2, 2:-2]
+        out[closed & allowed & (out == 0)] = label
+    return _fill_per_label(out)
+
+
+def _refine_full_resolution(
+    ct: Image,
+    coarse: CoarseGrid,
+    aerated: np.ndarray,
+    labels: np.ndarray,
+    airways: np.ndarray,
+    settings: SegmentSettings,
+) -> np.ndarray:
+    """Full-resolution lung labels from the coarse decisions (see the module docstring)."""
+    out = np.zeros(ct.shape, dtype=np.uint8)
+    present = np.argwhere(labels > 0)
+    low_c = np.maximum(present.min(axis=0) - 2, 0)
+    high_c = np.minimum(present.max(axis=0) + 3, np.asarray(coarse.shape))
+    factors = np.asarray(coarse.factors)
+    low = low_c * factors
+    high = np.minimum(high_c * factors, np.asarray(ct.shape))
+    box = tuple(slice(a, b) for a, b in zip(low, high))
+    box_c = tuple(slice(a, b) for a, b in zip(low_c, high_c))
+    sub = CoarseGrid(coarse.factors, tuple(int(h - lo) for h, lo in zip(high, low)), coarse.full_spacing)
+    hu = ndimage.gaussian_filter(ct.array[box], sigma=(0.0, 0.7, 0.7), mode="nearest")
+    below = hu < settings.boundary_threshold_hu
+    del hu
+    airway_full = upsample_nearest(airways[box_c], sub)
+    structure = ndimage.generate_binary_structure(3, 1)
+    target = out[box]
+    for label in (RIGHT, LEFT):
+        region_c = labels[box_c] == label
+        if not region_c.any():
+            continue
+        aer_c = aerated[box_c] == label
+        dense_c = region_c & ~aer_c
+        inner = upsample_nearest(ndimage.binary_erosion(aer_c, structure), sub)
+        band = upsample_nearest(ndimage.binary_dilation(aer_c, structure) & ~ndimage.binary_erosion(aer_c, structure), sub)
+        lung = inner | (band & below)
+        if dense_c.any():
+            near_dense = upsample_nearest(ndimage.binary_dilation(dense_c, structure, iterations=1), sub)
+            lung |= near_dense & (upsample_fraction(region_c, sub) >= 0.5)
+        lung &= ~airway_full
+        lung = _largest_parts(lung)
+        for k in np.flatnonzero(lung.any(axis=(1, 2))):
+            lung[k] = ndimage.binary_fill_holes(lung[k])
+        target[lung & (target == 0)] = label
+    return out
+
+
+def _largest_parts(mask: np.ndarray) -> np.ndarray:
+    """Drop specks: keep connected parts of at least 1 % of the largest."""
+    labels = cc3d.connected_components(mask.view(np.uint8), connectivity=26)
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    if sizes.size <= 2:
+        return mask
+    keep = sizes >= 0.01 * sizes.max()
+    keep[0] = False
+    return keep[labels]
