@@ -66,17 +66,18 @@ def _settings(config: Config | RadiomicsSettings | None) -> RadiomicsSettings:
 
 
 def _selected(settings: RadiomicsSettings) -> list[registry.Family]:
-    if settings.families is not None:
-        return [registry.FAMILIES[name] for name in settings.families]
-    return [family for family in registry.FAMILIES.values() if registry.available(family)]
+    """Families to compute, in registry order."""
+    chosen = registry.FAMILIES if settings.families is None else settings.families
+    return [
+        family
+        for name, family in registry.FAMILIES.items()
+        if name in chosen and (family.kind == "roi" or name in settings.texture.families)
+    ]
 
 
 def _texture(module, family: registry.Family, roi: ProcessedRoi, settings: RadiomicsSettings) -> dict[str, float]:
     """Call a texture family on the discretised intensity mask cropped to its bounding box."""
     first, last = bounding_box(roi.intensity | roi.morph)
     box = tuple(slice(a, b) for a, b in zip(first, last))
-    texture_settings = getattr(settings, "texture", None)
-    if texture_settings is None:
-        raise InputError(f"family '{family.name}' needs the radiomics.texture settings")
     arguments = {"morph_roi": roi.morph[box]} if family.needs_morph_roi else {}
-    return module.features(roi.binned[box], roi.intensity[box], roi.n_bins, texture_settings, **arguments)
+    return module.features(roi.binned[box], roi.intensity[box], roi.n_bins, settings.texture, **arguments)

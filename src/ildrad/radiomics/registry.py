@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import importlib.util
 from types import ModuleType
 from typing import Literal
 
-__all__ = ["FAMILIES", "Family", "available", "load"]
+__all__ = ["FAMILIES", "Family", "load"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,8 +56,3 @@ FAMILIES: dict[str, Family] = {family.name: family for family in _FAMILY_LIST}
 def load(family: Family) -> ModuleType:
     """Import the module of ``family``."""
     return importlib.import_module(family.module)
-
-
-def available(family: Family) -> bool:
-    """True when the module of ``family`` is installed in this version of ildrad."""
-    return importlib.util.find_spec(family.module) is not None

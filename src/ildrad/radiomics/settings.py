@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from ildrad.radiomics.texture_settings import TextureSettings
 from ildrad.settings_base import Section
 
 __all__ = [
@@ -113,8 +114,11 @@ class RadiomicsSettings(Section):
     discretisation: DiscretisationSettings = Field(default_factory=DiscretisationSettings)
     ivh: IvhSettings = Field(default_factory=IvhSettings)
     families: tuple[str, ...] | None = Field(
-        None, description="families to compute (registry names); null for all registered"
+        None,
+        description="families to compute (registry names); null for all registered. A texture "
+        "family is computed when selected here and listed in texture.families",
     )
+    texture: TextureSettings = Field(default_factory=TextureSettings)
     diagnostics: bool = Field(
         False,
         description="also output the IBSI diagnostic values of each processing step "
