@@ -29,7 +29,7 @@ from ildrad.radiomics.filters.spec import (
 )
 from ildrad.radiomics.filters.wavelets import wavelet_chain
 
-__all__ = ["apply_filter_in_mask_box", "filter_reach_vox"]
+__all__ = ["apply_filter_in_mask_box", "crop_grid", "crop_image", "filter_reach_vox", "mask_box"]
 
 
 def filter_reach_vox(spec: FilterSpec, spacing: tuple[float, float, float]) -> tuple[int, int, int] | None:
@@ -57,6 +57,33 @@ def filter_reach_vox(spec: FilterSpec, spacing: tuple[float, float, float]) -> t
     return (reach[0], reach[1], reach[2])
 
 
+def mask_box(mask: Mask, reach: tuple[int, int, int] | None) -> tuple[slice, slice, slice]:
+    """The mask's bounding box grown by ``reach`` voxels per axis, clipped to the grid.
+
+    ``reach=None`` (a global filter) gives the whole grid.
+    """
+    inside = np.argwhere(mask.array != 0)
+    if inside.size == 0:
+        raise EmptyMaskError("the mask holds no voxel: nothing to filter")
+    if reach is None:
+        return tuple(slice(0, n) for n in mask.grid.shape)  # type: ignore[return-value]
+    start = np.maximum(inside.min(axis=0) - reach, 0)
+    stop = np.minimum(inside.max(axis=0) + 1 + np.asarray(reach), mask.grid.shape)
+    return tuple(slice(int(a), int(b)) for a, b in zip(start, stop, strict=True))  # type: ignore[return-value]
+
+
+def crop_grid(grid: Grid, box: tuple[slice, slice, slice]) -> Grid:
+    """The sub-grid covering ``box`` (same spacing and direction, shifted origin)."""
+    start = np.array([s.start for s in box], dtype=float)
+    shape = tuple(s.stop - s.start for s in box)
+    return Grid(shape, grid.spacing, tuple(grid.index_to_physical(start)), grid.direction)
+
+
+def crop_image(image: Image, box: tuple[slice, slice, slice]) -> Image:
+    """The part of ``image`` inside ``box``, on its own sub-grid."""
+    return Image(image.array[box], crop_grid(image.grid, box), image.modality, image.unit, image.metadata)
+
+
 def apply_filter_in_mask_box(image: Image, mask: Mask, spec: FilterSpec) -> Image:
     """Response map on the sub-grid of the mask's bounding box plus the filter's reach.
 
@@ -64,21 +91,6 @@ def apply_filter_in_mask_box(image: Image, mask: Mask, spec: FilterSpec) -> Imag
     image carries its own (cropped) grid, unit ``none``.
     """
     assert_same_grid(image, mask, "mask and image to filter")
-    inside = np.argwhere(mask.array != 0)
-    if inside.size == 0:
-        raise EmptyMaskError("the mask holds no voxel: nothing to filter")
-    reach = filter_reach_vox(spec, image.spacing)
-    if reach is None:
-        start, stop = np.zeros(3, dtype=int), np.asarray(image.shape)
-    else:
-        start = np.maximum(inside.min(axis=0) - reach, 0)
-        stop = np.minimum(inside.max(axis=0) + 1 + np.asarray(reach), image.shape)
-    box = tuple(slice(int(a), int(b)) for a, b in zip(start, stop, strict=True))
+    box = mask_box(mask, filter_reach_vox(spec, image.spacing))
     response = filter_array(image.array[box], image.spacing, spec)
-    grid = Grid(
-        shape=response.shape,
-        spacing=image.spacing,
-        origin=tuple(image.grid.index_to_physical(start.astype(float))),
-        direction=image.grid.direction,
-    )
-    return Image(response.astype(np.float32), grid, image.modality, Unit.NONE, image.metadata)
+    return Image(response.astype(np.float32), crop_grid(image.grid, box), image.modality, Unit.NONE, image.metadata)
