@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from matplotlib.path import Path as MplPath
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, RTStructureSetStorage, generate_uid
 
 from ildrad.errors import DicomError
 from ildrad.image import Grid
@@ -14,35 +12,6 @@ from ildrad.io.dicom_errors import RoiNotFoundError
 from ildrad.io.dicom_series import read_ct_series
 from ildrad.io.rtstruct import fill_polygons, read_rtstruct, rtstruct_roi_names
 from ildrad.io.volume_files import read_mask
-
-
-def write_rtstruct(path, rois: dict[str, list[np.ndarray]]) -> None:
-    """A minimal RTSTRUCT: ``rois`` maps a name to closed planar contours ((n, 3) LPS points)."""
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = RTStructureSetStorage
-    ds.SOPClassUID = RTStructureSetStorage
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.Modality = "RTSTRUCT"
-    ds.SeriesInstanceUID = generate_uid()
-    ds.StructureSetROISequence = []
-    ds.ROIContourSequence = []
-    for number, (name, contours) in enumerate(rois.items(), start=1):
-        roi = Dataset()
-        roi.ROINumber, roi.ROIName = number, name
-        ds.StructureSetROISequence.append(roi)
-        item = Dataset()
-        item.ReferencedROINumber = number
-        item.ContourSequence = []
-        for points in contours:
-            contour = Dataset()
-            contour.ContourGeometricType = "CLOSED_PLANAR"
-            contour.NumberOfContourPoints = len(points)
-            contour.ContourData = [f"{v:.6f}" for v in np.ravel(points)]
-            item.ContourSequence.append(contour)
-        ds.ROIContourSequence.append(item)
-    ds.save_as(path, enforce_file_format=True)
 
 
 def to_physical(grid: Grid, k: int, polygon_yx: np.ndarray) -> np.ndarray:
@@ -103,7 +72,7 @@ def test_two_squares_sharing_an_edge_cover_every_centre_once():
 
 
 @pytest.mark.parametrize("oblique", [False, True], ids=["axial", "oblique"])
-def test_rtstruct_with_a_hole_on_an_oblique_grid(tmp_path, oblique):
+def test_rtstruct_with_a_hole_on_an_oblique_grid(tmp_path, oblique, write_rtstruct):
     direction = np.array([[0.0, 0, 1], [0, 1, 0], [1, 0, 0]])
     if oblique:
         c, s = np.cos(0.4), np.sin(0.4)
@@ -124,7 +93,7 @@ def test_rtstruct_with_a_hole_on_an_oblique_grid(tmp_path, oblique):
     assert mask.labels == {1: "Lung_R"}
 
 
-def test_unknown_roi_lists_the_available_names(tmp_path):
+def test_unknown_roi_lists_the_available_names(tmp_path, write_rtstruct):
     grid = Grid((3, 10, 10))
     path = tmp_path / "rs.dcm"
     write_rtstruct(path, {"GTV": [], "Heart": []})
@@ -132,7 +101,7 @@ def test_unknown_roi_lists_the_available_names(tmp_path):
         read_rtstruct(path, grid, ["lungs"])
 
 
-def test_contour_between_slices_is_an_error(tmp_path):
+def test_contour_between_slices_is_an_error(tmp_path, write_rtstruct):
     grid = Grid((4, 10, 10), (3.0, 1.0, 1.0), direction=[[0, 0, 1], [0, 1, 0], [1, 0, 0]])
     square = np.array([[2.0, 2.0], [2.0, 6.0], [6.0, 6.0], [6.0, 2.0]])
     points = to_physical(grid, 1, square) + grid.direction_matrix[:, 0] * 1.5  # half a slice off

@@ -62,6 +62,7 @@ from ildrad.io.dicom_errors import (
 from ildrad.io.dicom_geometry import ORIENTATION_TOL, grid_from_stack, slice_normal
 from ildrad.io.dicom_metadata import metadata_from_header
 from ildrad.io.settings import IoSettings
+from ildrad.progress import track
 
 __all__ = ["PetSeries", "SeriesInfo", "discover_series", "read_ct_series", "read_pet_series"]
 
@@ -371,6 +372,16 @@ def _check_planes(planes: list[_Plane], pixels: list[np.ndarray], where: str) ->
                                           f"{reference.name()} has {reference.pixel_spacing}")
 
 
+def _nominal_spacing(gaps: np.ndarray, tolerance: float) -> float:
+    """The slice gap most gaps agree with (ties: the smallest), so that a gap in a short stack
+    does not shift the nominal spacing as a median would."""
+    agree = np.abs(gaps[:, None] - gaps[None, :]) <= np.maximum(tolerance * gaps[:, None], 1e-3)
+    votes = agree.sum(axis=1)
+    best = np.flatnonzero(votes == votes.max())
+    choice = best[np.argmin(gaps[best])]
+    return float(gaps[agree[choice]].mean())
+
+
 def _check_stack(planes: list[_Plane], along: np.ndarray, normal: np.ndarray, where: str,
                  settings: IoSettings) -> float:
     """Check the sorted stack (tilt, duplicates, gaps, spacing); return the z spacing in mm."""
@@ -391,7 +402,7 @@ def _check_stack(planes: list[_Plane], along: np.ndarray, normal: np.ndarray, wh
                                   f"{planes[k].name()} and {planes[k + 1].name()}")
     if len(planes) == 1:
         return float("nan")
-    nominal = float(np.median(gaps))
+    nominal = _nominal_spacing(gaps, settings.slice_spacing_tolerance)
     allowed = max(settings.slice_spacing_tolerance * nominal, 1e-3)
     for k in np.flatnonzero(np.abs(gaps - nominal) > allowed):
         steps = gaps[k] / nominal
@@ -427,7 +438,7 @@ class _Stack:
 def _read_stack(info: SeriesInfo, where: str, settings: IoSettings) -> _Stack:
     planes: list[_Plane] = []
     pixels: list[np.ndarray] = []
-    for index, path in enumerate(info.files):
+    for index, path in enumerate(track(info.files, f"reading {info.modality or 'DICOM'} series")):
         file_planes, file_pixels = _read_file(path, warn=index == 0)
         planes.extend(file_planes)
         pixels.extend(file_pixels)
