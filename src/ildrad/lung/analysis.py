@@ -1,0 +1,157 @@
+"""The per-scan lung stage: segmentation, zones, rind, QCT, ILD extent, oesophagus, stage, flags.
+
+:func:`analyse_lung_ct` is what ``ildrad segment`` and the cohort runner call; :func:`write_outputs`
+writes ``lungs.nii.gz``, ``zones.nii.gz``, ``rind.nii.gz`` (CT grid), ``qct.json`` and ``qc.png``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from ildrad import __version__
+from ildrad.image import Image, Mask
+from ildrad.lung.density import feature_name, qct_density
+from ildrad.lung.extent import EXTENT_CLASSES, ExtentEstimate, estimate_ild_extent
+from ildrad.lung.markers import OesophagusMeasure, measure_oesophagus
+from ildrad.lung.quality import quality_report
+from ildrad.lung.segmentation import LungSegmentation, segment_lungs
+from ildrad.lung.settings import SegmentSettings
+from ildrad.lung.staging import GohStage, goh_like_stage
+from ildrad.lung.zones import lung_zones, rind_core
+
+__all__ = ["LungAnalysis", "analyse_lung_ct", "write_outputs"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class LungAnalysis:
+    """Everything the lung stage found for one CT."""
+
+    segmentation: LungSegmentation
+    zones: Mask
+    rind: Mask
+    extent: ExtentEstimate
+    oesophagus: OesophagusMeasure
+    features: dict[str, float]  #: store column name -> value
+    units: dict[str, str]  #: store column name -> unit
+    quality: dict[str, Any]
+    stage: GohStage | None
+    seconds: dict[str, float]
+
+
+def analyse_lung_ct(
+    ct: Image,
+    settings: SegmentSettings | None = None,
+    fvc_pct: float | None = None,
+    visual_extent_pct: float | None = None,
+) -> LungAnalysis:
+    """Run the lung stage on one CT in HU (``fvc_pct`` / ``visual_extent_pct`` for the stage)."""
+    settings = settings or SegmentSettings()
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    segmentation = segment_lungs(ct, settings)
+    seconds["segment_seconds"] = time.perf_counter() - start
+    lungs = segmentation.lungs
+    start = time.perf_counter()
+    zones = lung_zones(lungs)
+    rind = rind_core(lungs, settings.rind_mm)
+    seconds["zones_seconds"] = time.perf_counter() - start
+    start = time.perf_counter()
+    features = qct_density(ct, lungs, zones, rind, settings)
+    units = {name: _unit_of(name) for name in features}
+    extent = estimate_ild_extent(ct, lungs)
+    for name, volume in extent.volumes_ml.items():
+        features[feature_name("lung", f"{name}_volume_ml")] = volume
+        units[feature_name("lung", f"{name}_volume_ml")] = "mL"
+    features[feature_name("lung", "ild_extent_fraction")] = extent.ild_fraction
+    units[feature_name("lung", "ild_extent_fraction")] = "1"
+    seconds["qct_seconds"] = time.perf_counter() - start
+    start = time.perf_counter()
+    oesophagus = measure_oesophagus(ct, lungs, segmentation.body, segmentation.airways)
+    features[feature_name("oesophagus", "air_volume_ml")] = oesophagus.volume_ml
+    units[feature_name("oesophagus", "air_volume_ml")] = "mL"
+    features[feature_name("oesophagus", "air_max_diameter_mm")] = oesophagus.max_diameter_mm
+    units[feature_name("oesophagus", "air_max_diameter_mm")] = "mm"
+    quality = quality_report(ct, lungs, segmentation.body, segmentation.info)
+    seconds["markers_seconds"] = time.perf_counter() - start
+    extent_pct = 100.0 * extent.ild_fraction
+    stage = None
+    if not math.isnan(extent_pct) or visual_extent_pct is not None:
+        stage = goh_like_stage(
+            None if math.isnan(extent_pct) else extent_pct, fvc_pct, visual_extent_pct,
+            settings.goh_fvc_threshold_pct,
+        )
+    return LungAnalysis(segmentation, zones, rind, extent, oesophagus, features, units, quality, stage, seconds)
+
+
+def _unit_of(name: str) -> str:
+    from ildrad.lung.density import DENSITY_FEATURES
+
+    return DENSITY_FEATURES[name.rsplit("__", 1)[1]]
+
+
+def write_outputs(analysis: LungAnalysis, ct: Image, out_dir: str | Path, settings: SegmentSettings | None = None) -> dict[str, Path]:
+    """Write the lung stage's files into ``out_dir`` and return their paths by name."""
+    from ildrad.io.volume_files import write_mask
+    from ildrad.lung.qc_picture import write_qc_picture
+
+    settings = settings or SegmentSettings()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "lungs": write_mask(analysis.segmentation.lungs, out / "lungs.nii.gz"),
+        "zones": write_mask(analysis.zones, out / "zones.nii.gz"),
+        "rind": write_mask(analysis.rind, out / "rind.nii.gz"),
+    }
+    paths["qc"] = write_qc_picture(
+        out / "qc.png", ct, analysis.segmentation.lungs, analysis.zones,
+        analysis.oesophagus.lumen, analysis.oesophagus.measurement_slice,
+        title=f"ildrad {__version__} lungs, zones, oesophagus",
+    )
+    document = {
+        "ildrad_version": __version__,
+        "settings": settings.model_dump(mode="json"),
+        "features": {
+            name: {"value": _json_number(value), "unit": analysis.units[name]}
+            for name, value in analysis.features.items()
+        },
+        "quality": {
+            "values": {name: {"value": _json_number(v), "unit": u} for name, (v, u) in analysis.quality["values"].items()},
+            "flags": {f"flag__{name}": flag for name, flag in analysis.quality["flags"].items()},
+        },
+        "stage": None if analysis.stage is None else {
+            "name": analysis.stage.name,
+            "stage": analysis.stage.stage,
+            "extent_pct": analysis.stage.extent_pct,
+            "extent_source": analysis.stage.extent_source,
+            "fvc_pct": analysis.stage.fvc_pct,
+            "rule": analysis.stage.rule,
+        },
+        "markers": {
+            "oesophagus_measurement_slice": analysis.oesophagus.measurement_slice,
+            "oesophagus_qc_picture": "qc.png",
+        },
+        "segmentation": analysis.segmentation.info,
+        "extent_classes": EXTENT_CLASSES,
+        "seconds": analysis.seconds,
+    }
+    paths["qct"] = out / "qct.json"
+    paths["qct"].write_text(json.dumps(document, indent=1, default=_json_default))
+    return paths
+
+
+def _json_number(value: float) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

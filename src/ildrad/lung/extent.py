@@ -1,0 +1,152 @@
+"""Density-and-texture estimate of ILD extent and its patterns inside the lung mask.
+
+Every lung voxel gets one class; volumes are voxel counts x voxel volume. Steps (all scales in
+mm, so the rule is the same on HRCT and low-dose CT):
+
+1. ``fine``: the CT smoothed with a Gaussian of ``FINE_SIGMA_MM`` (noise suppression).
+2. *Vessel handling*: bright voxels (``fine`` > ``BRIGHT_HU``) are vessels when bright voxels
+   make up less than ``VESSEL_MAX_BRIGHT_SHARE`` of the lung within ``CONTEXT_SIGMA_MM`` (a
+   vessel crossing aerated lung); in a bright-rich neighbourhood (consolidation, reticulation,
+   honeycomb walls) bright voxels are disease. Vessels are classed ``vessel`` (normal lung) and
+   left out of the local mean used for the other voxels (normalised convolution), so that a
+   vessel does not turn the parenchyma around it into ground glass.
+3. ``local``: vessel-free local mean of the lung at ``LOCAL_SIGMA_MM``.
+4. Classes, in this order:
+   * ``emphysema``: ``local`` < ``EMPHYSEMA_HU`` (-950 HU) outside honeycomb clusters;
+   * ``honeycombing``: air voxels (``fine`` < ``CYST_AIR_HU``) and bright walls in the same
+     neighbourhood: both air share and bright share above ``HONEYCOMB_SHARE`` within
+     ``CONTEXT_SIGMA_MM`` and ``local`` above ``HONEYCOMB_MAX_HU`` is not required (cysts are
+     dark);
+   * ``consolidation``: ``local`` > ``CONSOLIDATION_HU`` (-200 HU);
+   * ``reticulation``: ``ABNORMAL_HU`` < ``local`` <= ``CONSOLIDATION_HU`` and local standard
+     deviation above ``RETICULATION_SD_HU`` plus the scan's noise;
+   * ``ground_glass``: the rest of ``ABNORMAL_HU`` < ``local`` <= ``CONSOLIDATION_HU``;
+   * ``normal``: everything else (including vessels).
+
+ILD extent = (ground glass + reticulation + honeycombing + consolidation) / lung volume.
+The thresholds follow the usual densitometric bands (normal lung about -850 HU, ground glass
+-750..-300 HU, consolidation above -200 HU, emphysema below -950 HU; Lung CT Analyzer's default
+bands, CALIPER's classes) and were tuned on ildrad's synthetic phantoms across noise, kernels and
+0-60 % extent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from scipy import ndimage
+
+from ildrad.image import Image, Mask, Unit, assert_same_grid, require_unit
+
+__all__ = ["EXTENT_CLASSES", "ExtentEstimate", "estimate_ild_extent"]
+
+#: Class codes of the extent map.
+EXTENT_CLASSES = {
+    1: "ground_glass",
+    2: "reticulation",
+    3: "honeycombing",
+    4: "consolidation",
+    5: "emphysema",
+    6: "vessel",
+    7: "normal",
+}
+ILD_CLASSES = ("ground_glass", "reticulation", "honeycombing", "consolidation")
+
+FINE_SIGMA_MM = 0.7
+LOCAL_SIGMA_MM = 2.0
+CONTEXT_SIGMA_MM = 4.0
+BRIGHT_HU = -300.0
+VESSEL_MAX_BRIGHT_SHARE = 0.25
+CYST_AIR_HU = -900.0
+HONEYCOMB_SHARE = 0.15
+EMPHYSEMA_HU = -950.0
+ABNORMAL_HU = -700.0
+CONSOLIDATION_HU = -200.0
+RETICULATION_SD_HU = 120.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtentEstimate:
+    """Class map (codes of :data:`EXTENT_CLASSES`), volumes (mL) and the ILD extent fraction."""
+
+    classes: Mask
+    volumes_ml: dict[str, float]
+    lung_volume_ml: float
+
+    @property
+    def ild_fraction(self) -> float:
+        """(ground glass + reticulation + honeycombing + consolidation) / lung volume."""
+        if self.lung_volume_ml <= 0:
+            return float("nan")
+        return sum(self.volumes_ml[name] for name in ILD_CLASSES) / self.lung_volume_ml
+
+
+def _sigma(mm: float, spacing: tuple[float, float, float]) -> tuple[float, ...]:
+    return tuple(mm / s for s in spacing)
+
+
+def _smooth_within(values: np.ndarray, weight: np.ndarray, sigma: tuple[float, ...]) -> np.ndarray:
+    """Normalised convolution: Gaussian mean of ``values`` over voxels where ``weight`` is 1."""
+    w = weight.astype(np.float32)
+    numerator = ndimage.gaussian_filter(values * w, sigma, mode="nearest")
+    denominator = ndimage.gaussian_filter(w, sigma, mode="nearest")
+    return numerator / np.maximum(denominator, 1e-3)
+
+
+def estimate_ild_extent(ct: Image, lungs: Mask) -> ExtentEstimate:
+    """Classify every lung voxel and return the ILD extent estimate (see the module docstring)."""
+    require_unit(ct, Unit.HU, purpose="ILD extent estimate")
+    assert_same_grid(lungs, ct, "lung mask and CT")
+    lung_full = lungs.array > 0
+    classes = np.zeros(ct.shape, dtype=np.uint8)
+    voxel_ml = ct.grid.voxel_volume_mm3 / 1000.0
+    if not lung_full.any():
+        return ExtentEstimate(Mask(classes, ct.grid, EXTENT_CLASSES), dict.fromkeys(EXTENT_CLASSES.values(), 0.0), 0.0)
+    box = _box(lung_full, ct.spacing)
+    lung = lung_full[box]
+    spacing = ct.spacing
+    hu = np.clip(ct.array[box], -1024.0, 600.0).astype(np.float32)
+    fine = ndimage.gaussian_filter(hu, _sigma(FINE_SIGMA_MM, spacing), mode="nearest")
+    bright = lung & (fine > BRIGHT_HU)
+    context = _sigma(CONTEXT_SIGMA_MM, spacing)
+    bright_share = _smooth_within(bright.astype(np.float32), lung, context)
+    vessel = bright & (bright_share < VESSEL_MAX_BRIGHT_SHARE)
+    parenchyma = lung & ~vessel
+    local = _smooth_within(fine, parenchyma, _sigma(LOCAL_SIGMA_MM, spacing))
+    local_sq = _smooth_within(fine * fine, parenchyma, _sigma(LOCAL_SIGMA_MM, spacing))
+    local_sd = np.sqrt(np.maximum(local_sq - local * local, 0.0))
+    air_share = _smooth_within((fine < CYST_AIR_HU).astype(np.float32), parenchyma, context)
+    noise_sd = _noise_sd(fine, parenchyma, local)
+
+    sub = np.full(lung.shape, 7, dtype=np.uint8)  # normal
+    abnormal = parenchyma & (local > ABNORMAL_HU) & (local <= CONSOLIDATION_HU)
+    sub[abnormal] = 1
+    sub[abnormal & (local_sd > RETICULATION_SD_HU + noise_sd)] = 2
+    sub[parenchyma & (local > CONSOLIDATION_HU)] = 4
+    honeycomb = parenchyma & (air_share > HONEYCOMB_SHARE) & (bright_share > HONEYCOMB_SHARE)
+    sub[honeycomb] = 3
+    sub[parenchyma & ~honeycomb & (local < EMPHYSEMA_HU)] = 5
+    sub[vessel] = 6
+    sub[~lung] = 0
+    classes[box] = sub
+    counts = np.bincount(sub[lung], minlength=8)
+    volumes = {name: float(counts[code]) * voxel_ml for code, name in EXTENT_CLASSES.items()}
+    return ExtentEstimate(Mask(classes, ct.grid, EXTENT_CLASSES), volumes, float(lung.sum()) * voxel_ml)
+
+
+def _noise_sd(fine: np.ndarray, parenchyma: np.ndarray, local: np.ndarray) -> float:
+    """Noise SD (HU) of the smoothed CT in normal-looking lung: median absolute residual x 1.4826."""
+    normal = parenchyma & (local < -780.0) & (local > -950.0)
+    if normal.sum() < 100:
+        return 0.0
+    residual = (fine - local)[normal]
+    return float(1.4826 * np.median(np.abs(residual - np.median(residual))))
+
+
+def _box(mask: np.ndarray, spacing: tuple[float, float, float]) -> tuple[slice, ...]:
+    margin = [int(np.ceil(3 * CONTEXT_SIGMA_MM / s)) for s in spacing]
+    found = np.argwhere(mask)
+    low = np.maximum(found.min(axis=0) - margin, 0)
+    high = np.minimum(found.max(axis=0) + np.asarray(margin) + 1, mask.shape)
+    return tuple(slice(int(a), int(b)) for a, b in zip(low, high))

@@ -1,0 +1,92 @@
+"""SSc markers on the chest CT: the air-filled oesophagus (diameter, volume).
+
+A patulous, air-filled oesophagus is common in SSc (oesophageal dysmotility). The oesophageal
+lumen is the air column in the posterior mediastinum: air (below -500 HU) inside the body, outside
+the lungs and the central airways (each with a 2 mm margin), whose centroid lies between the two
+lungs and that runs at least 20 mm head to foot over the slices holding lung. The largest such
+component is taken; stomach gas is excluded because only slices above the lowest 10 % of the
+lungs' height count. The maximal axial diameter is the largest Feret (caliper) diameter of the
+lumen in any axial slice; that slice is the measurement plane kept for QC.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import cc3d
+import numpy as np
+from scipy import ndimage
+from scipy.spatial.distance import pdist
+
+from ildrad.image import Image, Mask
+from ildrad.lung.zones import slice_superior_mm
+
+__all__ = ["OesophagusMeasure", "measure_oesophagus"]
+
+log = logging.getLogger(__name__)
+
+_AIR_HU = -500.0
+_MIN_LENGTH_MM = 20.0
+_MIN_VOLUME_ML = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class OesophagusMeasure:
+    """Air-filled oesophageal lumen: mask, volume, maximal axial diameter and its slice."""
+
+    lumen: Mask
+    volume_ml: float
+    max_diameter_mm: float
+    measurement_slice: int | None
+
+
+def measure_oesophagus(ct: Image, lungs: Mask, body: Mask, airways: Mask) -> OesophagusMeasure:
+    """Find and measure the air-filled oesophagus (empty result when no air column is found)."""
+    grid = ct.grid
+    empty = OesophagusMeasure(Mask(np.zeros(grid.shape, np.uint8), grid, {1: "oesophagus"}), 0.0, 0.0, None)
+    right, left = np.argwhere(lungs.array == 1), np.argwhere(lungs.array == 2)
+    if right.size == 0 or left.size == 0:
+        return empty
+    superior = slice_superior_mm(grid)
+    lung_slices = np.flatnonzero((lungs.array > 0).any(axis=(1, 2)))
+    top, bottom = superior[lung_slices].max(), superior[lung_slices].min()
+    keep_slice = (superior >= bottom + 0.1 * (top - bottom)) & (superior <= top)
+    margin = max(1, int(round(2.0 / min(grid.spacing[1:]))))
+    structure = np.zeros((1, 2 * margin + 1, 2 * margin + 1), dtype=bool)
+    structure[0] = True
+    excluded = ndimage.binary_dilation((lungs.array > 0) | (airways.array > 0), structure=structure)
+    air = (ct.array < _AIR_HU) & (body.array > 0) & ~excluded & keep_slice[:, None, None]
+    labels = cc3d.connected_components(air.view(np.uint8), connectivity=26)
+    if labels.max() == 0:
+        return empty
+    lr_axis = 2 if abs(grid.direction_matrix[0, 2]) >= abs(grid.direction_matrix[0, 1]) else 1
+    low, high = sorted((right[:, lr_axis].mean(), left[:, lr_axis].mean()))
+    voxel_ml = grid.voxel_volume_mm3 / 1000.0
+    best, best_ml = 0, 0.0
+    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is None:
+            continue
+        region = labels[box] == index
+        volume_ml = float(region.sum()) * voxel_ml
+        length_mm = (box[0].stop - box[0].start) * grid.spacing[0]
+        centre = np.argwhere(region).mean(axis=0) + [b.start for b in box]
+        if volume_ml < _MIN_VOLUME_ML or length_mm < _MIN_LENGTH_MM or not low < centre[lr_axis] < high:
+            continue
+        if volume_ml > best_ml:
+            best, best_ml = index, volume_ml
+    if best == 0:
+        return empty
+    lumen = labels == best
+    diameter, plane = 0.0, None
+    pixel = np.asarray(grid.spacing[1:])
+    for k in np.flatnonzero(lumen.any(axis=(1, 2))):
+        edge = lumen[k] & ~ndimage.binary_erosion(lumen[k])
+        points = np.argwhere(edge) * pixel
+        if len(points) < 2:
+            continue
+        width = float(pdist(points).max()) + float(pixel.mean())  # edge centres + one voxel
+        if width > diameter:
+            diameter, plane = width, int(k)
+    log.debug("oesophagus: %.1f mL, max diameter %.1f mm at slice %s", best_ml, diameter, plane)
+    return OesophagusMeasure(Mask(lumen.astype(np.uint8), grid, {1: "oesophagus"}), best_ml, diameter, plane)

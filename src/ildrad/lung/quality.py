@@ -1,0 +1,121 @@
+"""Quality values and flags per scan, so that thousands of scans can be reviewed by exception.
+
+Each value is stored with its unit; each flag is a boolean ``flag__{name}`` (docs/workspace.md)
+raised when a value is outside the range of a usable inspiratory, supine chest CT. The ranges
+are deliberately wide: a flag asks for a look, it does not reject the scan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ildrad.image import Image, Mask
+from ildrad.lung.airways import MAX_AIRWAY_ML
+from ildrad.lung.zones import slice_superior_mm
+
+__all__ = ["QUALITY_LIMITS", "quality_report"]
+
+#: Limits of the flags (value name -> (low, high)); outside -> flag.
+QUALITY_LIMITS: dict[str, tuple[float, float]] = {
+    "lung_to_thorax_volume_ratio": (0.15, 0.75),  # lungs / body volume over the lung slices
+    "left_right_volume_ratio": (0.5, 1.5),  # normal about 0.8-0.9
+    "dense_fraction": (0.0, 0.25),  # share of lung voxels above -250 HU
+}
+_DENSE_HU = -250.0
+#: 10th percentile of lung HU above this suggests an expiratory scan (normal lung < -850 HU).
+_EXPIRATORY_P10_HU = -810.0
+#: Enhanced blood (HU) in the mediastinum, and the volume (mL) that means contrast.
+_CONTRAST_HU = (150.0, 600.0)
+_CONTRAST_ML = 30.0
+#: Anterior minus posterior mean lung HU above this (prone lungs are denser anteriorly).
+_PRONE_GRADIENT_HU = 15.0
+
+
+def quality_report(ct: Image, lungs: Mask, body: Mask, info: dict[str, Any]) -> dict[str, Any]:
+    """Quality values (``values``: name -> (value, unit)) and flags (``flags``: name -> bool)."""
+    grid = ct.grid
+    voxel_ml = grid.voxel_volume_mm3 / 1000.0
+    lung = lungs.array > 0
+    right_ml = float((lungs.array == 1).sum()) * voxel_ml
+    left_ml = float((lungs.array == 2).sum()) * voxel_ml
+    lung_slices = np.flatnonzero(lung.any(axis=(1, 2)))
+    thorax_ml = float(body.array[lung_slices].sum()) * voxel_ml if lung_slices.size else 0.0
+    hu = ct.array[lung]
+    values: dict[str, tuple[float, str]] = {
+        "lung_volume_ml": (right_ml + left_ml, "mL"),
+        "thorax_volume_ml": (thorax_ml, "mL"),
+        "lung_to_thorax_volume_ratio": ((right_ml + left_ml) / thorax_ml if thorax_ml else float("nan"), "1"),
+        "left_right_volume_ratio": (left_ml / right_ml if right_ml else float("nan"), "1"),
+        "dense_fraction": (float(np.mean(hu > _DENSE_HU)) if hu.size else float("nan"), "1"),
+        "lung_p10_hu": (float(np.percentile(hu, 10)) if hu.size else float("nan"), "HU"),
+        "airway_volume_ml": (float(info.get("airway_volume_ml", float("nan"))), "mL"),
+        "anterior_minus_posterior_hu": (_dependent_gradient(ct, lung), "HU"),
+        "mediastinal_enhanced_ml": (_enhanced_volume(ct, lungs, body), "mL"),
+    }
+    superior = slice_superior_mm(grid)
+    top_slice = int(np.argmax(superior))
+    bottom_slice = int(np.argmin(superior))
+    flags = {
+        "truncated_apex": bool(lung[top_slice].sum() * voxel_ml * 1000 / grid.spacing[0] > 100.0),
+        "truncated_base": bool(lung[bottom_slice].sum() * voxel_ml * 1000 / grid.spacing[0] > 100.0),
+        "one_lung_missing": right_ml == 0.0 or left_ml == 0.0,
+        "airway_not_found": not info.get("trachea_found", False),
+        "airway_leak": values["airway_volume_ml"][0] > 0.8 * MAX_AIRWAY_ML,
+        "expiratory_suspected": values["lung_p10_hu"][0] > _EXPIRATORY_P10_HU,
+        "prone_suspected": _is_prone(ct, values["anterior_minus_posterior_hu"][0]),
+        "contrast_suspected": values["mediastinal_enhanced_ml"][0] > _CONTRAST_ML,
+    }
+    for name, (low, high) in QUALITY_LIMITS.items():
+        value = values[name][0]
+        flags[f"{name}_out_of_range"] = bool(np.isnan(value) or value < low or value > high)
+    return {"values": values, "flags": flags}
+
+
+def _anterior_axis(ct: Image) -> tuple[int, float]:
+    """Array axis (1 or 2) closest to the patient's antero-posterior axis and its sign (+P)."""
+    direction = ct.grid.direction_matrix
+    axis = 1 if abs(direction[1, 1]) >= abs(direction[1, 2]) else 2
+    return axis, float(np.sign(direction[1, axis]))
+
+
+def _dependent_gradient(ct: Image, lung: np.ndarray) -> float:
+    """Mean HU of the anterior third of the lungs minus that of the posterior third."""
+    if not lung.any():
+        return float("nan")
+    axis, posterior_sign = _anterior_axis(ct)
+    coordinate = np.nonzero(lung)[axis].astype(float) * posterior_sign
+    hu = ct.array[lung]
+    low, high = np.percentile(coordinate, [33.3, 66.7])
+    anterior = hu[coordinate <= low]
+    posterior = hu[coordinate >= high]
+    return float(anterior.mean() - posterior.mean())
+
+
+def _is_prone(ct: Image, gradient_hu: float) -> bool:
+    position = str(ct.metadata.get("PatientPosition", "")).upper()
+    if position:
+        return position in {"HFP", "FFP"}
+    return bool(gradient_hu > _PRONE_GRADIENT_HU)
+
+
+def _enhanced_volume(ct: Image, lungs: Mask, body: Mask) -> float:
+    """Volume (mL) of enhanced-blood voxels in the mediastinum between the two lungs."""
+    right = np.argwhere(lungs.array == 1)
+    left = np.argwhere(lungs.array == 2)
+    if right.size == 0 or left.size == 0:
+        return float("nan")
+    axis, _ = _anterior_axis(ct)
+    lr_axis = 3 - axis
+    lung_index = np.argwhere(lungs.array > 0)
+    z0, z1 = lung_index[:, 0].min(), lung_index[:, 0].max() + 1
+    a, b = sorted((right[:, lr_axis].mean(), left[:, lr_axis].mean()))
+    ap_low, ap_high = np.percentile(lung_index[:, axis], [20.0, 70.0])
+    box = [slice(z0, z1), slice(None), slice(None)]
+    box[lr_axis] = slice(int(a), int(b) + 1)
+    box[axis] = slice(int(ap_low), int(ap_high) + 1)
+    region = ct.array[tuple(box)]
+    inside = (body.array[tuple(box)] > 0) & (lungs.array[tuple(box)] == 0)
+    enhanced = inside & (region >= _CONTRAST_HU[0]) & (region <= _CONTRAST_HU[1])
+    return float(enhanced.sum()) * ct.grid.voxel_volume_mm3 / 1000.0
