@@ -128,8 +128,8 @@ def test_shifted_and_differently_spaced_pet_lands_on_ct(pet_spacing, pet_origin)
 
 
 def test_frames_of_reference_must_match() -> None:
-    a = Image.from_array(np.zeros((1, 1, 1)), metadata={"FrameOfReferenceUID": "1.2.3"})
-    b = Image.from_array(np.zeros((1, 1, 1)), metadata={"FrameOfReferenceUID": "1.2.4"})
+    a = Image.from_array(np.zeros((1, 1, 1)), metadata={"frame_of_reference_uid": "1.2.3"})
+    b = Image.from_array(np.zeros((1, 1, 1)), metadata={"frame_of_reference_uid": "1.2.4"})
     check_same_frame_of_reference(a, a)
     with pytest.raises(InputError, match="different frames of reference"):
         check_same_frame_of_reference(a, b)

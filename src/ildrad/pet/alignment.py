@@ -41,9 +41,9 @@ def _reference(grid: Grid) -> sitk.Image:
 
 
 def check_same_frame_of_reference(pet: Image, ct: Image) -> None:
-    """Raise :class:`InputError` unless both images state the same FrameOfReferenceUID."""
-    pet_for = pet.metadata.get("FrameOfReferenceUID")
-    ct_for = ct.metadata.get("FrameOfReferenceUID")
+    """Raise :class:`InputError` unless both images state the same FrameOfReferenceUID (metadata ``frame_of_reference_uid``)."""
+    pet_for = pet.metadata.get("frame_of_reference_uid")
+    ct_for = ct.metadata.get("frame_of_reference_uid")
     if not pet_for or not ct_for:
         missing = " and ".join(n for n, v in (("PET", pet_for), ("CT", ct_for)) if not v)
         raise InputError(f"{missing} without FrameOfReferenceUID: cannot tell whether PET and CT share "
