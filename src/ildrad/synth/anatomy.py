@@ -1,0 +1,513 @@
+"""Chest anatomy of the synthetic phantoms as implicit shapes in physical millimetres.
+
+Coordinates are LPS patient coordinates (x toward the patient's left, y toward the back,
+z toward the head), centred on the chest: x = 0 midline, y = 0 mid-depth, z = 0 near the
+lowest (posterior) costophrenic recess at inspiration. Every shape is a pure function of
+coordinate arrays, so the same patient can be sampled on any grid (the three phantom sizes,
+the low-dose CT and the PET of a PET/CT study) and the vessel tree can test points.
+
+Tissue classes (:data:`TISSUE_CODES`) are painted in order; the acquisition model
+(:mod:`ildrad.synth.acquisition`) turns them into HU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TISSUE_CODES", "Anatomy", "BodyParameters", "body_parameters", "build_anatomy"]
+
+#: Tissue classes painted by :func:`build_anatomy` (0 = air outside the body).
+TISSUE_CODES: dict[str, int] = {
+    "air": 0,
+    "fat": 1,
+    "muscle": 2,
+    "cortical_bone": 3,
+    "marrow": 4,
+    "cartilage": 5,
+    "blood": 6,
+    "myocardium": 7,
+    "liver": 8,
+    "spleen": 9,
+    "bowel_gas": 10,
+    "bowel_content": 11,
+    "airway_air": 12,
+    "airway_wall": 13,
+    "oesophagus_wall": 14,
+    "oesophagus_air": 15,
+    "oesophagus_fluid": 16,
+    "lung": 17,
+    "lung_vessel": 18,
+    "table_shell": 19,
+    "table_foam": 20,
+    "csf": 21,
+    "disc": 22,
+    "fiducial": 23,
+}
+T = TISSUE_CODES
+
+
+@dataclasses.dataclass(frozen=True)
+class BodyParameters:
+    """Geometry of one patient (mm), drawn once from the seed and shared by every grid."""
+
+    scale: float  # lateral / AP scale of body and thorax
+    lung_scale: float
+    fat_mm: float  # subcutaneous fat thickness
+    diaphragm_shift: float  # + up (expiration)
+    dome_right: float  # z of the right dome top
+    dome_left: float
+    apex_z: float
+    heart_centre: tuple[float, float, float]
+    heart_axes: tuple[float, float, float]
+    aorta_radius: float
+    pa_radius: float
+    oesophagus_outer: float
+    oesophagus_lumen: float
+    junction_z: tuple[float, float]  # z range where the lungs touch anteriorly
+    prone: bool
+    expiratory: bool
+
+    @property
+    def cavity_a(self) -> float:
+        """Half-width of the thoracic cavity (inside the ribs) at its widest, mm."""
+        return 138.0 * self.scale * (0.95 if self.expiratory else 1.0) * self.lung_scale ** 0.5
+
+    @property
+    def cavity_b(self) -> float:
+        """Half-depth (AP) of the thoracic cavity, mm."""
+        return 100.0 * self.scale * (0.97 if self.expiratory else 1.0)
+
+
+def body_parameters(
+    rng: np.random.Generator,
+    *,
+    body_scale: float,
+    lung_scale: float,
+    expiratory: bool,
+    prone: bool,
+    oesophagus_dilated: bool,
+    pa_to_aorta_ratio: float,
+) -> BodyParameters:
+    """Draw one patient's geometry (small seeded variation around an average adult)."""
+    jitter = rng.uniform(-1.0, 1.0, size=8)
+    shift = (35.0 if expiratory else 0.0) + 6.0 * jitter[0]
+    aorta_radius = 15.5 + 1.5 * jitter[1]
+    lumen = (12.5 + 2.5 * jitter[2]) if oesophagus_dilated else 0.0
+    return BodyParameters(
+        scale=body_scale * (1.0 + 0.03 * jitter[3]),
+        lung_scale=lung_scale,
+        fat_mm=(14.0 + 6.0 * jitter[4]) * body_scale**2,
+        diaphragm_shift=shift,
+        dome_right=85.0 * lung_scale + shift,
+        dome_left=70.0 * lung_scale + shift,
+        apex_z=268.0,
+        heart_centre=(22.0 + 5.0 * jitter[5], -28.0, 105.0 + 0.5 * shift),
+        heart_axes=(68.0 * body_scale, 52.0 * body_scale, 50.0),
+        aorta_radius=aorta_radius,
+        pa_radius=aorta_radius * pa_to_aorta_ratio,
+        oesophagus_outer=(lumen + 3.0) if oesophagus_dilated else 9.0,
+        oesophagus_lumen=lumen,
+        junction_z=(150.0 + 5.0 * jitter[6], 200.0 + 5.0 * jitter[7]),
+        prone=prone,
+        expiratory=expiratory,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Implicit shapes (broadcastable coordinate arrays in mm, float32)
+
+
+def _smoothstep(t: Any) -> Any:
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def _superellipse_level(dx: Any, dy: Any, a: Any, b: Any, p: float) -> Any:
+    """Homogeneous level function: 1 on the superellipse |dx/a|^p + |dy/b|^p = 1."""
+    return (np.abs(dx / a) ** p + np.abs(dy / b) ** p) ** (1.0 / p)
+
+
+def body_level(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
+    """Level function of the skin (< 1 inside the body); flattened on the table side."""
+    a = 168.0 * bp.scale + bp.fat_mm * 0.6
+    b_front = 112.0 * bp.scale + bp.fat_mm * 0.5
+    b_back = 108.0 * bp.scale + bp.fat_mm * 0.3
+    b = np.where(y < 0, b_front, b_back)
+    # the side lying on the table is flatter
+    table_side = (y < 0) if bp.prone else (y > 0)
+    p = np.where(table_side, 3.6, 2.3)
+    # shoulders widen the upper chest slightly
+    a_z = a * (1.0 + 0.05 * _smoothstep((z - 220.0) / 60.0))
+    return (np.abs(x / a_z) ** p + np.abs(y / b) ** p) ** (1.0 / p)
+
+
+def cavity_level(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
+    """Level function of the inner surface of the rib cage (< 1 inside the thoracic cavity)."""
+    a = bp.cavity_a
+    b = bp.cavity_b
+    # the cavity narrows toward the thoracic inlet
+    narrowing = 1.0 - 0.18 * _smoothstep((z - 170.0) / 110.0)
+    return _superellipse_level(x, y + 5.0, a * narrowing, b * (0.7 + 0.3 * narrowing), 2.4)
+
+
+def diaphragm_z(x: Any, y: Any, bp: BodyParameters) -> Any:
+    """z of the lung base surface above (x, y): two domes, deep posterior and lateral recesses."""
+    side_weight = _smoothstep((x + 20.0) / 40.0)  # 0 right, 1 left
+    dome = bp.dome_right * (1 - side_weight) + bp.dome_left * side_weight
+    centre_x = np.where(x < 0, -65.0, 65.0) * bp.scale
+    q = ((x - centre_x) / (70.0 * bp.scale)) ** 2 + ((y + 30.0) / (130.0 * bp.scale)) ** 2
+    return dome - 62.0 * q ** 1.15
+
+
+def spine_region(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
+    """Vertebral body and posterior elements carved out of the cavity (lungs wrap around)."""
+    s = bp.scale
+    body = (x**2 + (y - 58.0 * s) ** 2) < (26.0 * s) ** 2
+    posterior = (np.abs(x) < 32.0 * s) & (y > 64.0 * s)
+    return body | posterior
+
+
+def mediastinum_region(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
+    """Soft-tissue block between the lungs (the heart and great vessels are added separately).
+
+    Its half-width shrinks to zero anteriorly over ``junction_z``, so the lungs touch there
+    (anterior junction line) with no tissue in between.
+    """
+    s = bp.scale
+    z0, z1 = bp.junction_z
+    in_junction = (z > z0) & (z < z1)
+    # posterior mediastinum (oesophagus, descending aorta, azygos): wide; anterior: thin
+    posterior = _smoothstep((y + 20.0) / 40.0)
+    half_ant = np.where(in_junction, 0.0, 9.0 * s)
+    half_width = half_ant + (31.0 * s - half_ant) * posterior
+    upper = _smoothstep((z - 200.0) / 40.0)  # above the arch: trachea, vessels of the neck
+    half_width = half_width + 6.0 * s * upper
+    centre = 6.0 * posterior  # the descending aorta pushes the posterior mediastinum left
+    return np.abs(x - centre) < half_width
+
+
+def heart_region(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
+    """Heart with pericardium: an ellipsoid resting on the diaphragm, shifted to the left."""
+    cx, cy, cz = bp.heart_centre
+    ax, ay, az = bp.heart_axes
+    return ((x - cx) / ax) ** 2 + ((y - cy) / ay) ** 2 + ((z - cz) / az) ** 2 < 1.0
+
+
+def _segment_distance(
+    x: Any, y: Any, z: Any, p0: np.ndarray, p1: np.ndarray
+) -> tuple[Any, Any]:
+    """Distance of points to the segment p0-p1 and the position t in [0, 1] along it."""
+    d = p1 - p0
+    length2 = float(d @ d)
+    t = ((x - p0[0]) * d[0] + (y - p0[1]) * d[1] + (z - p0[2]) * d[2]) / length2
+    t = np.clip(t, 0.0, 1.0)
+    dist2 = (x - p0[0] - t * d[0]) ** 2 + (y - p0[1] - t * d[1]) ** 2 + (z - p0[2] - t * d[2]) ** 2
+    return np.sqrt(dist2), t
+
+
+def _polyline_distance(x: Any, y: Any, z: Any, points: list[tuple[float, float, float]]) -> Any:
+    best = None
+    for p0, p1 in zip(points[:-1], points[1:], strict=True):
+        dist, _ = _segment_distance(x, y, z, np.asarray(p0, float), np.asarray(p1, float))
+        best = dist if best is None else np.minimum(best, dist)
+    return best
+
+
+def vessel_paths(bp: BodyParameters) -> dict[str, list[tuple[float, float, float]]]:
+    """Centre lines (mm) of the great vessels, airways and oesophagus."""
+    s = bp.scale
+    h = bp.heart_centre
+    carina = (0.0, -2.0 * s, 190.0)
+    return {
+        "ascending_aorta": [(h[0] - 20.0, h[1] + 8.0, 130.0), (-8.0 * s, -22.0 * s, 175.0), (-4.0 * s, -18.0 * s, 212.0)],
+        "aortic_arch": [(-4.0 * s, -18.0 * s, 212.0), (8.0 * s, 2.0 * s, 226.0), (24.0 * s, 34.0 * s, 215.0)],
+        "descending_aorta": [(24.0 * s, 34.0 * s, 215.0), (22.0 * s, 38.0 * s, 120.0), (12.0 * s, 36.0 * s, 20.0 + bp.diaphragm_shift), (6.0 * s, 30.0 * s, -60.0)],
+        "pulmonary_trunk": [(h[0] + 2.0, h[1] - 18.0, 138.0), (16.0 * s, -22.0 * s, 160.0), (12.0 * s, -8.0 * s, 176.0)],
+        "right_pa": [(12.0 * s, -8.0 * s, 176.0), (-20.0 * s, 2.0 * s, 174.0), (-52.0 * s, 6.0 * s, 168.0)],
+        "left_pa": [(12.0 * s, -8.0 * s, 176.0), (36.0 * s, 2.0 * s, 180.0), (52.0 * s, 10.0 * s, 172.0)],
+        "svc": [(-32.0 * s, -14.0 * s, 140.0), (-30.0 * s, -12.0 * s, 240.0), (-26.0 * s, -8.0 * s, 320.0)],
+        "trachea": [(0.0, -2.0 * s, 330.0), (-2.0 * s, -2.0 * s, 260.0), carina],
+        "right_bronchus": [carina, (-30.0 * s, 2.0 * s, 178.0), (-48.0 * s, 10.0 * s, 164.0)],
+        "left_bronchus": [carina, (30.0 * s, 2.0 * s, 180.0), (48.0 * s, 12.0 * s, 160.0)],
+        "oesophagus": [(2.0 * s, 18.0 * s, 330.0), (8.0 * s, 20.0 * s, 190.0), (12.0 * s, 16.0 * s, 100.0 + bp.diaphragm_shift), (36.0 * s, 0.0, 45.0 + bp.diaphragm_shift)],
+    }
+
+
+def lung_label(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
+    """Lung labels of points (1 right = patient right = negative x, 2 left, 0 not lung).
+
+    Lungs are the thoracic cavity above the diaphragm and below the apical caps, minus the
+    spine, mediastinum, heart, great vessels, trachea and oesophagus (with fat margins).
+    """
+    s = bp.scale * bp.lung_scale**0.5
+    inside = cavity_level(x, y, z, bp) < 1.0
+    inside &= z > diaphragm_z(x, y, bp)
+    side_right = x < 2.0
+    apex_x = np.where(side_right, -62.0 * s, 62.0 * s)
+    cap = ((x - apex_x) / (85.0 * s)) ** 2 + ((y - 12.0) / (95.0 * s)) ** 2 + (
+        np.maximum(z - 185.0, 0.0) / (bp.apex_z - 185.0)
+    ) ** 2
+    inside &= cap < 1.0
+    inside &= ~spine_region(x, y, z, bp)
+    inside &= ~mediastinum_region(x, y, z, bp)
+    inside &= ~_dilate_region(heart_region, x, y, z, bp, 4.0)
+    paths = vessel_paths(bp)
+    margins = {
+        "ascending_aorta": bp.aorta_radius + 5.0,
+        "aortic_arch": bp.aorta_radius + 3.0,
+        "descending_aorta": 0.8 * bp.aorta_radius + 3.0,
+        "pulmonary_trunk": bp.pa_radius + 4.0,
+        "svc": 13.0,
+        "trachea": 13.0,
+        "oesophagus": bp.oesophagus_outer + 2.0,
+    }
+    for name, margin in margins.items():
+        inside &= _polyline_distance(x, y, z, paths[name]) > margin
+    label = np.where(side_right, 1, 2).astype(np.uint8)
+    return np.where(inside, label, 0).astype(np.uint8)
+
+
+def _dilate_region(fn: Any, x: Any, y: Any, z: Any, bp: BodyParameters, mm: float) -> Any:
+    cx, cy, cz = bp.heart_centre
+    ax, ay, az = bp.heart_axes
+    return ((x - cx) / (ax + mm)) ** 2 + ((y - cy) / (ay + mm)) ** 2 + ((z - cz) / (az + mm)) ** 2 < 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# Grid painting
+
+
+@dataclasses.dataclass
+class Anatomy:
+    """Tissue classes and organ masks of one patient on one grid (arrays in (z, y, x))."""
+
+    tissue: np.ndarray  # uint8 TISSUE_CODES
+    lungs: np.ndarray  # uint8 1 right, 2 left
+    organs: dict[str, np.ndarray]  # boolean / small-int masks: body, heart, aorta, ...
+    vessel_occupancy: np.ndarray  # float32 0..1 partial-volume fraction of lung vessels
+    dependency: np.ndarray  # float32 0 (non-dependent) .. 1 (dependent) across the chest
+    numbers: dict[str, float]
+
+
+def grid_coordinates(origin: Any, spacing: Any, direction: Any, shape: Any) -> tuple[Any, Any, Any]:
+    """Broadcastable LPS coordinate arrays (x, y, z) of an axis-aligned grid (z, y, x)."""
+    d = np.asarray(direction, float)
+    # ildrad direction columns follow the array axes (z, y, x): axial grids are anti-diagonal
+    axial = np.abs(d[[0, 1, 2], [2, 1, 0]])
+    if not np.allclose(axial, 1.0) or not np.isclose(np.abs(d).sum(), 3.0):
+        raise ValueError("synthetic phantoms use axial, axis-aligned grids")
+    nz, ny, nx = shape
+    sz, sy, sx = spacing
+    x = origin[0] + d[0, 2] * sx * np.arange(nx, dtype=np.float32)
+    y = origin[1] + d[1, 1] * sy * np.arange(ny, dtype=np.float32)
+    z = origin[2] + d[2, 0] * sz * np.arange(nz, dtype=np.float32)
+    return (
+        x.astype(np.float32)[None, None, :],
+        y.astype(np.float32)[None, :, None],
+        z.astype(np.float32)[:, None, None],
+    )
+
+
+def _tube(
+    x: Any, y: Any, z: Any, points: list[tuple[float, float, float]], radius: float
+) -> np.ndarray:
+    return _polyline_distance(x, y, z, points) < radius
+
+
+def _ribs(x: Any, y: Any, z: Any, bp: BodyParameters, cav: Any) -> tuple[Any, Any, Any]:
+    """Cortical and marrow masks of 11 pairs of ribs curving down from the spine to the front."""
+    s = bp.scale
+    phi = np.arctan2(-(y + 5.0), np.abs(x) + 1e-3)  # 0 lateral, +pi/2 anterior, -pi/2 posterior
+    frac_front = (phi + np.pi / 2) / np.pi  # 0 posterior .. 1 anterior
+    z_shift = z + 55.0 * frac_front  # ribs descend anteriorly
+    index = np.clip(np.round((272.0 - z_shift) / 24.0), 0, 10)
+    z_rib = 272.0 - 24.0 * index - 55.0 * frac_front
+    r = np.sqrt(x**2 + (y + 5.0) ** 2)
+    radial = r * (1.0 - 1.0 / np.maximum(cav, 1e-3))  # mm outside the cavity along the ray
+    d = np.sqrt((radial - 7.0 * s) ** 2 + ((z - z_rib) * 0.8) ** 2)
+    exists = (frac_front < 0.86 - 0.02 * index) & (frac_front > 0.08)
+    cortical = exists & (d < 6.0 * s)
+    marrow = exists & (d < 4.0 * s)
+    cartilage = (frac_front >= 0.86 - 0.02 * index) & (frac_front < 0.97) & (d < 5.5 * s) & (index < 7)
+    return cortical, marrow, cartilage
+
+
+def build_anatomy(
+    x: Any, y: Any, z: Any, bp: BodyParameters, shape: tuple[int, int, int]
+) -> Anatomy:
+    """Paint the tissue classes of patient ``bp`` on a grid given by coordinate arrays."""
+    s = bp.scale
+    tissue = np.zeros(shape, np.uint8)
+    full = np.broadcast_to
+
+    body_lv = body_level(x, y, z, bp)
+    body = body_lv < 1.0
+    tissue[body] = T["fat"]
+    cav = cavity_level(x, y, z, bp)
+    # muscle layer of the chest wall (pectorals, intercostals, back muscles) inside the fat
+    r_body = np.sqrt(x**2 + y**2)
+    depth_skin = r_body * (1.0 / np.maximum(body_lv, 1e-3) - 1.0)
+    muscle = body & (depth_skin > bp.fat_mm) & (cav < 1.22)
+    tissue[muscle] = T["muscle"]
+    cortical, marrow, cartilage = _ribs(x, y, z, bp, cav)
+    wall = body & (cav >= 1.0)
+    tissue[wall & cartilage] = T["cartilage"]
+    tissue[wall & cortical] = T["cortical_bone"]
+    tissue[wall & marrow] = T["marrow"]
+    # scapulae: curved plates behind the posterolateral ribs in the upper chest
+    phi = np.arctan2(y + 5.0, np.abs(x) + 1e-3)
+    scap = wall & (z > 175.0) & (z < 275.0) & (phi > 0.35) & (phi < 1.05)
+    scap &= np.abs(cav - 1.23) < 0.022
+    tissue[scap] = T["cortical_bone"]
+    # sternum
+    sternum = (np.abs(x) < 16.0 * s) & (cav >= 0.97) & (cav < 1.12) & (y < -40.0) & (z > 110.0) & (z < 250.0)
+    tissue[sternum] = T["marrow"]
+    tissue[sternum & ((cav < 1.0) | (cav > 1.09) | (np.abs(x) > 13.0 * s))] = T["cortical_bone"]
+
+    # thoracic cavity content: mediastinal fat everywhere, lungs and organs painted over
+    cavity = cav < 1.0
+    dz = diaphragm_z(x, y, bp)
+    above_diaphragm = z > dz
+    tissue[cavity & above_diaphragm] = T["fat"]
+    # abdomen under the diaphragm (4 mm muscle), inside the rib cage or the lower body
+    abdomen = body & (z <= dz) & (cav < 1.05)
+    tissue[abdomen] = T["fat"]
+    diaphragm = cavity & (z <= dz) & (z > dz - 5.0)
+
+    organs: dict[str, np.ndarray] = {}
+    organs["body"] = full(body, shape).copy()
+
+    # liver under the right dome, spleen and stomach / colon under the left
+    liver = abdomen & (z <= dz - 4.0) & (x < 25.0 * s - 0.4 * (y + 40.0)) & (cav < 0.97)
+    liver &= z > dz - 190.0
+    spleen = abdomen & (z <= dz - 4.0) & (((x - 88.0 * s) / 38.0) ** 2 + ((y - 55.0 * s) / 42.0) ** 2 + ((z - (dz - 45.0)) / 55.0) ** 2 < 1.0)
+    stomach = abdomen & ~liver & ~spleen & (z <= dz - 4.0) & (((x - 55.0 * s) / 55.0) ** 2 + ((y + 10.0 * s) / 50.0) ** 2 + ((z - (dz - 55.0)) / 65.0) ** 2 < 1.0)
+    level = np.float32(-15.0 * s if not bp.prone else 15.0 * s)
+    non_dependent = (y < level) if not bp.prone else (y > level)
+    stomach_gas = stomach & non_dependent & (z > dz - 45.0)
+    colon = abdomen & ~liver & ~spleen & ~stomach & (z <= dz - 4.0) & _tube(
+        x, y, z, [(60.0 * s, -70.0 * s, 120.0), (95.0 * s, -35.0 * s, 40.0 + bp.diaphragm_shift), (98.0 * s, -30.0 * s, -80.0)], 20.0 * s
+    )
+    colon_gas = colon & ((y < -30.0 * s) if not bp.prone else (y > -50.0 * s))
+    tissue[liver] = T["liver"]
+    tissue[spleen] = T["spleen"]
+    tissue[stomach] = T["bowel_content"]
+    tissue[stomach_gas] = T["bowel_gas"]
+    tissue[colon] = T["bowel_content"]
+    tissue[colon_gas] = T["bowel_gas"]
+    tissue[diaphragm & (tissue != T["bowel_gas"])] = T["muscle"]
+    organs["liver"] = liver
+    organs["spleen"] = spleen
+    organs["stomach_gas"] = stomach_gas
+    organs["colon_gas"] = colon_gas
+
+    # spine: vertebral bodies with discs, canal, posterior elements
+    vb = (x**2 + (y - 58.0 * s) ** 2) < (21.0 * s) ** 2
+    disc = vb & (np.mod(z + 4.0, 27.0) < 6.0)
+    canal = (x**2 + (y - 88.0 * s) ** 2) < (9.0 * s) ** 2
+    lamina = ((x**2 + (y - 88.0 * s) ** 2) < (16.0 * s) ** 2) & ~canal
+    spinous = (np.abs(x) < 4.0 * s) & (y > 88.0 * s) & (y < 112.0 * s)
+    transverse = (np.abs(x) < 42.0 * s) & (np.abs(y - 80.0 * s) < 5.0 * s) & (np.mod(z + 4.0, 27.0) > 12.0)
+    vb_cortex = vb & ((x**2 + (y - 58.0 * s) ** 2) > (18.5 * s) ** 2)
+    tissue[body & vb] = T["marrow"]
+    tissue[body & vb_cortex] = T["cortical_bone"]
+    tissue[body & disc] = T["disc"]
+    tissue[body & (lamina | spinous | transverse)] = T["cortical_bone"]
+    tissue[body & canal] = T["csf"]
+    # paraspinal muscles
+    paraspinal = body & (np.abs(x) < 60.0 * s) & (y > 70.0 * s) & ~(lamina | spinous | transverse | canal) & (depth_skin > 0.5 * bp.fat_mm)
+    tissue[paraspinal] = T["muscle"]
+
+    # lungs
+    lungs = lung_label(x, y, z, bp)
+    tissue[lungs > 0] = T["lung"]
+
+    # heart and great vessels
+    heart = heart_region(x, y, z, bp) & (z > dz)
+    cx, cy, cz = bp.heart_centre
+    ax, ay, az = bp.heart_axes
+    chambers = heart & (((x - cx) / (ax - 12.0)) ** 2 + ((y - cy) / (ay - 10.0)) ** 2 + ((z - cz) / (az - 10.0)) ** 2 < 1.0)
+    tissue[heart] = T["myocardium"]
+    tissue[chambers] = T["blood"]
+    organs["heart"] = heart
+    paths = vessel_paths(bp)
+    aorta = (
+        _tube(x, y, z, paths["ascending_aorta"], bp.aorta_radius)
+        | _tube(x, y, z, paths["aortic_arch"], bp.aorta_radius * 0.9)
+        | _tube(x, y, z, paths["descending_aorta"], bp.aorta_radius * 0.8)
+    ) & (cav < 1.0) & body
+    pa = (
+        _tube(x, y, z, paths["pulmonary_trunk"], bp.pa_radius)
+        | _tube(x, y, z, paths["right_pa"], 0.7 * bp.pa_radius)
+        | _tube(x, y, z, paths["left_pa"], 0.7 * bp.pa_radius)
+    ) & body
+    svc = _tube(x, y, z, paths["svc"], 10.0) & body
+    tissue[svc] = T["blood"]
+    tissue[pa] = T["blood"]
+    tissue[aorta] = T["blood"]
+    organs["aorta"] = aorta
+    organs["pulmonary_artery"] = pa
+
+    # oesophagus: wall, air lumen (dilated in SSc) with a dependent fluid level
+    oes_d = _polyline_distance(x, y, z, paths["oesophagus"])
+    oesophagus = (oes_d < bp.oesophagus_outer) & body
+    lumen = oesophagus & (oes_d < max(bp.oesophagus_lumen, 1e-3))
+    fluid_side = (y > 20.0 * s + 0.6 * bp.oesophagus_lumen) if not bp.prone else (y < 20.0 * s - 0.6 * bp.oesophagus_lumen)
+    tissue[oesophagus] = T["oesophagus_wall"]
+    tissue[lumen] = T["oesophagus_air"]
+    tissue[lumen & fluid_side] = T["oesophagus_fluid"]
+    organs["oesophagus"] = np.where(lumen & ~fluid_side, 2, np.where(oesophagus, 1, 0)).astype(np.uint8)
+
+    # airways: trachea and main bronchi with walls
+    tr_d = np.minimum(
+        _polyline_distance(x, y, z, paths["trachea"]),
+        _polyline_distance(x, y, z, paths["right_bronchus"]) + 4.0,
+    )
+    tr_d = np.minimum(tr_d, _polyline_distance(x, y, z, paths["left_bronchus"]) + 4.0)
+    airway = (tr_d < 11.0 * s) & body & (z > 150.0)
+    airway_lumen = airway & (tr_d < 9.0 * s)
+    tissue[airway] = T["airway_wall"]
+    tissue[airway_lumen] = T["airway_air"]
+    organs["airways"] = airway
+    lungs[airway | oesophagus | aorta | pa | heart] = 0
+
+    numbers = {
+        "aorta_diameter_mm": 2.0 * bp.aorta_radius,
+        "pa_diameter_mm": 2.0 * bp.pa_radius,
+        "oesophagus_air_diameter_mm": 2.0 * bp.oesophagus_lumen,
+    }
+    dependency = _dependency(y, bp, shape)
+    return Anatomy(
+        tissue=tissue,
+        lungs=lungs,
+        organs=organs,
+        vessel_occupancy=np.zeros(shape, np.float32),
+        dependency=dependency,
+        numbers=numbers,
+    )
+
+
+def _dependency(y: Any, bp: BodyParameters, shape: tuple[int, int, int]) -> np.ndarray:
+    """0 at the non-dependent side of the chest, 1 at the dependent (table) side."""
+    t = (np.asarray(y, np.float32) + 100.0) / 200.0
+    if bp.prone:
+        t = 1.0 - t
+    return np.broadcast_to(np.clip(t, 0.0, 1.0).astype(np.float32), shape)
+
+
+def paint_table(tissue: np.ndarray, x: Any, y: Any, bp: BodyParameters) -> None:
+    """Carbon-fibre table (thin dense shells around foam) under the patient's back, or under
+    the chest when prone; it runs the whole length of the scan."""
+    s = bp.scale
+    back = 108.0 * s + bp.fat_mm * 0.3 + 4.0
+    front = 112.0 * s + bp.fat_mm * 0.5 + 4.0
+    curve = 0.0004 * x**2
+    depth = (y - back + curve) if not bp.prone else (-front - y + curve)  # mm below the top
+    within = (np.abs(x) < 230.0) & (depth > 0.0) & (depth < 24.0)
+    shell = within & ((depth < 3.0) | (depth > 21.0))
+    plane = (1, *tissue.shape[1:])
+    tissue[:, np.broadcast_to(within, plane)[0]] = T["table_foam"]
+    tissue[:, np.broadcast_to(shell, plane)[0]] = T["table_shell"]
