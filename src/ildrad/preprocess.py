@@ -108,6 +108,8 @@ def interpolate_block(
     original voxels needed (plus a margin) are read, so a block around a ROI costs little.
     """
     order = _ORDERS[method]
+    if order == 0:
+        return _nearest_block(array, start, step, block_start, block_shape)
     first = start + np.asarray(block_start) * step
     last = first + (np.asarray(block_shape) - 1) * step
     margin = _INTERPOLATION_MARGIN[order]
@@ -123,6 +125,18 @@ def interpolate_block(
         mode="nearest",
         prefilter=order > 1,
     )
+
+
+def _nearest_block(
+    array: np.ndarray, start: np.ndarray, step: np.ndarray, block_start: np.ndarray, block_shape: tuple[int, ...]
+) -> np.ndarray:
+    """Nearest-neighbour interpolation as a separable gather; ties (exactly halfway) go up."""
+    axes = []
+    for axis in range(3):
+        new_index = block_start[axis] + np.arange(int(block_shape[axis]))
+        old_index = np.floor(start[axis] + new_index * step[axis] + 0.5 + 1e-9).astype(np.intp)
+        axes.append(np.clip(old_index, 0, array.shape[axis] - 1))
+    return np.asarray(array[np.ix_(*axes)], dtype=np.float64)
 
 
 def bounding_box(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["distribution_features"]
+__all__ = ["distribution_features", "ratio"]
 
 
 def distribution_features(values: np.ndarray, prefix: str) -> dict[str, float]:
@@ -45,11 +45,11 @@ def distribution_features(values: np.ndarray, prefix: str) -> dict[str, float]:
         f"{prefix}_mad": float(np.mean(np.abs(centred))),
         f"{prefix}_rmad": float(np.mean(np.abs(robust - robust.mean()))),
         f"{prefix}_medad": float(np.mean(np.abs(x - median))),
-        f"{prefix}_cov": _ratio(np.sqrt(m2), mean),
-        f"{prefix}_qcod": _ratio(p75 - p25, p75 + p25),
+        f"{prefix}_cov": ratio(np.sqrt(m2), mean),
+        f"{prefix}_qcod": ratio(p75 - p25, p75 + p25),
     }
 
 
-def _ratio(numerator: float, denominator: float) -> float:
+def ratio(numerator: float, denominator: float) -> float:
     """numerator / denominator, NaN when the denominator is 0 (the feature is undefined)."""
     return float(numerator / denominator) if denominator != 0 else float("nan")

@@ -15,7 +15,8 @@ the origin; area the sum of the face areas. Voxel-based features use voxel centr
   grid of rotations of the convex hull), the approximate enclosing ellipsoid (AEE, semi-axes
   ``2 sqrt(lambda)``), the minimum-volume enclosing ellipsoid (MVEE, Khachiyan's algorithm on the
   hull vertices, tolerance 1e-4) and the convex hull. Ellipsoid surfaces use the Legendre series
-  of IBSI 1 3.1.19 (20 terms).
+  by which IBSI 1 defines them (20 terms; an approximation of the true ellipsoid surface, e.g.
+  141 instead of 166 mm^2 for semi-axes 5, 3, 3 mm, but the reference values follow it).
 * Integrated intensity: mean intensity of the intensity mask times the mesh volume.
 * Moran's I and Geary's C over the intensity-mask voxels with weights ``1 / distance`` (mm)
   between every pair of distinct voxels. The pair sums are computed exactly (not sampled) as
@@ -32,6 +33,7 @@ from scipy import fft, spatial
 from skimage import measure
 
 from ildrad.preprocess import ProcessedRoi, bounding_box
+from ildrad.radiomics._moments import ratio as _ratio
 from ildrad.radiomics.settings import RadiomicsSettings
 
 __all__ = ["features", "mesh", "moran_geary"]
@@ -66,23 +68,23 @@ def features(roi: ProcessedRoi, settings: RadiomicsSettings) -> dict[str, float]
     out["morph_pca_maj_axis"] = float(major)
     out["morph_pca_min_axis"] = float(minor)
     out["morph_pca_least_axis"] = float(least)
-    out["morph_pca_elongation"] = float(np.sqrt(eigen[1] / eigen[0])) if eigen[0] > 0 else float("nan")
-    out["morph_pca_flatness"] = float(np.sqrt(eigen[2] / eigen[0])) if eigen[0] > 0 else float("nan")
+    out["morph_pca_elongation"] = float(np.sqrt(_ratio(eigen[1], eigen[0])))
+    out["morph_pca_flatness"] = float(np.sqrt(_ratio(eigen[2], eigen[0])))
     aabb = np.ptp(vertices, axis=0)
-    out["morph_vol_dens_aabb"] = volume / float(np.prod(aabb))
-    out["morph_area_dens_aabb"] = area / _box_area(aabb)
+    out["morph_vol_dens_aabb"] = _ratio(volume, float(np.prod(aabb)))
+    out["morph_area_dens_aabb"] = _ratio(area, _box_area(aabb))
     ombb = _ombb_sides(hull_points, morph_points)
-    out["morph_vol_dens_ombb"] = volume / float(np.prod(ombb))
-    out["morph_area_dens_ombb"] = area / _box_area(ombb)
+    out["morph_vol_dens_ombb"] = _ratio(volume, float(np.prod(ombb)))
+    out["morph_area_dens_ombb"] = _ratio(area, _box_area(ombb))
     semi = 2.0 * np.sqrt(eigen)
-    out["morph_vol_dens_aee"] = volume / _ellipsoid_volume(semi)
-    out["morph_area_dens_aee"] = area / _ellipsoid_area(semi)
+    out["morph_vol_dens_aee"] = _ratio(volume, _ellipsoid_volume(semi))
+    out["morph_area_dens_aee"] = _ratio(area, _ellipsoid_area(semi))
     mvee = _mvee_semi_axes(hull_points)
-    out["morph_vol_dens_mvee"] = volume / _ellipsoid_volume(mvee)
-    out["morph_area_dens_mvee"] = area / _ellipsoid_area(mvee)
+    out["morph_vol_dens_mvee"] = _ratio(volume, _ellipsoid_volume(mvee))
+    out["morph_area_dens_mvee"] = _ratio(area, _ellipsoid_area(mvee))
     hull_volume, hull_area = _hull_volume_area(hull_points)
-    out["morph_vol_dens_conv_hull"] = volume / hull_volume if hull_volume > 0 else float("nan")
-    out["morph_area_dens_conv_hull"] = area / hull_area if hull_area > 0 else float("nan")
+    out["morph_vol_dens_conv_hull"] = _ratio(volume, hull_volume)
+    out["morph_area_dens_conv_hull"] = _ratio(area, hull_area)
     out["morph_integ_int"] = float(values.mean() * volume)
     moran, geary = moran_geary(roi.image, roi.intensity, spacing)
     out["morph_moran_i"] = moran
