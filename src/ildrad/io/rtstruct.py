@@ -37,6 +37,7 @@ __all__ = ["fill_polygons", "read_rtstruct", "rtstruct_roi_names"]
 log = logging.getLogger(__name__)
 
 _INDEX_DECIMALS = 6
+_CONTOUR_DATA = 0x30060050
 
 
 def _read(path: Path) -> Dataset:
@@ -101,6 +102,23 @@ def _contours(ds: Dataset, number: int) -> list[Dataset]:
     return []
 
 
+def _contour_points(contour: Dataset, where: str) -> np.ndarray:
+    """ContourData as (n, 3) LPS points; raw bytes are parsed directly (pydicom's DS objects are slow)."""
+    if _CONTOUR_DATA not in contour:
+        raise DicomError(f"{where}: ContourData (3006,0050) missing")
+    value = contour.get_item(_CONTOUR_DATA).value
+    try:
+        if isinstance(value, (bytes, bytearray)):
+            numbers = np.array(value.decode("ascii").strip(" \x00").split("\\"), dtype=float)
+        else:
+            numbers = np.asarray(value, dtype=float).ravel()
+    except (UnicodeDecodeError, ValueError) as err:
+        raise DicomError(f"{where}: ContourData is not a list of numbers ({err})") from err
+    if numbers.size == 0 or numbers.size % 3 or not np.all(np.isfinite(numbers)):
+        raise DicomError(f"{where}: ContourData must hold x, y, z triplets, got {numbers.size} values")
+    return numbers.reshape(-1, 3)
+
+
 def _rasterise(contours: list[Dataset], grid: Grid, where: str, settings: IoSettings) -> np.ndarray:
     polygons_by_slice: dict[int, list[np.ndarray]] = {}
     for index, contour in enumerate(contours):
@@ -108,7 +126,7 @@ def _rasterise(contours: list[Dataset], grid: Grid, where: str, settings: IoSett
         if kind != "CLOSED_PLANAR":
             log.warning("%s: contour %d is %s, not CLOSED_PLANAR; ignored", where, index + 1, kind)
             continue
-        points = np.asarray(contour.ContourData, dtype=float).reshape(-1, 3)
+        points = _contour_points(contour, f"{where} contour {index + 1}")
         continuous = grid.physical_to_index(points)
         plane = continuous[:, 0]
         k = int(np.rint(plane.mean()))
