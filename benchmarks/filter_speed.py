@@ -37,7 +37,9 @@ def synthetic_chest(shape: tuple[int, int, int], seed: int = 0) -> tuple[np.ndar
     labels = np.zeros(shape, dtype=np.uint8)
     for label, side in ((1, -1), (2, 1)):
         lung = (
-            ((z - zc) / (0.45 * nz)) ** 2 + ((y - yc) / (0.27 * ny)) ** 2 + ((x - xc - side * 0.2 * nx) / (0.15 * nx)) ** 2
+            ((z - zc) / (0.45 * nz)) ** 2
+            + ((y - yc) / (0.27 * ny)) ** 2
+            + ((x - xc - side * 0.2 * nx) / (0.15 * nx)) ** 2
         ) <= 1
         labels[lung] = label
     texture = ndimage.gaussian_filter(rng.normal(size=shape).astype(np.float32), 1.2) * 400
@@ -63,9 +65,9 @@ def _run_pyradiomics(ct: np.ndarray, labels: np.ndarray) -> None:
     image.SetSpacing(tuple(reversed(SPACING)))
     mask = sitk.GetImageFromArray((labels > 0).astype(np.uint8))
     mask.CopyInformation(image)
-    for _, name, _ in imageoperations.getWaveletImage(image, mask, wavelet="coif1"):
+    for _, _name, _ in imageoperations.getWaveletImage(image, mask, wavelet="coif1"):
         pass
-    for _, name, _ in imageoperations.getLoGImage(image, mask, sigma=SIGMAS_MM):
+    for _, _name, _ in imageoperations.getLoGImage(image, mask, sigma=SIGMAS_MM):
         pass
 
 
@@ -90,7 +92,9 @@ def _run_ildrad_ibsi(ct: np.ndarray, labels: np.ndarray) -> None:
     mask = Mask(labels, image.grid)
     specs = [
         {"filter": "wavelet", "wavelet": "coif1", "subband": a + b + c, "boundary": "mirror"}
-        for a in "LH" for b in "LH" for c in "LH"
+        for a in "LH"
+        for b in "LH"
+        for c in "LH"
     ] + [{"filter": "log", "sigma_mm": s, "boundary": "mirror"} for s in SIGMAS_MM]
     for spec in TypeAdapter(ImageTypeList).validate_python(specs):
         apply_filter_in_mask_box(image, mask, spec)
@@ -124,7 +128,10 @@ def main() -> None:
     ct, labels = synthetic_chest(shape)
     zs, ys, xs = np.nonzero(labels)
     box = np.prod([np.ptp(a) + 1 for a in (zs, ys, xs)])
-    print(f"synthetic chest {shape} voxels, spacing {SPACING} mm; lung bounding box {box / ct.size:.0%} of the CT")
+    print(
+        f"synthetic chest {shape} voxels, spacing {SPACING} mm; "
+        f"lung bounding box {box / ct.size:.0%} of the CT"
+    )
     context = mp.get_context("spawn")
     results = {}
     for name in RUNNERS:
@@ -138,7 +145,10 @@ def main() -> None:
     ref_s, ref_mib = results["pyradiomics"]
     for name, (seconds, mib) in results.items():
         if name != "pyradiomics":
-            print(f"{name:38s} {ref_s / seconds:5.1f}x faster, memory {mib / max(ref_mib, 1):.2f}x of PyRadiomics")
+            print(
+                f"{name:38s} {ref_s / seconds:5.1f}x faster, "
+                f"memory {mib / max(ref_mib, 1):.2f}x of PyRadiomics"
+            )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,11 @@ def _config(tmp_path: Path, text: str) -> Path:
 
 def test_map_keeps_geometry_and_values(tmp_path: Path) -> None:
     source = _image(tmp_path)
-    config = _config(tmp_path, "radiomics:\n  image_types:\n    - {filter: mean, support_vox: 3, boundary: nearest, dims: 2d}\n")
+    config = _config(
+        tmp_path,
+        "radiomics:\n  image_types:\n"
+        "    - {filter: mean, support_vox: 3, boundary: nearest, dims: 2d}\n",
+    )
     out = tmp_path / "map.nrrd"
     assert main(["filter", str(source), "--config", str(config), "--out", str(out)]) == 0
     original, written = read_image(source), read_image(out)
@@ -44,25 +48,42 @@ def test_several_image_types_need_an_index(tmp_path: Path, capsys) -> None:
     source = _image(tmp_path)
     config = _config(
         tmp_path,
-        "radiomics:\n  image_types:\n    - {filter: mean, support_vox: 3}\n    - {filter: log, sigma_mm: 2.0}\n",
+        "radiomics:\n  image_types:\n"
+        "    - {filter: mean, support_vox: 3}\n    - {filter: log, sigma_mm: 2.0}\n",
     )
     out = tmp_path / "map.nii.gz"
     assert main(["filter", str(source), "--config", str(config), "--out", str(out)]) == 2
     assert "--index" in capsys.readouterr().err
-    assert main(["filter", str(source), "--config", str(config), "--out", str(out), "--index", "1"]) == 0
-    assert main(["filter", str(source), "--config", str(config), "--out", str(out), "--index", "2"]) == 2
+    assert (
+        main(["filter", str(source), "--config", str(config), "--out", str(out), "--index", "1"])
+        == 0
+    )
+    assert (
+        main(["filter", str(source), "--config", str(config), "--out", str(out), "--index", "2"])
+        == 2
+    )
 
 
 def test_unknown_filter_key_is_bad_input(tmp_path: Path, capsys) -> None:
     source = _image(tmp_path)
-    config = _config(tmp_path, "radiomics:\n  image_types:\n    - {filter: log, sigma_mm: 2.0, sigma_px: 3}\n")
-    assert main(["filter", str(source), "--config", str(config), "--out", str(tmp_path / "m.nii.gz")]) == 2
+    config = _config(
+        tmp_path, "radiomics:\n  image_types:\n    - {filter: log, sigma_mm: 2.0, sigma_px: 3}\n"
+    )
+    assert (
+        main(["filter", str(source), "--config", str(config), "--out", str(tmp_path / "m.nii.gz")])
+        == 2
+    )
     err = capsys.readouterr().err
-    assert "unknown key" in err and "sigma_px" in err and str(config) in err
+    assert "unknown key" in err
+    assert "sigma_px" in err
+    assert str(config) in err
 
 
 def test_missing_image_types_is_bad_input(tmp_path: Path, capsys) -> None:
     source = _image(tmp_path)
     config = _config(tmp_path, "run: {}\n")
-    assert main(["filter", str(source), "--config", str(config), "--out", str(tmp_path / "m.nii.gz")]) == 2
+    assert (
+        main(["filter", str(source), "--config", str(config), "--out", str(tmp_path / "m.nii.gz")])
+        == 2
+    )
     assert "radiomics" in capsys.readouterr().err

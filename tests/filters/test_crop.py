@@ -1,4 +1,4 @@
-"""Filtering the mask's bounding box plus the filter's reach equals filtering the whole image there."""
+"""Filtering the mask's bounding box plus the filter's reach equals whole-image filtering there."""
 
 from __future__ import annotations
 
@@ -16,20 +16,50 @@ CASES = [
     {"filter": "mean", "support_vox": 5, "boundary": "zero"},
     {"filter": "log", "sigma_mm": 2.0, "boundary": "mirror"},
     {"filter": "log", "sigma_mm": 2.0, "boundary": "nearest", "dims": "2d"},
-    {"filter": "laws", "kernel": "E5W5R5", "rotation_invariance": True, "energy_delta_vox": 2, "boundary": "mirror"},
+    {
+        "filter": "laws",
+        "kernel": "E5W5R5",
+        "rotation_invariance": True,
+        "energy_delta_vox": 2,
+        "boundary": "mirror",
+    },
     {"filter": "wavelet", "wavelet": "coif1", "subband": "HLH", "level": 2, "boundary": "mirror"},
-    {"filter": "wavelet", "wavelet": "db2", "subband": "LH", "level": 3, "boundary": "zero", "dims": "2d"},
-    {"filter": "gabor", "sigma_mm": 2.0, "lambda_mm": 3.0, "gamma": 1.0, "support_vox": 9, "boundary": "mirror"},
-    {"filter": "wavelet", "wavelet": "haar", "subband": "HHH", "boundary": "periodic"},  # global: no crop
+    {
+        "filter": "wavelet",
+        "wavelet": "db2",
+        "subband": "LH",
+        "level": 3,
+        "boundary": "zero",
+        "dims": "2d",
+    },
+    {
+        "filter": "gabor",
+        "sigma_mm": 2.0,
+        "lambda_mm": 3.0,
+        "gamma": 1.0,
+        "support_vox": 9,
+        "boundary": "mirror",
+    },
+    {
+        "filter": "wavelet",
+        "wavelet": "haar",
+        "subband": "HHH",
+        "boundary": "periodic",
+    },  # global: no crop
 ]
 
 
 @pytest.mark.parametrize("settings", CASES, ids=lambda s: f"{s['filter']}-{s['boundary']}")
-@pytest.mark.parametrize("box", [(slice(14, 20), slice(10, 18), slice(12, 22)), (slice(0, 5), slice(25, 32), slice(3, 9))])
+@pytest.mark.parametrize(
+    "box",
+    [(slice(14, 20), slice(10, 18), slice(12, 22)), (slice(0, 5), slice(25, 32), slice(3, 9))],
+)
 def test_cropped_equals_whole_inside_the_box(settings: dict, box: tuple[slice, ...]) -> None:
     spec = TypeAdapter(FilterSpec).validate_python(settings)
     rng = np.random.default_rng(7)
-    image = Image.from_array(rng.normal(size=(34, 36, 38)), spacing=(1.5, 1.0, 1.0), origin=(10.0, 20.0, 30.0))
+    image = Image.from_array(
+        rng.normal(size=(34, 36, 38)), spacing=(1.5, 1.0, 1.0), origin=(10.0, 20.0, 30.0)
+    )
     labels = np.zeros(image.shape, dtype=np.uint8)
     labels[box] = 1
     mask = Mask(labels, image.grid)

@@ -23,11 +23,15 @@ NUMPY_PAD = {"zero": "constant", "mirror": "symmetric", "periodic": "wrap", "nea
 
 
 def _phantom(shared_data: Path, name: str) -> np.ndarray:
-    return read_image(shared_data / "ibsi2" / "digital_phantom" / name / "image" / f"{name}.nii.gz").array.astype(float)
+    return read_image(
+        shared_data / "ibsi2" / "digital_phantom" / name / "image" / f"{name}.nii.gz"
+    ).array.astype(float)
 
 
 def _run(shared_data: Path, config_id: str, phantom: str) -> np.ndarray:
-    image = read_image(shared_data / "ibsi2" / "digital_phantom" / phantom / "image" / f"{phantom}.nii.gz")
+    image = read_image(
+        shared_data / "ibsi2" / "digital_phantom" / phantom / "image" / f"{phantom}.nii.gz"
+    )
     (spec,) = load_image_types(REPO / "configs" / "ibsi2" / f"{config_id}.yaml")
     return apply_filter(image, spec).array.astype(np.float64)
 
@@ -40,7 +44,9 @@ def _brute_convolve(array: np.ndarray, kernel: np.ndarray, boundary: str) -> np.
 
 
 def _permutation_invariant(array: np.ndarray, atol: float) -> bool:
-    return all(np.allclose(array, array.transpose(p), atol=atol) for p in itertools.permutations(range(3)))
+    return all(
+        np.allclose(array, array.transpose(p), atol=atol) for p in itertools.permutations(range(3))
+    )
 
 
 def test_2c_log_2d_matches_brute_force(shared_data: Path) -> None:
@@ -49,10 +55,12 @@ def test_2c_log_2d_matches_brute_force(shared_data: Path) -> None:
     half = math.floor(4 * sigma + 0.5)
     y, x = np.meshgrid(np.arange(-half, half + 1), np.arange(-half, half + 1), indexing="ij")
     r2 = (x**2 + y**2) / sigma**2
-    kernel = -(1 / sigma**2) * (2 * math.pi * sigma**2) ** -1.0 * (2 - r2) * np.exp(-r2 / 2)  # d = 2
+    kernel = (
+        -(1 / sigma**2) * (2 * math.pi * sigma**2) ** -1.0 * (2 - r2) * np.exp(-r2 / 2)
+    )  # d = 2
     expected = _brute_convolve(_phantom(shared_data, "checkerboard"), kernel[np.newaxis], "mirror")
     np.testing.assert_allclose(out, expected, atol=1e-6 * np.abs(expected).max())
-    # Slice-wise: the two kinds of slices are complements (255 - p), so maps add up to 255 * sum(kernel).
+    # The two kinds of slices are complements (255 - p): maps add up to 255 * sum(kernel).
     np.testing.assert_allclose(out[0] + out[8], 255 * kernel.sum(), atol=1e-4)  # float32 map
 
 
@@ -62,7 +70,9 @@ def test_3c3_laws_energy_matches_brute_force(shared_data: Path) -> None:
     s5 = np.array([-1, 0, 2, 0, -1]) / math.sqrt(6)
     kernel = np.outer(s5, l5)  # [y, x]: L5 along x, S5 along y
     image = _phantom(shared_data, "checkerboard")
-    responses = [_brute_convolve(image, np.rot90(kernel, n)[np.newaxis], "mirror") for n in range(4)]
+    responses = [
+        _brute_convolve(image, np.rot90(kernel, n)[np.newaxis], "mirror") for n in range(4)
+    ]
     pooled = np.max(responses, axis=0)
     window = np.full((1, 15, 15), 1 / 225)
     expected = _brute_convolve(np.abs(pooled), window, "mirror")
@@ -85,7 +95,9 @@ def test_6a2_coif1_rotation_invariant_matches_pooled_kernel(shared_data: Path) -
             seen.append(p)
             rotated.append(k)
     assert len(rotated) == 24
-    expected = _brute_convolve(_phantom(shared_data, "sphere"), np.mean(rotated, axis=0), "periodic")
+    expected = _brute_convolve(
+        _phantom(shared_data, "sphere"), np.mean(rotated, axis=0), "periodic"
+    )
     np.testing.assert_allclose(out, expected, atol=1e-9 * np.abs(expected).max())
     assert _permutation_invariant(out, atol=1e-9)
 
@@ -97,7 +109,8 @@ def test_4b2_gabor_pooled_over_planes_is_symmetric(shared_data: Path) -> None:
     # under axis permutations must carry over to the map (a single plane/orientation does not).
     assert _permutation_invariant(out, atol=1e-6 * out.max())
     assert not _permutation_invariant(single, atol=1e-3 * single.max())
-    assert out.min() >= 0 and 0 < out.max() < single.max()
+    assert out.min() >= 0
+    assert 0 < out.max() < single.max()
 
 
 @pytest.mark.parametrize("config_id", ["8A1", "8A2", "8A3"])

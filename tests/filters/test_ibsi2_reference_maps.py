@@ -23,7 +23,7 @@ PHANTOM_FILES = {
     "impulse": "impulse/image/response.nii.gz",
     "sphere": "sphere/image/sphere.nii.gz",
 }
-#: Phase-1 configuration ids with a reference map in ../shared/data/ibsi2 (CONFIGS.md), with phantom.
+#: Phase-1 ids with a reference map in ../shared/data/ibsi2 (CONFIGS.md), and their phantom.
 REFERENCE_IDS = {
     "1A1": "checkerboard", "1A2": "checkerboard", "1A3": "checkerboard", "1A4": "checkerboard",
     "1B1": "impulse", "2A": "impulse", "2B": "checkerboard",
@@ -39,7 +39,11 @@ HELD_BACK_IDS = ("2C", "3C3", "4B2", "6A2", "8A1", "8A2", "8A3")
 
 
 def _reference_map(shared_data: Path, config_id: str, phantom: str) -> Path:
-    found = sorted((shared_data / "ibsi2" / "reference_response_maps").glob(f"id_*_{phantom}_CT_{config_id}_*.nii.gz"))
+    found = sorted(
+        (shared_data / "ibsi2" / "reference_response_maps").glob(
+            f"id_*_{phantom}_CT_{config_id}_*.nii.gz"
+        )
+    )
     if not found:
         pytest.skip(f"no reference map for {config_id} in the shared data")
     return found[0]
@@ -68,7 +72,9 @@ def test_every_phase1_id_has_a_config() -> None:
 def test_cli_writes_map_on_input_grid(shared_data: Path, tmp_path: Path) -> None:
     source = shared_data / "ibsi2" / "digital_phantom" / PHANTOM_FILES["impulse"]
     out = tmp_path / "maps" / "5A1.nii.gz"
-    code = main(["filter", str(source), "--config", str(REPO / "configs/ibsi2/5A1.yaml"), "--out", str(out)])
+    code = main(
+        ["filter", str(source), "--config", str(REPO / "configs/ibsi2/5A1.yaml"), "--out", str(out)]
+    )
     assert code == 0
     written, original = read_image(out), read_image(source)
     assert written.grid.same_as(original.grid)

@@ -33,7 +33,9 @@ def load_image_types(path: Path) -> list[FilterSpec]:
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err})") from err
     if not isinstance(data, dict) or not isinstance(data.get("radiomics"), dict):
-        raise ConfigError(f"{path}: no 'radiomics' section (expected radiomics: image_types: [...])")
+        raise ConfigError(
+            f"{path}: no 'radiomics' section (expected radiomics: image_types: [...])"
+        )
     radiomics = dict(data["radiomics"])
     entries = radiomics.pop("image_types", None)
     parse_config({**data, "radiomics": radiomics}, str(path))
@@ -52,10 +54,14 @@ def load_image_types(path: Path) -> list[FilterSpec]:
 
 def filter_command(
     image: Path = typer.Argument(..., help="Input volume (NIfTI/NRRD)."),
-    config: Path = typer.Option(..., "--config", "-c", help="YAML file with radiomics.image_types."),
+    config: Path = typer.Option(
+        ..., "--config", "-c", help="YAML file with radiomics.image_types."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Response map to write (NIfTI/NRRD)."),
     index: int | None = typer.Option(
-        None, "--index", help="Which radiomics.image_types entry (from 0) when the file lists several."
+        None,
+        "--index",
+        help="Which radiomics.image_types entry (from 0) when the file lists several.",
     ),
 ) -> None:
     """Write the response map of an IBSI 2 filter (mean, log, laws, gabor, wavelet, simoncelli)."""
@@ -65,7 +71,9 @@ def filter_command(
 
     specs = load_image_types(config)
     if index is None and len(specs) > 1:
-        raise ConfigError(f"{config}: lists {len(specs)} image types; choose one with --index 0..{len(specs) - 1}")
+        raise ConfigError(
+            f"{config}: lists {len(specs)} image types; choose one with --index 0..{len(specs) - 1}"
+        )
     chosen = index or 0
     if not 0 <= chosen < len(specs):
         raise ConfigError(f"{config}: --index {chosen} out of range (0..{len(specs) - 1})")

@@ -26,7 +26,7 @@ __all__ = ["FILTERS", "FilterSpec", "ImageTypeList", "apply_filter", "filter_arr
 
 log = logging.getLogger(__name__)
 
-#: Filter functions ``f(array (z, y, x), spacing (z, y, x) mm, spec) -> response`` by ``filter:`` name.
+#: By ``filter:`` name: ``f(array (z, y, x), spacing (z, y, x) mm, spec) -> response``.
 FILTERS: dict[str, Callable[[np.ndarray, tuple[float, float, float], FilterSpec], np.ndarray]] = {
     "mean": mean_filter,
     "log": log_filter,
@@ -37,7 +37,9 @@ FILTERS: dict[str, Callable[[np.ndarray, tuple[float, float, float], FilterSpec]
 }
 
 
-def filter_array(array: np.ndarray, spacing: tuple[float, float, float], spec: FilterSpec) -> np.ndarray:
+def filter_array(
+    array: np.ndarray, spacing: tuple[float, float, float], spec: FilterSpec
+) -> np.ndarray:
     """Response map (float64, same shape) of a (z, y, x) array with voxel spacing in mm."""
     return FILTERS[spec.filter](np.asarray(array, dtype=np.float64), tuple(spacing), spec)
 

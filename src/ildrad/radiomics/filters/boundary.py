@@ -14,14 +14,14 @@ The names differ between libraries: IBSI ``mirror`` is scipy.ndimage ``reflect``
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
 __all__ = ["Boundary", "pad", "scipy_mode"]
 
 
-class Boundary(str, Enum):
+class Boundary(StrEnum):
     """IBSI 2 boundary condition of a filter."""
 
     ZERO = "zero"

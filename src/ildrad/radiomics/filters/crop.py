@@ -32,7 +32,9 @@ from ildrad.radiomics.filters.wavelets import wavelet_chain
 __all__ = ["apply_filter_in_mask_box", "crop_grid", "crop_image", "filter_reach_vox", "mask_box"]
 
 
-def filter_reach_vox(spec: FilterSpec, spacing: tuple[float, float, float]) -> tuple[int, int, int] | None:
+def filter_reach_vox(
+    spec: FilterSpec, spacing: tuple[float, float, float]
+) -> tuple[int, int, int] | None:
     """Voxels per axis (z, y, x) beyond which the response does not look; None when global."""
     if spec.boundary is Boundary.PERIODIC:
         return None
@@ -81,7 +83,9 @@ def crop_grid(grid: Grid, box: tuple[slice, slice, slice]) -> Grid:
 
 def crop_image(image: Image, box: tuple[slice, slice, slice]) -> Image:
     """The part of ``image`` inside ``box``, on its own sub-grid."""
-    return Image(image.array[box], crop_grid(image.grid, box), image.modality, image.unit, image.metadata)
+    return Image(
+        image.array[box], crop_grid(image.grid, box), image.modality, image.unit, image.metadata
+    )
 
 
 def apply_filter_in_mask_box(image: Image, mask: Mask, spec: FilterSpec) -> Image:
@@ -93,4 +97,10 @@ def apply_filter_in_mask_box(image: Image, mask: Mask, spec: FilterSpec) -> Imag
     assert_same_grid(image, mask, "mask and image to filter")
     box = mask_box(mask, filter_reach_vox(spec, image.spacing))
     response = filter_array(image.array[box], image.spacing, spec)
-    return Image(response.astype(np.float32), crop_grid(image.grid, box), image.modality, Unit.NONE, image.metadata)
+    return Image(
+        response.astype(np.float32),
+        crop_grid(image.grid, box),
+        image.modality,
+        Unit.NONE,
+        image.metadata,
+    )

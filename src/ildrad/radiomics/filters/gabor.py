@@ -45,7 +45,9 @@ def gabor_kernel(
     return envelope * np.exp(1j * 2.0 * math.pi * u_rot / spec.lambda_mm)
 
 
-def _plane_modulus(array: np.ndarray, kernel: np.ndarray, plane: tuple[int, int], boundary: str) -> np.ndarray:
+def _plane_modulus(
+    array: np.ndarray, kernel: np.ndarray, plane: tuple[int, int], boundary: str
+) -> np.ndarray:
     """|array * kernel| in the plane (u_axis, v_axis), slab by slab along the third axis."""
     u_axis, v_axis = plane
     other = 3 - u_axis - v_axis
@@ -64,7 +66,9 @@ def _plane_modulus(array: np.ndarray, kernel: np.ndarray, plane: tuple[int, int]
     return out
 
 
-def gabor_filter(array: np.ndarray, spacing: tuple[float, float, float], spec: GaborSpec) -> np.ndarray:
+def gabor_filter(
+    array: np.ndarray, spacing: tuple[float, float, float], spec: GaborSpec
+) -> np.ndarray:
     """Gabor modulus map of ``array`` (z, y, x), pooled over planes and orientations."""
     planes = _ORTHOGONAL_PLANES if spec.dims == "3d" else (_AXIAL_PLANE,)
     values = np.asarray(array, dtype=np.float64)
@@ -72,7 +76,9 @@ def gabor_filter(array: np.ndarray, spacing: tuple[float, float, float], spec: G
     def response(item: tuple[tuple[int, int], float]) -> np.ndarray:
         plane, theta_deg = item
         support = spec.support_vox or _default_support(values.shape, plane)
-        kernel = gabor_kernel(spec, math.radians(theta_deg), (spacing[plane[0]], spacing[plane[1]]), support)
+        kernel = gabor_kernel(
+            spec, math.radians(theta_deg), (spacing[plane[0]], spacing[plane[1]]), support
+        )
         return _plane_modulus(values, kernel, plane, spec.boundary)
 
     items = [(plane, theta) for plane in planes for theta in spec.thetas_deg]

@@ -6,7 +6,8 @@ The kernel is the continuous LoG sampled at integer voxel offsets ``x`` with sig
     LoG(x) = G(x) * sum_a (x_a^2 / s_a^4 - 1 / s_a^2),
     G(x) = prod_a (2 pi s_a^2)^(-1/2) exp(-x_a^2 / (2 s_a^2)),
 
-which for isotropic sigma is IBSI's ``-(1/s^2) (2 pi s^2)^(-d/2) (d - |x|^2/s^2) exp(-|x|^2/(2 s^2))``.
+which for isotropic sigma is IBSI's
+``-(1/s^2) (2 pi s^2)^(-d/2) (d - |x|^2/s^2) exp(-|x|^2/(2 s^2))``.
 Support per axis: ``1 + 2 floor(cutoff_sd * s_a + 0.5)`` voxels. The kernel is the sum over axes
 ``a`` of separable terms (second derivative along ``a``, Gaussian along the others), so it is
 applied exactly as ``d`` separable convolutions.

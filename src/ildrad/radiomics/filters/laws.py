@@ -51,13 +51,17 @@ def laws_kernel(spec: LawsSpec) -> SeparableKernel:
     return (by_xyz[2], by_xyz[1], by_xyz[0])
 
 
-def laws_filter(array: np.ndarray, spacing: tuple[float, float, float], spec: LawsSpec) -> np.ndarray:
+def laws_filter(
+    array: np.ndarray, spacing: tuple[float, float, float], spec: LawsSpec
+) -> np.ndarray:
     """Laws response (or energy) map of ``array`` (z, y, x); ``spacing`` unused (voxel kernels)."""
     kernel = laws_kernel(spec)
     if spec.rotation_invariance:
         axes = (1, 2) if spec.dims == "2d" else (0, 1, 2)
         response = pool(
-            lambda rotation: convolve_separable(array, rotate_separable(kernel, rotation, axes), spec.boundary),
+            lambda rotation: convolve_separable(
+                array, rotate_separable(kernel, rotation, axes), spec.boundary
+            ),
             right_angle_rotations(axes),
             spec.pooling,
         )
@@ -67,4 +71,6 @@ def laws_filter(array: np.ndarray, spacing: tuple[float, float, float], spec: La
         return response
     window = 2 * spec.energy_delta_vox + 1
     size = (1, window, window) if spec.dims == "2d" else (window,) * 3
-    return ndimage.uniform_filter(np.abs(response), size=size, mode=scipy_mode(spec.boundary), cval=0.0)
+    return ndimage.uniform_filter(
+        np.abs(response), size=size, mode=scipy_mode(spec.boundary), cval=0.0
+    )

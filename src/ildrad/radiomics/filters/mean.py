@@ -14,7 +14,9 @@ from ildrad.radiomics.filters.spec import MeanSpec
 __all__ = ["mean_filter"]
 
 
-def mean_filter(array: np.ndarray, spacing: tuple[float, float, float], spec: MeanSpec) -> np.ndarray:
+def mean_filter(
+    array: np.ndarray, spacing: tuple[float, float, float], spec: MeanSpec
+) -> np.ndarray:
     """Mean-filter ``array`` (z, y, x); ``spacing`` is unused (support is in voxels)."""
     box = np.full(spec.support_vox, 1.0 / spec.support_vox)
     kernel = (None if spec.dims == "2d" else box, box, box)

@@ -71,7 +71,13 @@ def _region(image: Image, crop_to: Mask | None, reach: tuple[int, int, int] | No
 
 
 def _result(image: Image, box: Box, values: np.ndarray) -> Image:
-    return Image(values.astype(np.float32), crop_grid(image.grid, box), image.modality, Unit.NONE, image.metadata)
+    return Image(
+        values.astype(np.float32),
+        crop_grid(image.grid, box),
+        image.modality,
+        Unit.NONE,
+        image.metadata,
+    )
 
 
 def _max_abs(image: Image, purpose: str) -> float:
@@ -83,7 +89,10 @@ def _max_abs(image: Image, purpose: str) -> float:
 
 # --- LoG --------------------------------------------------------------------------------------
 
-def log_images(image: Image, sigma: Sequence[float], crop_to: Mask | None = None) -> dict[str, Image]:
+
+def log_images(
+    image: Image, sigma: Sequence[float], crop_to: Mask | None = None
+) -> dict[str, Image]:
     """PyRadiomics ``LoG``: one image per sigma (mm), named ``log-sigma-<s>-mm-3D``.
 
     Sigmas PyRadiomics would skip (not positive, or too large for the image) are errors here.
@@ -99,18 +108,23 @@ def log_images(image: Image, sigma: Sequence[float], crop_to: Mask | None = None
     images: dict[str, Image] = {}
     for value in sigma:
         if value <= 0 or not np.all(size >= np.ceil(value / spacing) + 1):
-            raise ConfigError(f"LoG sigma {value} mm must be > 0 and fit the image ({image.shape} voxels)")
+            raise ConfigError(
+                f"LoG sigma {value} mm must be > 0 and fit the image ({image.shape} voxels)"
+            )
         reach = tuple(int(math.ceil(LOG_MARGIN_SD * value / s)) for s in image.spacing)
         box = _region(image, crop_to, reach)  # type: ignore[arg-type]
         log_filter = sitk.LaplacianRecursiveGaussianImageFilter()
         log_filter.SetNormalizeAcrossScale(True)
         log_filter.SetSigma(float(value))
         filtered = image_from_sitk(log_filter.Execute(image_to_sitk(crop_image(image, box))))
-        images["log-sigma-%s-mm-3D" % str(value).replace(".", "-")] = _result(image, box, filtered.array)
+        images["log-sigma-{}-mm-3D".format(str(value).replace(".", "-"))] = _result(
+            image, box, filtered.array
+        )
     return images
 
 
 # --- Wavelet ----------------------------------------------------------------------------------
+
 
 def _periodic_indices(start: int, stop: int, size: int) -> np.ndarray:
     """Indices ``start..stop-1`` into PyRadiomics' periodic extension of an axis of ``size``.
@@ -123,7 +137,9 @@ def _periodic_indices(start: int, stop: int, size: int) -> np.ndarray:
     return indices
 
 
-def _split_bands(bands: dict[str, np.ndarray], axes: Sequence[int], low: np.ndarray, high: np.ndarray) -> dict[str, np.ndarray]:
+def _split_bands(
+    bands: dict[str, np.ndarray], axes: Sequence[int], low: np.ndarray, high: np.ndarray
+) -> dict[str, np.ndarray]:
     """Filter every band with low and high pass along each axis in turn (letters in axes order)."""
     for axis in axes:
         split: dict[str, np.ndarray] = {}
@@ -151,7 +167,9 @@ def wavelet_images(
     if wavelet not in pywt.wavelist(kind="discrete"):
         raise ConfigError(f"wavelet '{wavelet}' is not a PyWavelets discrete wavelet")
     if level < 1 or start_level < 0:
-        raise ConfigError(f"wavelet level must be >= 1 and start_level >= 0, got {level}, {start_level}")
+        raise ConfigError(
+            f"wavelet level must be >= 1 and start_level >= 0, got {level}, {start_level}"
+        )
     bank = pywt.Wavelet(wavelet)
     low, high = centred_filter(tuple(bank.dec_lo), 1), centred_filter(tuple(bank.dec_hi), 1)
     half = len(low) // 2
@@ -164,7 +182,9 @@ def wavelet_images(
     # Gather the box plus its reach from PyRadiomics' periodic extension, axis by axis.
     data = np.asarray(image.array, dtype=np.float64)
     for axis in range(3):
-        indices = _periodic_indices(box[axis].start - reach[axis], box[axis].stop + reach[axis], image.shape[axis])
+        indices = _periodic_indices(
+            box[axis].start - reach[axis], box[axis].stop + reach[axis], image.shape[axis]
+        )
         data = np.take(data, indices, axis=axis)
 
     def trimmed(values: np.ndarray) -> np.ndarray:
@@ -191,6 +211,7 @@ def wavelet_images(
 
 # --- voxel-wise types ---------------------------------------------------------------------------
 
+
 def square_image(image: Image, crop_to: Mask | None = None) -> dict[str, Image]:
     """PyRadiomics ``Square``: ``(c x)^2`` with ``c = 1 / sqrt(max|x|)``."""
     coefficient = 1.0 / math.sqrt(_max_abs(image, "square image"))
@@ -203,7 +224,9 @@ def square_root_image(image: Image, crop_to: Mask | None = None) -> dict[str, Im
     coefficient = _max_abs(image, "square-root image")
     box = _region(image, crop_to, (0, 0, 0))
     values = image.array[box].astype(np.float64)
-    return {"squareroot": _result(image, box, np.sign(values) * np.sqrt(np.abs(values) * coefficient))}
+    return {
+        "squareroot": _result(image, box, np.sign(values) * np.sqrt(np.abs(values) * coefficient))
+    }
 
 
 def logarithm_image(image: Image, crop_to: Mask | None = None) -> dict[str, Image]:
@@ -219,10 +242,16 @@ def exponential_image(image: Image, crop_to: Mask | None = None) -> dict[str, Im
     """PyRadiomics ``Exponential``: ``exp(c x)`` with ``c = log(max|x|) / max|x|``."""
     peak = _max_abs(image, "exponential image")
     box = _region(image, crop_to, (0, 0, 0))
-    return {"exponential": _result(image, box, np.exp(math.log(peak) / peak * image.array[box].astype(np.float64)))}
+    return {
+        "exponential": _result(
+            image, box, np.exp(math.log(peak) / peak * image.array[box].astype(np.float64))
+        )
+    }
 
 
-def gradient_image(image: Image, gradientUseSpacing: bool = True, crop_to: Mask | None = None) -> dict[str, Image]:  # noqa: N803
+def gradient_image(
+    image: Image, gradientUseSpacing: bool = True, crop_to: Mask | None = None
+) -> dict[str, Image]:  # noqa: N803
     """PyRadiomics ``Gradient``: central-difference gradient magnitude (edge voxel repeated)."""
     box = _region(image, crop_to, (1, 1, 1))
     values = image.array[box].astype(np.float64)
@@ -251,7 +280,9 @@ def lbp2d_image(
     box = _region(image, crop_to, tuple(0 if a == force2Ddimension else margin for a in range(3)))  # type: ignore[arg-type]
     values = np.moveaxis(image.array[box].copy(), force2Ddimension, 0)
     for index in range(values.shape[0]):
-        values[index] = local_binary_pattern(values[index], P=lbp2DSamples, R=lbp2DRadius, method=lbp2DMethod)
+        values[index] = local_binary_pattern(
+            values[index], P=lbp2DSamples, R=lbp2DRadius, method=lbp2DMethod
+        )
     return {"lbp-2D": _result(image, box, np.moveaxis(values, 0, force2Ddimension))}
 
 
@@ -269,18 +300,23 @@ PYRADIOMICS_IMAGE_TYPES: dict[str, Callable[..., dict[str, Image]]] = {
 
 
 def pyradiomics_filtered_images(
-    image: Image, image_type: str, settings: dict[str, Any] | None = None, crop_to: Mask | None = None
+    image: Image,
+    image_type: str,
+    settings: dict[str, Any] | None = None,
+    crop_to: Mask | None = None,
 ) -> dict[str, Image]:
     """The images PyRadiomics derives for ``image_type`` with ``settings`` (its setting names)."""
     if image_type not in PYRADIOMICS_IMAGE_TYPES:
         raise ConfigError(
-            f"unknown PyRadiomics image type '{image_type}' (known: {', '.join(PYRADIOMICS_IMAGE_TYPES)})"
+            f"unknown PyRadiomics image type '{image_type}' "
+            f"(known: {', '.join(PYRADIOMICS_IMAGE_TYPES)})"
         )
     function = PYRADIOMICS_IMAGE_TYPES[image_type]
     known = set(inspect.signature(function).parameters) - {"image", "crop_to"}
     unknown = set(settings or {}) - known
     if unknown:
         raise ConfigError(
-            f"image type '{image_type}': unknown settings {sorted(unknown)} (known: {', '.join(sorted(known))})"
+            f"image type '{image_type}': unknown settings {sorted(unknown)} "
+            f"(known: {', '.join(sorted(known))})"
         )
     return function(image, crop_to=crop_to, **(settings or {}))

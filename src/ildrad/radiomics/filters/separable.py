@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from enum import Enum
+from enum import StrEnum
 from typing import TypeVar
 
 import numpy as np
@@ -38,7 +38,7 @@ T = TypeVar("T")
 SeparableKernel = tuple[np.ndarray | None, ...]
 
 
-class Pooling(str, Enum):
+class Pooling(StrEnum):
     """How responses to rotated kernels are combined voxel-wise."""
 
     MAX = "max"  #: signed maximum (not of the absolute value), IBSI 2
@@ -79,7 +79,9 @@ def right_angle_rotations(axes: Sequence[int]) -> list[np.ndarray]:
     return rotations
 
 
-def rotate_separable(kernel: SeparableKernel, rotation: np.ndarray, axes: Sequence[int]) -> SeparableKernel:
+def rotate_separable(
+    kernel: SeparableKernel, rotation: np.ndarray, axes: Sequence[int]
+) -> SeparableKernel:
     """The separable kernel turned by ``rotation`` (over ``axes``) about its central voxel.
 
     The rotated kernel is ``k'(p) = k(R^T p)``: the 1D kernel of axis ``a`` moves to the axis
@@ -95,7 +97,9 @@ def rotate_separable(kernel: SeparableKernel, rotation: np.ndarray, axes: Sequen
     return tuple(rotated)
 
 
-def pool(responses: Callable[[T], np.ndarray], items: Sequence[T], pooling: Pooling | str) -> np.ndarray:
+def pool(
+    responses: Callable[[T], np.ndarray], items: Sequence[T], pooling: Pooling | str
+) -> np.ndarray:
     """Pool ``responses(item)`` over ``items`` (rotations, orientations) voxel-wise.
 
     Only one running map is kept besides the current response.

@@ -34,7 +34,9 @@ def simoncelli_filter(
     """Simoncelli band-pass response of ``array`` (z, y, x); voxel frequencies, periodic."""
     axes = (1, 2) if spec.dims == "2d" else (0, 1, 2)
     grids = np.meshgrid(
-        *[2 * np.pi * np.fft.fftfreq(array.shape[axis]) for axis in axes], indexing="ij", sparse=True
+        *[2 * np.pi * np.fft.fftfreq(array.shape[axis]) for axis in axes],
+        indexing="ij",
+        sparse=True,
     )
     radius = np.sqrt(sum(g**2 for g in grids))
     transfer = simoncelli_profile(radius, spec.level)

@@ -16,7 +16,7 @@ Unknown keys are errors (ildrad's ``Section`` base).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -53,7 +53,7 @@ class _FilterBase(Section):
 
 
 class MeanSpec(_FilterBase):
-    """Mean filter: the average over a cube (3D) or square (2D) of ``support_vox`` voxels per side."""
+    """Mean filter: average over a cube (3D) or square (2D) of ``support_vox`` voxels per side."""
 
     filter: Literal["mean"]
     support_vox: int = Field(gt=0)
@@ -106,7 +106,11 @@ class LawsSpec(_FilterBase):
     def _check_kernel(self) -> LawsSpec:
         names = self.kernel_names
         wanted = 2 if self.dims == "2d" else 3
-        if "".join(names) != self.kernel.upper() or len(names) != wanted or not set(names) <= set(LAWS_NAMES):
+        if (
+            "".join(names) != self.kernel.upper()
+            or len(names) != wanted
+            or not set(names) <= set(LAWS_NAMES)
+        ):
             raise ValueError(
                 f"kernel '{self.kernel}' must be {wanted} Laws kernels for dims {self.dims} "
                 f"(from {', '.join(LAWS_NAMES)}), e.g. 'E5L5S5' in 3d or 'L5S5' in 2d"
@@ -188,7 +192,8 @@ class WaveletSpec(_FilterBase):
         band = self.subband.upper()
         if len(band) != wanted or set(band) - {"L", "H"}:
             raise ValueError(
-                f"subband '{self.subband}' must be {wanted} letters L/H (x, y, z order) for dims {self.dims}"
+                f"subband '{self.subband}' must be {wanted} letters L/H (x, y, z order) "
+                f"for dims {self.dims}"
             )
         return self
 
@@ -208,7 +213,9 @@ class SimoncelliSpec(_FilterBase):
     @model_validator(mode="after")
     def _periodic(self) -> SimoncelliSpec:
         if self.boundary is not Boundary.PERIODIC:
-            raise ValueError("the Simoncelli wavelet is applied in the Fourier domain: boundary must be periodic")
+            raise ValueError(
+                "the Simoncelli wavelet is applied in the Fourier domain: boundary must be periodic"
+            )
         return self
 
     @property
@@ -219,7 +226,7 @@ class SimoncelliSpec(_FilterBase):
 
 #: One filter's settings; the ``filter`` key selects the model.
 FilterSpec = Annotated[
-    Union[MeanSpec, LaplacianOfGaussianSpec, LawsSpec, GaborSpec, WaveletSpec, SimoncelliSpec],
+    MeanSpec | LaplacianOfGaussianSpec | LawsSpec | GaborSpec | WaveletSpec | SimoncelliSpec,
     Field(discriminator="filter"),
 ]
 

@@ -73,7 +73,9 @@ def _apply_chain(array: np.ndarray, chain: list[SeparableKernel], boundary: str)
     return out
 
 
-def wavelet_filter(array: np.ndarray, spacing: tuple[float, float, float], spec: WaveletSpec) -> np.ndarray:
+def wavelet_filter(
+    array: np.ndarray, spacing: tuple[float, float, float], spec: WaveletSpec
+) -> np.ndarray:
     """Sub-band response map of ``array`` (z, y, x); ``spacing`` unused (voxel filters)."""
     chain = wavelet_chain(spec)
     if not spec.rotation_invariance:
