@@ -162,16 +162,18 @@ class ComBat(TransformerMixin, BaseEstimator):
 
     ``batch_column`` (e.g. ``scanner_batch`` or ``site``) is dropped from the output; the
     ``covariate_columns`` (biological effects to keep, e.g. ``clin__age_years``) pass through
-    unchanged; categorical covariates are dummy-coded. ``parametric=False`` gives the
+    unchanged; categorical covariates are dummy-coded. With ``prefixes`` (e.g. ``("qct__", "rad__")``)
+    only columns starting with one of them are harmonised, the others pass through. ``parametric=False`` gives the
     non-parametric empirical-Bayes variant; ``mean_only=True`` adjusts location only.
     """
 
     def __init__(self, batch_column: str = "scanner_batch", covariate_columns: tuple[str, ...] = (),
-                 parametric: bool = True, mean_only: bool = False) -> None:
+                 parametric: bool = True, mean_only: bool = False, prefixes: tuple[str, ...] = ()) -> None:
         self.batch_column = batch_column
         self.covariate_columns = covariate_columns
         self.parametric = parametric
         self.mean_only = mean_only
+        self.prefixes = prefixes
 
     def _split(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
         if not isinstance(frame, pd.DataFrame):
@@ -189,7 +191,7 @@ class ComBat(TransformerMixin, BaseEstimator):
                 coded = coded.reindex(columns=self.covariate_names_, fill_value=0.0)
             covariates = coded
         features = [c for c in frame.columns if c != self.batch_column and c not in self.covariate_columns
-                    and pd.api.types.is_numeric_dtype(frame[c])]
+                    and pd.api.types.is_numeric_dtype(frame[c]) and c.startswith(tuple(self.prefixes) or "")]
         return batch, covariates, features
 
     def fit(self, X: pd.DataFrame, y: object = None) -> ComBat:

@@ -3,7 +3,7 @@
 Names understood by :func:`build_target`:
 
 - ``mortality_{h}y`` (h = 1, 3, 5 or any positive number of years): relative to the scan date,
-  ``1`` = died within h years, ``0`` = known alive at h (follow-up reaches h, or death after h),
+  ``1`` = died within h years, ``0`` = known alive at h (follow-up extends beyond h, or death after h),
   ``NaN`` = censored before h without death (not assessable). Non-assessable scans leave the
   binary task by default and are counted; ``ipcw=True`` gives the assessable scans weights
   ``1 / G(min(T, h))`` with G the Kaplan-Meier survivor of censoring (left limit at the event
@@ -114,7 +114,7 @@ def mortality_target(manifest: pd.DataFrame, horizon_years: float, ipcw: bool = 
     time, event = _time_event(manifest)
     frame = _base_frame(manifest)
     died = event & (time <= horizon_years)
-    alive = time >= horizon_years
+    alive = time > horizon_years
     alive &= ~died
     y = np.where(died, 1.0, np.where(alive, 0.0, np.nan))
     weight = np.ones(len(frame))
