@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pydicom
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.uid import (
     UID,
@@ -285,11 +286,15 @@ def _group_item(ds: Dataset, frame: Dataset | None, sequence: str) -> Dataset | 
 
 
 def _header_without(ds: Dataset, keywords: tuple[str, ...]) -> Dataset:
-    """A new dataset with the elements of ``ds`` except ``keywords`` (``ds`` is left intact)."""
+    """A new dataset with the elements of ``ds`` except ``keywords`` (``ds`` is left intact).
+
+    Elements are carried over unconverted (pydicom converts raw values lazily, on access).
+    """
+    excluded = {tag_for_keyword(keyword) for keyword in keywords}
     header = Dataset()
-    for element in ds:
-        if element.keyword not in keywords:
-            header.add(element)
+    for tag in ds.keys():
+        if tag not in excluded:
+            header[tag] = ds.get_item(tag)
     return header
 
 
@@ -429,7 +434,7 @@ def _single_slice_spacing(header: Dataset, where: str) -> float:
 
 @dataclasses.dataclass
 class _Stack:
-    values: np.ndarray  # float64 (z, y, x) after each slice's rescale
+    values: np.ndarray  # float32 (z, y, x) after each slice's rescale (computed in float64)
     stored: np.ndarray  # stored values (z, y, x)
     grid: Grid
     planes: list[_Plane]
@@ -452,9 +457,9 @@ def _read_stack(info: SeriesInfo, where: str, settings: IoSettings) -> _Stack:
     spacing = _check_stack(planes, along, normal, where, settings)
     if not np.isfinite(spacing):
         spacing = _single_slice_spacing(planes[0].header, where)
-    slopes = np.array([p.slope for p in planes])[:, None, None]
-    intercepts = np.array([p.intercept for p in planes])[:, None, None]
-    values = stored.astype(np.float64) * slopes + intercepts
+    values = np.empty(stored.shape, dtype=np.float32)
+    for k, plane in enumerate(planes):  # float64 per slice, float32 stored: no float64 volume in memory
+        values[k] = stored[k].astype(np.float64) * plane.slope + plane.intercept
     grid = grid_from_stack(planes[0].orientation, planes[0].position, planes[0].pixel_spacing, spacing,
                            stored.shape)
     return _Stack(values, stored, grid, planes)
@@ -527,13 +532,14 @@ def read_ct_series(
     if info.modality:
         _warn_missing_modality(info, stack, where, "CT")
     padding = _padding_mask(stack, settings)
-    values = np.where(padding, settings.padding_fill_hu, stack.values)
+    values = stack.values
+    values[padding] = settings.padding_fill_hu
     metadata = metadata_from_header(stack.planes[0].header)
     metadata.update(modality="CT", source_format="dicom", padding_voxels=int(padding.sum()),
                     n_slices=len(stack.planes), series_instance_uid=info.series_instance_uid)
     if padding.any():
         log.info("%s: %d padding voxels set to %g HU", where, int(padding.sum()), settings.padding_fill_hu)
-    return Image(values.astype(np.float32), stack.grid, Modality.CT, Unit.HU, metadata)
+    return Image(values, stack.grid, Modality.CT, Unit.HU, metadata)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -567,6 +573,6 @@ def read_pet_series(
     metadata.update(modality="PT", source_format="dicom", n_slices=len(headers),
                     series_instance_uid=info.series_instance_uid)
     unit = Unit.BQML if units == "BQML" else Unit.PET_STORED
-    image = Image(stack.values.astype(np.float32), stack.grid, Modality.PT, unit, metadata)
+    image = Image(stack.values, stack.grid, Modality.PT, unit, metadata)
     return PetSeries(image, headers, tuple(plane.path for plane in stack.planes))
 
