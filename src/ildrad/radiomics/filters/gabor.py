@@ -9,7 +9,8 @@ not normalised (envelope peak 1). For the axial plane u is x and v is y, so posi
 from +x towards +y. ``dims: 3d`` applies the filter in the x-y, x-z and y-z planes and pools the
 maps; rotation invariance pools orientations ``theta + n * step`` as well (IBSI 2 pools all
 plane/orientation maps together). The convolution is done with FFTs on an explicitly padded
-block of slices, so every IBSI boundary condition is exact.
+block of slices (circular convolution over the padded size), so every IBSI boundary condition
+is exact.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.signal import fftconvolve
+from scipy import fft as scipy_fft
 
 from ildrad.radiomics.filters.boundary import pad
-from ildrad.radiomics.filters.separable import pool
+from ildrad.radiomics.filters.separable import Pooling
 from ildrad.radiomics.filters.spec import GaborSpec
 
 __all__ = ["gabor_filter", "gabor_kernel"]
@@ -45,25 +46,48 @@ def gabor_kernel(
     return envelope * np.exp(1j * 2.0 * math.pi * u_rot / spec.lambda_mm)
 
 
-def _plane_modulus(
-    array: np.ndarray, kernel: np.ndarray, plane: tuple[int, int], boundary: str
-) -> np.ndarray:
-    """|array * kernel| in the plane (u_axis, v_axis), slab by slab along the third axis."""
+def _circular_kernel_spectrum(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """2D FFT of ``kernel`` ([v, u], centred) placed for circular convolution on ``shape``."""
+    half = kernel.shape[0] // 2
+    placed = np.zeros(shape, dtype=np.complex128)
+    placed[: kernel.shape[0], : kernel.shape[1]] = kernel
+    return scipy_fft.fft2(np.roll(placed, (-half, -half), axis=(0, 1)))
+
+
+def _pool_plane(
+    values: np.ndarray,
+    kernels: list[np.ndarray],
+    plane: tuple[int, int],
+    boundary: str,
+    pooled: np.ndarray,
+    pooling: Pooling,
+) -> None:
+    """Pool |values * kernel| for every kernel (in one plane) into ``pooled``, slab by slab.
+
+    Each slab is padded by the kernel's half-width with the boundary condition and transformed
+    once; a circular convolution over the padded size is then exact on the original voxels.
+    """
     u_axis, v_axis = plane
     other = 3 - u_axis - v_axis
-    half = kernel.shape[0] // 2
-    # Arrange the kernel as [v, u] on the array's axis order, with size 1 on the other axis.
-    kernel_3d = np.expand_dims(kernel if v_axis < u_axis else kernel.T, axis=other)
-    slab_voxels = (array.shape[u_axis] + 2 * half) * (array.shape[v_axis] + 2 * half)
-    step = max(1, _BLOCK_VOXELS // slab_voxels)
-    out = np.empty(array.shape, dtype=np.float64)
-    for start in range(0, array.shape[other], step):
-        index = [slice(None)] * 3
-        index[other] = slice(start, start + step)
-        padded = pad(array[tuple(index)], {u_axis: half, v_axis: half}, boundary)
-        response = fftconvolve(padded, kernel_3d, mode="valid", axes=(u_axis, v_axis))
-        out[tuple(index)] = np.abs(response)
-    return out
+    half = kernels[0].shape[0] // 2
+    # Work on (other, v, u) so that every plane is handled the same way.
+    moved = np.moveaxis(values, (other, v_axis, u_axis), (0, 1, 2))
+    target = np.moveaxis(pooled, (other, v_axis, u_axis), (0, 1, 2))
+    padded_shape = (moved.shape[1] + 2 * half, moved.shape[2] + 2 * half)
+    spectra = [_circular_kernel_spectrum(kernel, padded_shape) for kernel in kernels]
+    step = max(1, _BLOCK_VOXELS // (padded_shape[0] * padded_shape[1]))
+    inner = (slice(None), slice(half, half + moved.shape[1]), slice(half, half + moved.shape[2]))
+    for start in range(0, moved.shape[0], step):
+        block = slice(start, start + step)
+        image_spectrum = scipy_fft.fft2(
+            pad(moved[block], {1: half, 2: half}, boundary), axes=(1, 2)
+        )
+        for spectrum in spectra:
+            modulus = np.abs(scipy_fft.ifft2(image_spectrum * spectrum, axes=(1, 2))[inner])
+            if pooling is Pooling.MAX:
+                np.maximum(target[block], modulus, out=target[block])
+            else:
+                target[block] += modulus
 
 
 def gabor_filter(
@@ -72,17 +96,18 @@ def gabor_filter(
     """Gabor modulus map of ``array`` (z, y, x), pooled over planes and orientations."""
     planes = _ORTHOGONAL_PLANES if spec.dims == "3d" else (_AXIAL_PLANE,)
     values = np.asarray(array, dtype=np.float64)
-
-    def response(item: tuple[tuple[int, int], float]) -> np.ndarray:
-        plane, theta_deg = item
+    pooled = np.full(values.shape, -np.inf if spec.pooling is Pooling.MAX else 0.0)
+    for plane in planes:
         support = spec.support_vox or _default_support(values.shape, plane)
-        kernel = gabor_kernel(
-            spec, math.radians(theta_deg), (spacing[plane[0]], spacing[plane[1]]), support
-        )
-        return _plane_modulus(values, kernel, plane, spec.boundary)
-
-    items = [(plane, theta) for plane in planes for theta in spec.thetas_deg]
-    return pool(response, items, spec.pooling)
+        spacing_uv = (spacing[plane[0]], spacing[plane[1]])
+        kernels = [
+            gabor_kernel(spec, math.radians(theta), spacing_uv, support)
+            for theta in spec.thetas_deg
+        ]
+        _pool_plane(values, kernels, plane, spec.boundary, pooled, spec.pooling)
+    if spec.pooling is Pooling.MEAN:
+        pooled /= len(planes) * len(spec.thetas_deg)
+    return pooled
 
 
 def _default_support(shape: tuple[int, ...], plane: tuple[int, int]) -> int:
