@@ -10,7 +10,7 @@ which for isotropic sigma is IBSI's
 ``-(1/s^2) (2 pi s^2)^(-d/2) (d - |x|^2/s^2) exp(-|x|^2/(2 s^2))``.
 Support per axis: ``1 + 2 floor(cutoff_sd * s_a + 0.5)`` voxels. The kernel is the sum over axes
 ``a`` of separable terms (second derivative along ``a``, Gaussian along the others), so it is
-applied exactly as ``d`` separable convolutions.
+applied exactly as a sum of separable convolutions.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import ndimage
 
-from ildrad.radiomics.filters.separable import convolve_separable
+from ildrad.radiomics.filters.boundary import scipy_mode
 from ildrad.radiomics.filters.spec import LaplacianOfGaussianSpec
 
 __all__ = ["log_filter", "log_kernel_terms"]
@@ -37,14 +38,22 @@ def log_kernel_terms(sigma_vox: float, cutoff_sd: float) -> tuple[np.ndarray, np
 def log_filter(
     array: np.ndarray, spacing: tuple[float, float, float], spec: LaplacianOfGaussianSpec
 ) -> np.ndarray:
-    """LoG response of ``array`` (z, y, x) with spacing (z, y, x) in mm."""
+    """LoG response of ``array`` (z, y, x) with spacing (z, y, x) in mm.
+
+    Axis by axis: ``S_m = g_m * S_(m-1)`` (Gaussian so far) and
+    ``T_m = g_m * T_(m-1) + g''_m * S_(m-1)`` (LoG so far), i.e. 7 1D passes in 3D instead of 9.
+    """
     axes = (1, 2) if spec.dims == "2d" else (0, 1, 2)
-    terms = {axis: log_kernel_terms(spec.sigma_mm / spacing[axis], spec.cutoff_sd) for axis in axes}
-    out = np.zeros(array.shape, dtype=np.float64)
-    for derivative_axis in axes:
-        kernel = tuple(
-            None if axis not in axes else terms[axis][1 if axis == derivative_axis else 0]
-            for axis in range(3)
-        )
-        out += convolve_separable(array, kernel, spec.boundary)
-    return out
+    mode = scipy_mode(spec.boundary)
+    smoothed = np.asarray(array, dtype=np.float64)
+    laplacian: np.ndarray | None = None
+    for position, axis in enumerate(axes):
+        gauss, second = log_kernel_terms(spec.sigma_mm / spacing[axis], spec.cutoff_sd)
+        term = ndimage.convolve1d(smoothed, second, axis=axis, mode=mode, cval=0.0)
+        if laplacian is not None:
+            term += ndimage.convolve1d(laplacian, gauss, axis=axis, mode=mode, cval=0.0)
+        laplacian = term
+        if position < len(axes) - 1:
+            smoothed = ndimage.convolve1d(smoothed, gauss, axis=axis, mode=mode, cval=0.0)
+    assert laplacian is not None
+    return laplacian
