@@ -242,6 +242,8 @@ def test_pet_series_values_headers_and_files(tmp_path, multiframe):
     values[3] *= 20
     image = ct_image(shape=(4, 32, 32)).with_array(values, unit=Unit.BQML)
     header = {
+        "PatientName": "SYNTH^PET",
+        "PatientID": "P-001",
         "PatientWeight": 70.0,
         "DecayCorrection": "START",
         "RadiopharmaceuticalInformationSequence": [{"RadionuclideTotalDose": 3.5e8, "RadionuclideHalfLife": 6588.0}],
@@ -255,7 +257,7 @@ def test_pet_series_values_headers_and_files(tmp_path, multiframe):
     assert len(set(slopes)) == 4  # one slope per slice, multi-frame included
     np.testing.assert_allclose(pet.image.array, values, atol=max(slopes) / 2 * 1.0001)
     for ds in pet.headers:
-        assert "PixelData" not in ds
+        assert "PixelData" not in ds and "PatientName" not in ds and "PatientID" not in ds
         assert ds.Units == "BQML" and float(ds.PatientWeight) == 70.0
         assert float(ds[0x7053, 0x1009].value) == 1.5
         assert ds.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose == 3.5e8

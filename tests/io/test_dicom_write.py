@@ -65,7 +65,7 @@ def test_pet_has_its_own_slope_per_slice_and_the_given_header(tmp_path):
     rng = np.random.default_rng(3)
     values = np.abs(rng.normal(0, 5000, size=(4, 32, 32))).astype(np.float32)
     values[2] *= 10  # a hotter slice gets a larger slope
-    image = Image(values, Grid(values.shape, (3.0, 4.0, 4.0)), "PT", "BQML")
+    image = Image(values, Grid(values.shape, (3.0, 4.0, 4.0), direction=[[0, 0, 1], [0, 1, 0], [1, 0, 0]]), "PT", "BQML")
     header = {
         "PatientName": "SYNTH^ONE",
         "PatientWeight": 71.5,
@@ -95,6 +95,9 @@ def test_refuses_what_it_cannot_write(tmp_path):
         write_dicom_series(image, tmp_path, transfer_syntax=JPEGBaseline8Bit)
     with pytest.raises(InputError, match="needs rows and columns >= 32"):
         write_dicom_series(image, tmp_path, transfer_syntax=WRITABLE_TRANSFER_SYNTAXES[4])
+    flipped = Image(image.array, Grid(image.shape, image.spacing, direction=np.eye(3)), "CT", "HU")
+    with pytest.raises(InputError, match="points against the DICOM slice normal"):
+        write_dicom_series(flipped, tmp_path)
     with pytest.raises(InputError, match="CT or PT"):
         write_dicom_series(image, tmp_path, modality="MR")
     with pytest.raises(InputError, match="not a DICOM keyword|cannot be written"):

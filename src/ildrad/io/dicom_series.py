@@ -47,8 +47,8 @@ from pydicom.uid import (
     PositronEmissionTomographyImageStorage,
 )
 
-from ildrad.errors import IncompleteHeaderWarning
-from ildrad.image import Grid, Image, Modality, Unit
+from ildrad.errors import IldradWarning, IncompleteHeaderWarning
+from ildrad.image import IDENTIFYING_KEYS, Grid, Image, Modality, Unit
 from ildrad.io.dicom_errors import (
     DuplicateSliceError,
     GantryTiltError,
@@ -69,6 +69,7 @@ __all__ = ["PetSeries", "SeriesInfo", "discover_series", "read_ct_series", "read
 
 log = logging.getLogger(__name__)
 
+_IDENTIFYING = tuple(sorted(IDENTIFYING_KEYS))  # dropped from every header the readers hand out
 _DEFER_BYTES = 1024  # header values larger than this (pixel data, big private blobs) are not loaded
 _SOP_CLASS_MODALITY = {
     CTImageStorage: "CT",
@@ -237,7 +238,7 @@ def _choose_series(series: list[SeriesInfo], where: str, modality: str, series_u
     if len(tied) > 1:
         warnings.warn(f"{where}: {len(tied)} {modality} series have {largest} images; reading "
                       f"{tied[0].describe()} (lowest SeriesNumber); pass series_uid to choose",
-                      IncompleteHeaderWarning, stacklevel=3)
+                      IldradWarning, stacklevel=3)
     return tied[0]
 
 
@@ -301,7 +302,7 @@ def _header_without(ds: Dataset, keywords: tuple[str, ...]) -> Dataset:
 def _frame_header(ds: Dataset, frame: Dataset) -> Dataset:
     """A classic-looking header for one frame of an enhanced image (for SUV and metadata)."""
     header = _header_without(ds, ("PixelData", "PerFrameFunctionalGroupsSequence",
-                                  "SharedFunctionalGroupsSequence"))
+                                  "SharedFunctionalGroupsSequence", *_IDENTIFYING))
     content = _group_item(ds, frame, "FrameContentSequence")
     if content is not None:
         acquired = str(content.get("FrameAcquisitionDateTime", "") or "")
@@ -350,7 +351,7 @@ def _read_file(path: Path, warn: bool) -> tuple[list[_Plane], np.ndarray]:
     if "PerFrameFunctionalGroupsSequence" in ds:
         planes = _multiframe_planes(path, ds, warn)
     else:
-        header = _header_without(ds, ("PixelData",))
+        header = _header_without(ds, ("PixelData", *_IDENTIFYING))
         planes = [_classic_plane(path, header, warn)]
     pixels = pixels.reshape((len(planes), int(ds.Rows), int(ds.Columns)))
     return planes, pixels
@@ -553,7 +554,7 @@ def read_pet_series(
 ) -> PetSeries:
     """Read a PET series (folder or files) as stored values with per-slice headers (see :class:`PetSeries`).
 
-    The headers keep every element but the pixel data (Units, DecayCorrection, CorrectedImage,
+    The headers keep every element but the pixel data and patient identifiers (Units, DecayCorrection, CorrectedImage,
     RadiopharmaceuticalInformationSequence, PatientWeight/Size/Sex, Series/Acquisition dates and
     times, FrameReferenceTime, ActualFrameDuration, private tags such as (7053,1000), (7053,1009),
     (0009,100D)); a frame of an enhanced file gets the file's header with the frame's position,

@@ -20,8 +20,9 @@ Signature (used by ``ildrad.synth`` to build synthetic cohorts)::
 * PET is stored as signed 16-bit with its own RescaleSlope in every slice (max |value| of the
   slice / 32767, intercept 0), as scanners do; the read-back error is below slope / 2.
 * Geometry: IOP from the grid's x and y axes, IPP of slice ``k`` = origin + k * dz * axis z.
-  Readers sort slices along ``IOP row x IOP column``; a grid whose z axis points the other way
-  (left-handed direction) is read back flipped along z (same physical image).
+  Readers sort slices along ``IOP row x IOP column``, so the grid's z axis must point that way
+  (as in every grid read from DICOM); a grid of several slices whose z axis points the other way
+  is refused, since it would be read back flipped.
 * ``header`` sets any element: keyword -> value (sequences as lists of dicts or Datasets), or a
   private tag ``(group, element) -> (VR, value)`` (include its private-creator element too).
   It overrides the defaults and the metadata-derived fields (:mod:`ildrad.io.dicom_metadata`).
@@ -242,6 +243,12 @@ def _check_arguments(image: Image, modality: Modality, transfer_syntax: UID, sli
         names = ", ".join(f"{uid.name} ({uid})" for uid in WRITABLE_TRANSFER_SYNTAXES)
         raise InputError(f"cannot write transfer syntax {transfer_syntax}: no encoder for 16-bit data here; "
                          f"writable: {names}")
+    direction = image.grid.direction_matrix
+    if image.shape[0] > 1 and float(direction[:, 0] @ np.cross(direction[:, 2], direction[:, 1])) <= 0:
+        raise InputError(
+            "the image's slice axis (direction column 0) points against the DICOM slice normal "
+            "(x axis x y axis), so DICOM readers would return the slices in reverse order; write "
+            "image.array[::-1] with origin at the last slice and direction column 0 negated instead")
     if transfer_syntax == JPEG2000Lossless and min(image.shape[1:]) < _J2K_MIN_SIZE:
         raise InputError(f"JPEG 2000 encoding (openjpeg, 6 resolution levels) needs rows and columns >= "
                          f"{_J2K_MIN_SIZE}, got {image.shape[1]} x {image.shape[2]}")
