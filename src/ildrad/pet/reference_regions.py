@@ -4,10 +4,11 @@ PERCIST (Wahl 2009) reference regions, found on the CT of the PET/CT (same grid 
 
 * **blood pool**: a cylinder 1 cm in diameter and 2 cm long in the descending thoracic aorta.
   At mid-thoracic levels (40–70 % of the lung height from the base) the vertebral body is the
-  largest bone component near the posterior midline; the descending aorta is the soft-tissue
-  disc (-50..400 HU, with or without contrast) anterolateral to it on the patient's left, between
-  the spine and the left lung. Per slice, its centre is the point of that search window farthest
-  from any non-soft-tissue voxel (largest inscribed circle); the cylinder axis is the median of
+  largest solid disc denser than 120 HU centred within 10 mm of the midline behind the lungs'
+  centre; the descending aorta is the soft-tissue disc (-50..450 HU, with or without contrast)
+  beside it on the patient's left (5–50 mm left of the vertebral centre, from 25 mm in front of
+  the vertebral body to its centre level). Per slice its centre is the point of that window
+  farthest from any other tissue (largest inscribed circle); the cylinder axis is the median of
   the per-slice centres.
 * **liver**: a sphere 3 cm in diameter in the right lobe, centred 3 cm below the right
   hemidiaphragm dome under the centre of the right lung, moved to the nearest position (within
@@ -29,9 +30,10 @@ from ildrad.image import Image, Mask, Unit, assert_same_grid, require_unit
 
 __all__ = ["ReferenceRegions", "find_blood_pool", "find_liver", "find_reference_regions"]
 
-_SOFT_TISSUE_HU = (-50.0, 400.0)
+_SOFT_TISSUE_HU = (-50.0, 450.0)
 _LIVER_HU = (-100.0, 250.0)
-_BONE_HU = 200.0
+#: Vertebral marrow and cortex are denser than this; unenhanced blood and muscle are not.
+_MARROW_HU = 120.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,27 +85,22 @@ def find_blood_pool(ct: Image, lungs: Mask) -> Mask:
     centres = []
     for k in _slices_between(ct, lungs, 0.40, 0.70):
         hu, lung = ct.array[k], lungs.array[k] > 0
-        bone = ndimage.binary_opening(hu > _BONE_HU, iterations=1)
-        labels, count = ndimage.label(bone)
-        if count == 0:
-            continue
         lung_x = x_mm[lung]
         midline = 0.5 * (np.percentile(lung_x, 2) + np.percentile(lung_x, 98))
-        sizes = ndimage.sum(bone, labels, index=np.arange(1, count + 1))
-        centroids = ndimage.center_of_mass(bone, labels, index=np.arange(1, count + 1))
-        best, best_size = None, 0.0
-        for label, (size, (cy, cx)) in enumerate(zip(sizes, centroids, strict=True), start=1):
-            cx_mm, cy_mm = np.interp(cx, np.arange(x_mm.shape[1]), x_mm[0]), np.interp(cy, np.arange(y_mm.shape[0]), y_mm[:, 0])
-            if abs(cx_mm - midline) < 30.0 and size > best_size:
-                best, best_size, spine = label, size, (cx_mm, cy_mm)
-        if best is None:
+        # vertebral body: the largest solid disc of bone-or-marrow density (> 120 HU) centred
+        # within 10 mm of the midline, behind the lungs' centre
+        dense = ndimage.distance_transform_edt(hu > _MARROW_HU, sampling=spacing_yx)
+        dense[(np.abs(x_mm - midline) > 10.0) | (y_mm < np.median(y_mm[lung]))] = 0.0
+        if dense.max() < 5.0:
             continue
-        soft = (hu >= _SOFT_TISSUE_HU[0]) & (hu <= _SOFT_TISSUE_HU[1]) & ~lung
-        window = ((x_mm > spine[0]) & (x_mm < spine[0] + 50.0)
-                  & (y_mm > spine[1] - 55.0) & (y_mm < spine[1] + 5.0))
-        inscribed = ndimage.distance_transform_edt(soft, sampling=spacing_yx)
-        inscribed[~window] = 0.0
-        if inscribed.max() < 6.0:  # no disc of 12 mm diameter: not an aorta
+        vj, vi = np.unravel_index(np.argmax(dense), dense.shape)
+        body_x, body_y, body_radius = x_mm[vj, vi], y_mm[vj, vi], float(dense.max())
+        vertebra = (x_mm - body_x) ** 2 + (y_mm - body_y) ** 2 <= (body_radius + 4.0) ** 2
+        soft = (hu >= _SOFT_TISSUE_HU[0]) & (hu <= _SOFT_TISSUE_HU[1]) & ~lung & ~vertebra
+        window = ((x_mm > body_x + 5.0) & (x_mm < body_x + 50.0)
+                  & (y_mm > body_y - body_radius - 25.0) & (y_mm < body_y + body_radius))
+        inscribed = ndimage.distance_transform_edt(soft & window, sampling=spacing_yx)
+        if inscribed.max() < 5.0:  # no disc of 10 mm diameter: not an aorta
             continue
         j, i = np.unravel_index(np.argmax(inscribed), inscribed.shape)
         centres.append((k, x_mm[j, i], y_mm[j, i]))
