@@ -14,7 +14,7 @@ import pytest
 import SimpleITK as sitk
 from pydicom.uid import JPEGBaseline8Bit, generate_uid
 
-from ildrad.errors import IncompleteHeaderWarning
+from ildrad.errors import IldradWarning, IncompleteHeaderWarning
 from ildrad.image import Grid, Image, Unit
 from ildrad.io.dicom_errors import (
     DuplicateSliceError,
@@ -286,3 +286,29 @@ def test_chest_slices_without_modality_read_with_a_warning(shared_data):
     assert any("lacks Modality" in m for m in messages)
     assert image.shape == (2, 512, 512) and image.spacing == (1.0, 0.625, 0.625)
     assert image.array.min() >= -1100 and image.metadata["padding_voxels"] > 0
+
+
+def test_equal_series_tie_and_localizers_inside_a_series(tmp_path):
+    write_ct(tmp_path, ct_image(seed=1), series_instance_uid="1.2.3.1", file_prefix="A", header={"SeriesNumber": 3})
+    files = write_ct(tmp_path, ct_image(seed=2), series_instance_uid="1.2.3.2", file_prefix="B",
+                     header={"SeriesNumber": 2})
+    scout = tmp_path / "scout.dcm"
+    shutil.copy(files[0], scout)
+    edit(scout, SOPInstanceUID=generate_uid(), ImageType=["ORIGINAL", "PRIMARY", "LOCALIZER"],
+         ImageOrientationPatient=[1, 0, 0, 0, 0, -1])
+    with pytest.warns(IldradWarning, match=r"2 CT series have 6 images; reading 1\.2\.3\.2"):
+        image = read_ct_series(tmp_path)
+    np.testing.assert_array_equal(image.array, ct_image(seed=2).array)
+    series, _ = discover_series(tmp_path)
+    assert [len(s.files) for s in series] == [6, 6]
+
+
+def test_missing_rescale_reads_stored_values_with_a_warning(tmp_path):
+    files = write_ct(tmp_path, header={"RescaleIntercept": 0.0})
+    for path in files:
+        ds = pydicom.dcmread(path)
+        del ds.RescaleSlope, ds.RescaleIntercept
+        ds.save_as(path)
+    with pytest.warns(IncompleteHeaderWarning, match="RescaleSlope/RescaleIntercept missing"):
+        image = read_ct_series(tmp_path)
+    np.testing.assert_array_equal(image.array, ct_image().array)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pydicom
 import pytest
 from matplotlib.path import Path as MplPath
 
-from ildrad.errors import DicomError
+from ildrad.errors import DicomError, IldradWarning
 from ildrad.image import Grid
 from ildrad.io.dicom_errors import RoiNotFoundError
 from ildrad.io.dicom_series import read_ct_series
@@ -109,3 +110,16 @@ def test_contour_between_slices_is_an_error(tmp_path, write_rtstruct):
     write_rtstruct(path, {"GTV": [points]})
     with pytest.raises(DicomError, match="1.500 mm from the nearest slice centre"):
         read_rtstruct(path, grid, ["GTV"])
+
+
+def test_rtstruct_in_another_frame_of_reference_is_warned_about(tmp_path, write_rtstruct):
+    grid = Grid((3, 10, 10), direction=[[0, 0, 1], [0, 1, 0], [1, 0, 0]])
+    square = np.array([[2.0, 2.0], [2.0, 6.0], [6.0, 6.0], [6.0, 2.0]])
+    path = tmp_path / "rs.dcm"
+    write_rtstruct(path, {"GTV": [to_physical(grid, 1, square)]})
+    ds = pydicom.dcmread(path)
+    ds.StructureSetROISequence[0].ReferencedFrameOfReferenceUID = "1.2.3.999"
+    ds.save_as(path)
+    with pytest.warns(IldradWarning, match="frame of reference 1.2.3.999, the image in 1.2.3.4"):
+        mask = read_rtstruct(path, grid, ["GTV"], frame_of_reference_uid="1.2.3.4")["GTV"]
+    assert mask.array.sum() == 16

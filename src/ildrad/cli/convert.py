@@ -58,7 +58,8 @@ def convert_command(
     written = [write_image(image, out / "image.nii.gz")]
     masks = []
     if rtstruct is not None:
-        masks.extend(read_rtstruct(rtstruct, image.grid, roi or [], settings).items())
+        masks.extend(read_rtstruct(rtstruct, image.grid, roi or [], settings,
+                                   frame_of_reference_uid=image.metadata.get("frame_of_reference_uid")).items())
     if seg is not None:
         masks.extend(read_seg_segments(seg, image.grid, settings=settings).items())
     files = [mask_file_name(name) for name, _ in masks]

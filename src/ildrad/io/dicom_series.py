@@ -83,7 +83,11 @@ _SOP_CLASS_MODALITY = {
 
 @dataclasses.dataclass(frozen=True)
 class SeriesInfo:
-    """One series found in a folder: its UID, modality and files (sorted by path)."""
+    """One series found in a folder: its UID, modality and image files (sorted by path).
+
+    Localizer images (ImageType LOCALIZER) inside a series of other images are left out;
+    ``localizer`` is True for a series made of localizers only.
+    """
 
     series_instance_uid: str
     modality: str
@@ -188,6 +192,7 @@ def discover_series(source: str | Path | Iterable[str | Path]) -> tuple[list[Ser
     not DICOM (no ``DICM`` at byte 128 and not parseable) are skipped.
     """
     paths = _iter_files(Path(source) if isinstance(source, (str, Path)) else [Path(p) for p in source])
+    where = str(source) if isinstance(source, (str, Path)) else "the given files"
     groups: dict[str, list[tuple[Path, Dataset]]] = {}
     unreadable: list[Path] = []
     for path in paths:
@@ -208,16 +213,21 @@ def discover_series(source: str | Path | Iterable[str | Path]) -> tuple[list[Ser
         groups.setdefault(str(ds.SeriesInstanceUID), []).append((path, ds))
     series = []
     for uid, members in sorted(groups.items()):
-        first = members[0][1]
+        images = [(p, ds) for p, ds in members if not _is_localizer(ds)]
+        if images and len(images) < len(members):
+            log.info("%s: series %s holds %d localizer image(s); they are left out", where, uid,
+                     len(members) - len(images))
+        kept = images or members
+        first = kept[0][1]
         number = first.get("SeriesNumber")
         series.append(SeriesInfo(
             series_instance_uid=uid,
             modality=_modality_of(first),
-            files=tuple(p for p, _ in members),
-            n_images=sum(_n_images(ds) for _, ds in members),
-            series_number=int(number) if number not in (None, "") else None,
+            files=tuple(p for p, _ in kept),
+            n_images=sum(_n_images(ds) for _, ds in kept),
+            series_number=int(number) if str(number or "").strip().lstrip("-").isdigit() else None,
             description=str(first.get("SeriesDescription", "") or ""),
-            localizer=all(_is_localizer(ds) for _, ds in members),
+            localizer=not images,
         ))
     return series, unreadable
 

@@ -20,6 +20,7 @@ whose points are not in one slice plane, or that lies between slices, is an erro
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 
-from ildrad.errors import DicomError
+from ildrad.errors import DicomError, IldradWarning
 from ildrad.image import Grid, Mask
 from ildrad.io.dicom_errors import RoiNotFoundError, UnreadableDicomError
 from ildrad.io.settings import IoSettings
@@ -148,16 +149,28 @@ def _rasterise(contours: list[Dataset], grid: Grid, where: str, settings: IoSett
     return mask
 
 
+def _check_frame_of_reference(ds: Dataset, number: int, expected: str, where: str) -> None:
+    for item in ds.StructureSetROISequence:
+        if int(item.ROINumber) == number:
+            found = str(item.get("ReferencedFrameOfReferenceUID", "") or "")
+            if found and found != expected:
+                warnings.warn(f"{where}: contours are in frame of reference {found}, the image in {expected}; "
+                              "the mask is placed by coordinates and may be misplaced if they are not the same "
+                              "patient space", IldradWarning, stacklevel=3)
+
+
 def read_rtstruct(
     path: str | Path,
     grid: Grid,
     roi_names: Sequence[str],
     settings: IoSettings | None = None,
+    frame_of_reference_uid: str | None = None,
 ) -> dict[str, Mask]:
     """Rasterise the named ROIs (case-insensitive) of an RTSTRUCT on ``grid``.
 
     Returns ``{name as written in the file: Mask}``, each mask 0/1 with label 1 named after the
-    ROI. An unknown name raises :class:`RoiNotFoundError` listing the available names.
+    ROI. An unknown name raises :class:`RoiNotFoundError` listing the available names. With
+    ``frame_of_reference_uid`` (the image's), an ROI in another frame of reference is warned about.
     """
     settings = settings or IoSettings()
     path = Path(path)
@@ -165,6 +178,8 @@ def read_rtstruct(
     masks: dict[str, Mask] = {}
     for name in roi_names:
         number, roi_name = _roi_number(ds, name, path)
+        if frame_of_reference_uid:
+            _check_frame_of_reference(ds, number, frame_of_reference_uid, f"{path} ROI {roi_name!r}")
         contours = _contours(ds, number)
         if not contours:
             log.warning("%s: ROI %r has no contours; its mask is empty", path, roi_name)
