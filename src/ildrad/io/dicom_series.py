@@ -405,9 +405,11 @@ def _check_stack(planes: list[_Plane], along: np.ndarray, normal: np.ndarray, wh
     offsets = np.array([p.position for p in planes]) - planes[0].position
     in_plane = offsets - np.outer(offsets @ normal, normal)
     shear = np.linalg.norm(in_plane, axis=1)
-    if len(planes) > 1 and shear.max() > tol:
-        k = int(np.argmax(shear))
-        angle = np.degrees(np.arctan2(shear[k], abs(along[k] - along[0])))
+    angles = np.degrees(np.arctan2(shear, np.abs(along - along[0])))
+    tilted = (shear > tol) & (angles > settings.gantry_tilt_tolerance_degrees)
+    if tilted.any():
+        k = int(np.argmax(np.where(tilted, angles, -1.0)))
+        angle = angles[k]
         raise GantryTiltError(f"{where}: slice positions are sheared against the slice normal by "
                               f"{angle:.2f} degrees ({planes[k].name()} is {shear[k]:.2f} mm off the normal "
                               f"through {planes[0].name()}): gantry tilt is not supported; resample the "

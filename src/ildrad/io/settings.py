@@ -16,14 +16,19 @@ class IoSettings(Section):
     """
 
     slice_spacing_tolerance: float = Field(
-        0.01, gt=0, lt=0.5,
+        0.05, gt=0, lt=0.5,
         description="Largest allowed deviation of a slice gap from the series' nominal spacing, as a fraction "
                     "of that spacing; larger deviations are missing slices or non-uniform spacing.",
     )
     position_tolerance_mm: float = Field(
         0.01, gt=0,
-        description="Slices closer than this along the normal are duplicates; in-plane shifts larger than this "
-                    "between slices are gantry tilt.",
+        description="Slices closer than this along the normal are duplicates; smaller in-plane shifts between "
+                    "slices are never gantry tilt.",
+    )
+    gantry_tilt_tolerance_degrees: float = Field(
+        0.1, ge=0, lt=5,
+        description="Slice positions sheared against the slice normal by more than this angle (and by more than "
+                    "position_tolerance_mm) are a gantry-tilt acquisition, which is refused.",
     )
     padding_fill_hu: float = Field(
         -1024.0, description="HU given to CT padding voxels (outside the field of view); never lung.",
