@@ -20,7 +20,7 @@ __all__ = [
     "cooccurrence_counts",
     "dependence_counts",
     "grey_tone_differences",
-    "label_zones",
+    "zone_statistics",
     "max_run_length",
     "run_length_counts",
     "warm_up",
@@ -47,78 +47,116 @@ def check_levels(binned, roi, n_bins):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _inside(z, y, x, shape, reach):  # pragma: no cover - compiled
+    """Whether every offset within ``reach`` (per axis) of (z, y, x) stays in the array."""
+    return (
+        reach[0] <= z < shape[0] - reach[0]
+        and reach[1] <= y < shape[1] - reach[1]
+        and reach[2] <= x < shape[2] - reach[2]
+    )
+
+
+@njit(cache=True, nogil=True)
+def _neighbour(binned, z, y, x, offset):  # pragma: no cover - compiled
+    """Grey level of the neighbour at ``offset`` (0 beyond the array)."""
+    nz, ny, nx = binned.shape
+    qz, qy, qx = z + offset[0], y + offset[1], x + offset[2]
+    if 0 <= qz < nz and 0 <= qy < ny and 0 <= qx < nx:
+        return binned[qz, qy, qx]
+    return 0
+
+
+@njit(cache=True, nogil=True)
 def cooccurrence_counts(binned, offsets, n_bins, per_slice):  # pragma: no cover - compiled
     """Counts of (g(p), g(p + offset)) pairs with both voxels in the ROI (not symmetrised).
 
     Returns int64 ``(n_slabs, n_offsets, Ng, Ng)``, ``n_slabs`` = number of slices when
-    ``per_slice`` else 1.
+    ``per_slice`` else 1. Pairs whose neighbour lies outside the ROI are counted in a row and
+    column 0 that are dropped at the end (no branch on the neighbour).
     """
     nz, ny, nx = binned.shape
     n_off = offsets.shape[0]
-    counts = np.zeros((nz if per_slice else 1, n_off, n_bins, n_bins), np.int64)
+    reach = (np.abs(offsets[:, 0]).max(), np.abs(offsets[:, 1]).max(), np.abs(offsets[:, 2]).max())
+    flat = binned.ravel()
+    steps = (offsets[:, 0] * ny + offsets[:, 1]) * nx + offsets[:, 2]
+    counts = np.zeros((nz if per_slice else 1, n_off, n_bins + 1, n_bins + 1), np.int64)
     for z in range(nz):
-        slab = z if per_slice else 0
-        for d in range(n_off):
-            dz, dy, dx = offsets[d, 0], offsets[d, 1], offsets[d, 2]
-            z2 = z + dz
-            if z2 < 0 or z2 >= nz:
-                continue
-            for y in range(max(0, -dy), min(ny, ny - dy)):
-                for x in range(max(0, -dx), min(nx, nx - dx)):
-                    a = binned[z, y, x]
-                    if a == 0:
-                        continue
-                    b = binned[z2, y + dy, x + dx]
-                    if b != 0:
-                        counts[slab, d, a - 1, b - 1] += 1
-    return counts
+        slab = counts[z if per_slice else 0]
+        for y in range(ny):
+            for x in range(nx):
+                a = binned[z, y, x]
+                if a == 0:
+                    continue
+                if _inside(z, y, x, binned.shape, reach):
+                    p = (z * ny + y) * nx + x
+                    for d in range(n_off):
+                        slab[d, a, flat[p + steps[d]]] += 1
+                else:
+                    for d in range(n_off):
+                        slab[d, a, _neighbour(binned, z, y, x, offsets[d])] += 1
+    return np.ascontiguousarray(counts[:, :, 1:, 1:])
 
 
 @njit(cache=True, nogil=True)
-def _walk_runs(binned, offsets, n_bins, per_slice, counts, count):  # pragma: no cover
-    """Visit every run (maximal line of equal grey level); count it or return the longest."""
+def _running_lengths(binned, offsets, per_slice, hist):  # pragma: no cover - compiled
+    """Length of the run so far at every ROI voxel, per direction; returns the longest run.
+
+    Each direction points forward in raster order (dz >= 0, and dy >= 0 when dz = 0), so the
+    predecessor ``p - d`` of a voxel is visited first: ``L(p) = L(p - d) + 1`` when it has the
+    same grey level, else 1 (dynamic programming over two slices of lengths). When ``hist``
+    has a length axis, it receives ``hist[x % 2, slab, d, g - 1, L(p)] += 1`` (two copies,
+    alternating along x, so that consecutive increments rarely wait on each other): the number
+    of voxels whose running length equals L is the number of runs of length >= L.
+    """
     nz, ny, nx = binned.shape
+    prev = np.zeros((ny, nx), np.int32)
+    cur = np.zeros((ny, nx), np.int32)
+    count = hist.shape[4] > 1
     longest = 0
     for d in range(offsets.shape[0]):
         dz, dy, dx = offsets[d, 0], offsets[d, 1], offsets[d, 2]
         for z in range(nz):
             slab = z if per_slice else 0
+            src = prev if dz != 0 else cur
             for y in range(ny):
+                py = y - dy
+                row_ok = z - dz >= 0 and 0 <= py < ny
                 for x in range(nx):
                     g = binned[z, y, x]
                     if g == 0:
-                        continue
-                    pz, py, px = z - dz, y - dy, x - dx
-                    if 0 <= pz < nz and 0 <= py < ny and 0 <= px < nx and binned[pz, py, px] == g:
-                        continue  # not the first voxel of its run
+                        continue  # stale entries are never read: a predecessor must match g
                     length = 1
-                    qz, qy, qx = z + dz, y + dy, x + dx
-                    while 0 <= qz < nz and 0 <= qy < ny and 0 <= qx < nx and binned[qz, qy, qx] == g:
-                        length += 1
-                        qz += dz
-                        qy += dy
-                        qx += dx
+                    px = x - dx
+                    if row_ok and 0 <= px < nx:
+                        length += src[py, px] * (binned[z - dz, py, px] == g)
+                    cur[y, x] = length
                     if count:
-                        counts[slab, d, g - 1, length - 1] += 1
+                        hist[x & 1, slab, d, g - 1, length] += 1
                     elif length > longest:
                         longest = length
+            if dz != 0:
+                prev, cur = cur, prev
     return longest
 
 
 @njit(cache=True, nogil=True)
 def max_run_length(binned, offsets):  # pragma: no cover - compiled
     """Length of the longest run along any of ``offsets`` (0 for an empty ROI)."""
-    dummy = np.zeros((1, 1, 1, 1), np.int64)
-    return _walk_runs(binned, offsets, 1, False, dummy, False)
+    return _running_lengths(binned, offsets, False, np.zeros((1, 1, 1, 1, 1), np.int64))
 
 
 @njit(cache=True, nogil=True)
 def run_length_counts(binned, offsets, n_bins, per_slice, max_length):  # pragma: no cover
-    """Run-length counts, int64 ``(n_slabs, n_offsets, Ng, max_length)``; column j = length j+1."""
+    """Run-length counts, int64 ``(n_slabs, n_offsets, Ng, max_length)``; column j = length j+1.
+
+    A run is a maximal line of ROI voxels of equal grey level along one direction.
+    """
     nz = binned.shape[0]
-    counts = np.zeros((nz if per_slice else 1, offsets.shape[0], n_bins, max_length), np.int64)
-    _walk_runs(binned, offsets, n_bins, per_slice, counts, True)
-    return counts
+    n_slabs = nz if per_slice else 1
+    hist = np.zeros((2, n_slabs, offsets.shape[0], n_bins, max_length + 2), np.int64)
+    _running_lengths(binned, offsets, per_slice, hist)
+    at_least = hist[0] + hist[1]
+    return at_least[..., 1:-1] - at_least[..., 2:]
 
 
 @njit(cache=True, nogil=True)
@@ -164,80 +202,36 @@ def border_distance(mask, in_plane):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _find(parent, p):  # pragma: no cover - compiled
-    while parent[p] != p:
-        parent[p] = parent[parent[p]]  # path halving
-        p = parent[p]
-    return p
+def zone_statistics(labels, binned, distance, n_zones):  # pragma: no cover - compiled
+    """Grey level, size, smallest ``distance`` and first slice of each labelled zone.
 
-
-@njit(cache=True, nogil=True)
-def label_zones(binned, backward_offsets, distance, n_roi):  # pragma: no cover - compiled
-    """Zones: connected groups of equal grey level (union-find in one raster pass).
-
-    ``backward_offsets``: the neighbours preceding a voxel in raster order (13 for 26-connected
-    3D zones, 4 for 8-connected in-plane zones). ``distance``: int32 map of the same shape
-    (GLDZM) or an array of shape (1, 1, 1) when zone distances are not needed.
-
-    Returns ``(grey, size, min_distance, first_slice)`` int64 arrays, one entry per zone, in the
-    raster order of each zone's first voxel (so ``first_slice`` is non-decreasing).
+    ``labels``: uint32 zone labels 1..n_zones (0 outside the ROI), e.g. from
+    ``cc3d.connected_components``; ``distance``: int32 map of the same shape (GLDZM) or an
+    array of shape (1, 1, 1) when zone distances are not needed (they are then 0).
+    Returns int64 arrays indexed by label - 1.
     """
-    nz, ny, nx = binned.shape
-    flat = binned.ravel()
-    n = flat.size
-    parent = np.empty(n, np.int32)  # callers guarantee n < 2**31
-    with_distance = distance.size == n
+    nz, ny, nx = labels.shape
+    flat_labels = labels.ravel()
+    flat_levels = binned.ravel()
+    with_distance = distance.size == flat_labels.size
     flat_dist = distance.ravel()
-    n_off = backward_offsets.shape[0]
-    for z in range(nz):
-        for y in range(ny):
-            for x in range(nx):
-                p = (z * ny + y) * nx + x
-                g = flat[p]
-                if g == 0:
-                    continue
-                parent[p] = p
-                for k in range(n_off):
-                    qz = z + backward_offsets[k, 0]
-                    qy = y + backward_offsets[k, 1]
-                    qx = x + backward_offsets[k, 2]
-                    if qz < 0 or qy < 0 or qx < 0 or qy >= ny or qx >= nx:
-                        continue
-                    q = (qz * ny + qy) * nx + qx
-                    if flat[q] != g:
-                        continue
-                    rp = _find(parent, p)
-                    rq = _find(parent, q)
-                    if rp < rq:
-                        parent[rq] = rp
-                    elif rq < rp:
-                        parent[rp] = rq
-    # Roots are the first voxel of their zone in raster order; parent[p] <= p always holds.
-    grey = np.zeros(n_roi, np.int64)
-    size = np.zeros(n_roi, np.int64)
-    min_dist = np.zeros(n_roi, np.int64)
-    first_slice = np.zeros(n_roi, np.int64)
-    n_zones = 0
-    for p in range(n):
-        g = flat[p]
-        if g == 0:
+    grey = np.zeros(n_zones, np.int64)
+    size = np.zeros(n_zones, np.int64)
+    min_dist = np.zeros(n_zones, np.int64)
+    first_slice = np.zeros(n_zones, np.int64)
+    plane = ny * nx
+    for p in range(flat_labels.size):
+        zone = np.int64(flat_labels[p]) - 1
+        if zone < 0:
             continue
-        q = parent[p]
-        if q == p:  # a root: open a new zone, stored as -(zone index + 1)
-            zone = n_zones
-            n_zones += 1
-            parent[p] = -(zone + 1)
-            grey[zone] = g
-            first_slice[zone] = p // (ny * nx)
-            min_dist[zone] = n
-        else:
-            r = q if parent[q] < 0 else parent[q]
-            parent[p] = r
-            zone = -parent[r] - 1
-        size[zone] += 1
-        if with_distance and flat_dist[p] < min_dist[zone]:
+        if size[zone] == 0:
+            grey[zone] = flat_levels[p]
+            first_slice[zone] = p // plane
+            min_dist[zone] = flat_dist[p] if with_distance else 0
+        elif with_distance and flat_dist[p] < min_dist[zone]:
             min_dist[zone] = flat_dist[p]
-    return grey[:n_zones], size[:n_zones], min_dist[:n_zones], first_slice[:n_zones]
+        size[zone] += 1
+    return grey, size, min_dist, first_slice
 
 
 @njit(cache=True, nogil=True)
@@ -250,6 +244,9 @@ def grey_tone_differences(binned, offsets, n_bins, per_slice):  # pragma: no cov
     """
     nz, ny, nx = binned.shape
     n_off = offsets.shape[0]
+    reach = (np.abs(offsets[:, 0]).max(), np.abs(offsets[:, 1]).max(), np.abs(offsets[:, 2]).max())
+    flat = binned.ravel()
+    steps = (offsets[:, 0] * ny + offsets[:, 1]) * nx + offsets[:, 2]
     n_slabs = nz if per_slice else 1
     s = np.zeros((n_slabs, n_bins), np.float64)
     n = np.zeros((n_slabs, n_bins), np.int64)
@@ -262,15 +259,17 @@ def grey_tone_differences(binned, offsets, n_bins, per_slice):  # pragma: no cov
                     continue
                 total = 0
                 count = 0
-                for k in range(n_off):
-                    qz = z + offsets[k, 0]
-                    qy = y + offsets[k, 1]
-                    qx = x + offsets[k, 2]
-                    if 0 <= qz < nz and 0 <= qy < ny and 0 <= qx < nx:
-                        h = binned[qz, qy, qx]
-                        if h != 0:
-                            total += h
-                            count += 1
+                if _inside(z, y, x, binned.shape, reach):
+                    p = (z * ny + y) * nx + x
+                    for k in range(n_off):
+                        h = flat[p + steps[k]]
+                        total += h
+                        count += h != 0
+                else:
+                    for k in range(n_off):
+                        h = _neighbour(binned, z, y, x, offsets[k])
+                        total += h
+                        count += h != 0
                 if count > 0:
                     s[slab, g - 1] += abs(g * count - total) / count
                     n[slab, g - 1] += 1
@@ -285,6 +284,9 @@ def dependence_counts(binned, offsets, n_bins, alpha, per_slice):  # pragma: no 
     """
     nz, ny, nx = binned.shape
     n_off = offsets.shape[0]
+    reach = (np.abs(offsets[:, 0]).max(), np.abs(offsets[:, 1]).max(), np.abs(offsets[:, 2]).max())
+    flat = binned.ravel()
+    steps = (offsets[:, 0] * ny + offsets[:, 1]) * nx + offsets[:, 2]
     counts = np.zeros((nz if per_slice else 1, n_bins, n_off + 1), np.int64)
     for z in range(nz):
         slab = z if per_slice else 0
@@ -294,14 +296,15 @@ def dependence_counts(binned, offsets, n_bins, alpha, per_slice):  # pragma: no 
                 if g == 0:
                     continue
                 k = 0
-                for j in range(n_off):
-                    qz = z + offsets[j, 0]
-                    qy = y + offsets[j, 1]
-                    qx = x + offsets[j, 2]
-                    if 0 <= qz < nz and 0 <= qy < ny and 0 <= qx < nx:
-                        h = binned[qz, qy, qx]
-                        if h != 0 and abs(h - g) <= alpha:
-                            k += 1
+                if _inside(z, y, x, binned.shape, reach):
+                    p = (z * ny + y) * nx + x
+                    for j in range(n_off):
+                        h = flat[p + steps[j]]
+                        k += (h != 0) & (abs(h - g) <= alpha)
+                else:
+                    for j in range(n_off):
+                        h = _neighbour(binned, z, y, x, offsets[j])
+                        k += (h != 0) & (abs(h - g) <= alpha)
                 counts[slab, g - 1, k] += 1
     return counts
 
@@ -314,8 +317,8 @@ def warm_up() -> None:
     check_levels(binned, roi, 1)
     cooccurrence_counts(binned, offsets, 1, False)
     run_length_counts(binned, offsets, 1, True, max_run_length(binned, offsets))
-    dist = border_distance(roi, False)
-    label_zones(binned, -offsets, dist, 8)
-    label_zones(binned, -offsets, np.zeros((1, 1, 1), np.int32), 8)
+    labels = np.ones((2, 2, 2), np.uint32)
+    zone_statistics(labels, binned, border_distance(roi, False), 1)
+    zone_statistics(labels, binned, np.zeros((1, 1, 1), np.int32), 1)
     grey_tone_differences(binned, offsets, 1, False)
     dependence_counts(binned, offsets, 1, 0, False)

@@ -88,7 +88,7 @@ def matrix(
     distances of all slices merged (the 2.5D matrix)."""
     levels, n_roi = checked_levels(binned, roi, n_bins, "GLDZM")
     in_plane = dimension != "3D"
-    grey, _, dist, _ = zone_records(levels, n_roi, in_plane, _distance_map(roi, morph_roi, in_plane))
+    grey, _, dist, _ = zone_records(levels, in_plane, _distance_map(roi, morph_roi, in_plane))
     return compact_size_matrix(grey, dist, n_bins)
 
 
@@ -131,12 +131,12 @@ def features(
     in_plane = None
     for dim in settings.dimensions:
         if dim == "3D":
-            grey, _, dist, _ = zone_records(levels, n_roi, False, _distance_map(roi, morph_roi, False))
+            grey, _, dist, _ = zone_records(levels, False, _distance_map(roi, morph_roi, False))
             m = compact_size_matrix(grey, dist, n_bins)
             values = {k: float(v) for k, v in feature_values(m.counts, m.values, n_roi).items()}
         else:
             if in_plane is None:
-                in_plane = zone_records(levels, n_roi, True, _distance_map(roi, morph_roi, True))
+                in_plane = zone_records(levels, True, _distance_map(roi, morph_roi, True))
             grey, _, dist, slices = in_plane
             if dim == "2D":
                 values = per_slice_mean(

@@ -54,7 +54,7 @@ def matrix(binned: np.ndarray, roi: np.ndarray, n_bins: int, dimension: str = "3
     """The size zone matrix: "3D" volumetric zones; "2D" in-plane zones of all slices merged
     (the 2.5D matrix; a single-slice array gives the 2D matrix of that slice)."""
     levels, n_roi = checked_levels(binned, roi, n_bins, "GLSZM")
-    grey, size, _, _ = zone_records(levels, n_roi, dimension != "3D")
+    grey, size, _, _ = zone_records(levels, dimension != "3D")
     return compact_size_matrix(grey, size, n_bins)
 
 
@@ -91,12 +91,12 @@ def features(
     in_plane = None
     for dim in settings.dimensions:
         if dim == "3D":
-            grey, size, _, _ = zone_records(levels, n_roi, False)
+            grey, size, _, _ = zone_records(levels, False)
             m = compact_size_matrix(grey, size, n_bins)
             values = {k: float(v) for k, v in feature_values(m.counts, m.values, n_roi).items()}
         else:
             if in_plane is None:
-                in_plane = zone_records(levels, n_roi, True)
+                in_plane = zone_records(levels, True)
             grey, size, _, slices = in_plane
             if dim == "2D":
                 values = per_slice_mean(
