@@ -40,12 +40,11 @@ def body_mask(hu: np.ndarray, padding: np.ndarray, spacing: tuple[float, float, 
     for face in (labels[:, 0, :], labels[:, -1, :], labels[:, :, 0], labels[:, :, -1]):
         border[np.unique(face)] = True
     border[0] = False
-    index = np.flatnonzero(border)
-    outside = np.zeros(count + 1, dtype=bool)
-    if index.size:
-        medians = np.asarray(ndimage.median(hu, labels, index))
-        has_padding = np.asarray(ndimage.maximum(padding, labels, index)) > 0
-        outside[index] = (medians < OUTSIDE_AIR_MEDIAN_HU) | has_padding
+    # median < threshold  <=>  more than half of the region's voxels are below it
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    below = np.bincount(labels.ravel(), weights=(hu < OUTSIDE_AIR_MEDIAN_HU).ravel(), minlength=count + 1)
+    padded = np.bincount(labels.ravel(), weights=padding.ravel(), minlength=count + 1)
+    outside = border & ((2 * below > sizes) | (padded > 0))
     body = ~outside[labels]
     # Detach the table and thin couch parts, keep the patient (largest 3D component).
     radius = max(1, int(round(4.0 / min(spacing[1:]))))

@@ -16,6 +16,9 @@ neighbours (a scapula seen through an intercostal space) is rejected as an outli
 This is the rib-cage-constrained envelope of the classical approaches (for instance the
 "lung boundary correction" step of Hu et al. 2001 and the ribcage-constrained refinement of
 Mansoor et al. 2014, IEEE TMI 33:2293), implemented here from the description, not from code.
+The upper third of each lung (the apical dome) is not filled, and the normal wall thickness is
+taken locally (running minimum of the gap over +-30 mm and +-10 degrees), so that a chest whose
+lungs do not reach the ribs everywhere is not filled with muscle.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ _INTERP_RAYS = 10  # interpolate a missing rib hit from neighbours up to 20 degr
 _OUTLIER_MM = 6.0
 _MARGIN_QUANTILE = 25.0
 _RIB_GAP_MM = 25.0
+_NORMAL_Z_MM = 30.0
 
 
 @dataclasses.dataclass
@@ -58,6 +62,7 @@ def recover_dense_periphery(
     spacing: tuple[float, float, float],
     medial_direction: dict[int, tuple[float, float]],
     band_max_mm: float,
+    superior_first: bool,
 ) -> tuple[np.ndarray, float]:
     """Labels with the dense subpleural band added, and the normal wall thickness (mm) used.
 
@@ -71,8 +76,11 @@ def recover_dense_periphery(
         return out, 0.0
     ribs = _rib_shell(bone, spacing[0])
     traced: list[_SliceRays] = []
+    lower = _below_upper_third(labels, superior_first)
     for k in range(labels.shape[0]):
         for label in (1, 2):
+            if not lower[label][k]:
+                continue
             rays = _trace_slice(labels[k], ribs[k], body[k], label, (sy, sx), step,
                                 medial_direction.get(label), band_max_mm, k)
             if rays is not None:
@@ -81,11 +89,11 @@ def recover_dense_periphery(
     if gaps.size < 20:
         return out, 0.0
     margin_mm = float(np.percentile(gaps, _MARGIN_QUANTILE))
-    margin_steps = margin_mm / step
+    normal_gap = _normal_gap_steps(traced, labels.shape[0], margin_mm / step, spacing[0], step)
     added = 0
     for t in traced:
         steps = np.arange(t.iy.shape[1])[None, :]
-        limit = (t.rib - margin_steps)[:, None]
+        limit = (t.rib - normal_gap[(t.label, t.k)])[:, None]
         take = (steps > t.r0[:, None]) & (steps <= limit) & t.inside & t.fillable
         take &= np.isfinite(t.rib)[:, None]
         if not take.any():
@@ -161,6 +169,49 @@ def _trace_slice(
     too_wide = (rib - r0) * step > band_max_mm + 8.0
     rib[too_wide] = np.nan
     return _SliceRays(k, label, iy, ix, inside, r0.astype(float), rib, fillable)
+
+
+def _below_upper_third(labels: np.ndarray, superior_first: bool) -> dict[int, np.ndarray]:
+    """Per lung, the slices below the upper third of its height (the apex dome is left alone:
+    its axial sections shrink inside the first ribs, so a wide lung-to-rib gap is normal there)."""
+    out = {}
+    for label in (1, 2):
+        present = np.flatnonzero((labels == label).any(axis=(1, 2)))
+        keep = np.zeros(labels.shape[0], dtype=bool)
+        if present.size:
+            third = (present[-1] - present[0] + 1) / 3.0
+            if superior_first:
+                keep[int(np.ceil(present[0] + third)): present[-1] + 1] = True
+            else:
+                keep[present[0]: int(np.floor(present[-1] + 1 - third))] = True
+        out[label] = keep
+    return out
+
+
+def _normal_gap_steps(
+    traced: list[_SliceRays], n_slices: int, margin_steps: float, slice_mm: float, step: float
+) -> dict[tuple[int, int], np.ndarray]:
+    """Normal lung-to-rib wall thickness per (lung, slice) and ray, in ray steps.
+
+    The normal thickness at a ray is the smallest gap seen within +-``_NORMAL_Z_MM`` and +-10
+    degrees (a running minimum): disease makes the gap wider locally, so the minimum over a
+    neighbourhood larger than a band of disease is the wall itself. It is never below the
+    scan-wide ``margin``; where no gap was measured nearby the margin is used.
+    """
+    out: dict[tuple[int, int], np.ndarray] = {}
+    half = max(1, int(round(_NORMAL_Z_MM / slice_mm)))
+    for label in (1, 2):
+        gaps = np.full((n_slices, _N_RAYS), np.inf)
+        for t in traced:
+            if t.label == label:
+                gaps[t.k] = np.where(np.isfinite(t.rib), t.rib - t.r0, np.inf)
+        window = (2 * half + 1, 2 * _INTERP_RAYS // 2 + 1)
+        local = ndimage.minimum_filter(gaps, size=window, mode=("nearest", "wrap"))
+        local = np.where(np.isfinite(local), np.maximum(local, margin_steps), margin_steps)
+        for t in traced:
+            if t.label == label:
+                out[(label, t.k)] = local[t.k]
+    return out
 
 
 def _rib_shell(bone: np.ndarray, slice_mm: float) -> np.ndarray:

@@ -47,6 +47,9 @@ LUNG_LABELS = {RIGHT: "right", LEFT: "left"}
 _MIN_LUNG_PART_ML = 20.0
 _GAS_MEDIAN_HU = -960.0
 _MAIN_FRACTION = 0.3
+_MIN_GAS_POCKET_ML = 2.0
+#: Diseased but not aerated lung (ground glass about -550 HU) is below this on the coarse grid.
+_DISEASE_HU = -150.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,17 +89,19 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
     seed = find_trachea_seed(hu_c, body_c, cs, superior_first)
     airways_c = np.zeros_like(air_c) if seed is None else grow_airways(hu_c, seed, air_c, cs)
     airway_margin = ndimage.binary_dilation(airways_c, iterations=1) if airways_c.any() else airways_c
-    lung_air = _lung_components(air_c & ~airway_margin, hu_c, voxel_ml)
+    lung_air, gas_c = _lung_components(air_c & ~airway_margin, hu_c, voxel_ml)
     if not lung_air.any():
         raise InputError("no aerated lung found in the CT (is this a chest CT in HU?)")
 
     midline_x = _midline_x(seed if seed is not None else body_c, coarse_grid)
+    forbidden = ndimage.binary_dilation(gas_c | airways_c, iterations=2) | ~body_c
+    lung_air = _grow_into_disease(lung_air, hu_c, forbidden)
     labels = split_left_right(lung_air, coarse_grid, midline_x)
     labels = _fill_per_label(labels)
     aerated = labels.copy()
     medial = _medial_directions(direction)
     labels, wall_margin_mm = recover_dense_periphery(
-        labels, bone_c, body_c, cs, medial, settings.dense_band_max_mm
+        labels, bone_c, body_c, cs, medial, settings.dense_band_max_mm, superior_first
     )
     labels = _close_per_label(labels, body_c & ~bone_c & ~airway_margin)
     lungs = _refine_full_resolution(ct, coarse, aerated, labels, airways_c, settings)
@@ -125,19 +130,41 @@ def _coarse_image_grid(full: Grid, coarse: CoarseGrid) -> Grid:
     return Grid(coarse.shape, coarse.spacing, tuple(origin), full.direction)
 
 
-def _lung_components(air: np.ndarray, hu: np.ndarray, voxel_ml: float) -> np.ndarray:
+def _lung_components(air: np.ndarray, hu: np.ndarray, voxel_ml: float) -> tuple[np.ndarray, np.ndarray]:
+    """Aerated lung components, and the rejected gas pockets (stomach, bowel, oesophagus)."""
     labels = cc3d.connected_components(air.view(np.uint8), connectivity=6)
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
     if sizes.max(initial=0) == 0:
-        return np.zeros_like(air)
-    candidates = np.flatnonzero(sizes * voxel_ml >= _MIN_LUNG_PART_ML)
-    medians = np.asarray(ndimage.median(hu, labels, candidates)) if candidates.size else np.array([])
-    keep = np.zeros(sizes.size, dtype=bool)
-    largest = sizes.max()
-    for label, median in zip(candidates, medians):
-        keep[label] = sizes[label] >= _MAIN_FRACTION * largest or median > _GAS_MEDIAN_HU
-    log.debug("air components: %d candidates, %d kept as lung", candidates.size, int(keep.sum()))
+        return np.zeros_like(air), np.zeros_like(air)
+    # median above the gas threshold <=> fewer than half of the voxels below it
+    gas = np.bincount(labels.ravel(), weights=(hu < _GAS_MEDIAN_HU).ravel(), minlength=sizes.size)
+    textured = 2 * gas < sizes
+    large = sizes * voxel_ml >= _MIN_LUNG_PART_ML
+    keep = large & ((sizes >= _MAIN_FRACTION * sizes.max()) | textured)
+    keep[0] = False
+    log.debug("air components: %d candidates, %d kept as lung", int(large.sum()), int(keep.sum()))
+    gas = ~keep & ~textured & (sizes * voxel_ml >= _MIN_GAS_POCKET_ML)
+    gas[0] = False
+    return keep[labels], gas[labels]
+
+
+def _grow_into_disease(lung: np.ndarray, hu: np.ndarray, forbidden: np.ndarray) -> np.ndarray:
+    """Add diseased lung that is not aerated (ground glass, reticulation, honeycombing).
+
+    Coarse voxels below ``_DISEASE_HU`` connected to the aerated lung are taken, away from gas
+    pockets, airways and outside air (``forbidden``). A one-voxel rim of partial volume along
+    the lung boundary is removed by an opening of the added part, so only real regions of
+    disease (at least three coarse voxels across) are added.
+    """
+    candidate = (hu < _DISEASE_HU) & ~forbidden
+    added = candidate & ~lung
+    added = ndimage.binary_opening(added, structure=ndimage.generate_binary_structure(3, 1))
+    grown = lung | added
+    labels = cc3d.connected_components(grown.view(np.uint8), connectivity=6)
+    touching = np.unique(labels[lung])
+    keep = np.zeros(labels.max() + 1, dtype=bool)
+    keep[touching[touching > 0]] = True
     return keep[labels]
 
 
@@ -202,6 +229,7 @@ def _refine_full_resolution(
     sub = CoarseGrid(coarse.factors, tuple(int(h - lo) for h, lo in zip(high, low)), coarse.full_spacing)
     hu = ndimage.gaussian_filter(ct.array[box], sigma=(0.0, 0.7, 0.7), mode="nearest")
     below = hu < settings.boundary_threshold_hu
+    not_tissue = hu < _DISEASE_HU
     del hu
     airway_full = upsample_nearest(airways[box_c], sub)
     structure = ndimage.generate_binary_structure(3, 1)
@@ -215,6 +243,8 @@ def _refine_full_resolution(
         inner = upsample_nearest(ndimage.binary_erosion(aer_c, structure), sub)
         band = upsample_nearest(ndimage.binary_dilation(aer_c, structure) & ~ndimage.binary_erosion(aer_c, structure), sub)
         lung = inner | (band & below)
+        # Diseased (not aerated) boundary: the coarse shape decides among voxels below _DISEASE_HU.
+        lung |= band & not_tissue & (upsample_fraction(aer_c, sub) >= 0.5)
         if dense_c.any():
             near_dense = upsample_nearest(ndimage.binary_dilation(dense_c, structure, iterations=1), sub)
             lung |= near_dense & (upsample_fraction(region_c, sub) >= 0.5)
