@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline
 from ildrad.clinical import clinical_scores
 from ildrad.errors import InputError
 from ildrad.models.estimators import SURVIVAL_KINDS, TUNING_GRIDS, build_pipeline, predict_risk
-from ildrad.models.features import feature_columns
+from ildrad.models.features import delta_per_year, feature_columns
 from ildrad.models.folds import check_disjoint, patient_splits
 from ildrad.models.settings import ModelsSettings
 from ildrad.models.targets import Target
@@ -57,6 +57,18 @@ def clinical_features(manifest: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _deltas(manifest: pd.DataFrame, features: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
+    """Per-year change since the previous scan of the requested imaging groups (qct when none),
+    plus ``delta__prior_scan`` (1 when a previous scan exists); outcome-free, per patient."""
+    imaging = [g for g in groups if g in ("qct", "rad", "pet", "petrad")] or ["qct"]
+    columns = feature_columns(features, imaging)
+    if not columns:
+        raise InputError(f"delta features need {'/'.join(imaging)} columns in the feature table")
+    deltas = delta_per_year(features, manifest, columns)
+    deltas["delta__prior_scan"] = deltas[f"delta__{columns[0]}"].notna().astype(float)
+    return deltas
+
+
 def assemble_inputs(manifest: pd.DataFrame, features: pd.DataFrame | None, groups: list[str],
                     settings: ModelsSettings, score_column: str | None = None) -> pd.DataFrame:
     """Model inputs, one row per manifest scan: ``scan_key``, ``patient_key``, the feature columns
@@ -69,6 +81,8 @@ def assemble_inputs(manifest: pd.DataFrame, features: pd.DataFrame | None, group
         extra = extra.drop(columns=[c for c in extra.columns if c.startswith("clin__") and c in clin.columns])
         base = base.merge(extra, on="scan_key", how="left")
     base = base.merge(clin, on="scan_key", how="left")
+    if "delta" in groups and features is not None and "study_date" in manifest.columns:
+        base = base.merge(_deltas(manifest, features, groups), on="scan_key", how="left")
     columns = feature_columns(base, groups)
     if score_column:
         if score_column not in base.columns:
