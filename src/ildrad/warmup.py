@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 #: Modules exposing ``warm_up()`` that compiles their cached numba kernels.
-JIT_MODULES: tuple[str, ...] = ()
+JIT_MODULES: tuple[str, ...] = ("ildrad.radiomics._texture_kernels",)
 
 
 def main() -> None:

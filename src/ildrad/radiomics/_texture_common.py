@@ -266,7 +266,9 @@ def zone_records(
             levels, connectivity=26, return_N=True, out_dtype=np.uint32
         )
     dist = np.zeros((1, 1, 1), np.int32) if distance_map is None else distance_map
-    grey, size, min_dist, first_slice = kernels.zone_statistics(labels, levels, dist, int(n_zones))
+    grey, size, min_dist, first_slice = kernels.zone_statistics(
+        np.ascontiguousarray(labels), levels, dist, int(n_zones)
+    )
     order = np.argsort(first_slice, kind="stable")
     return grey[order], size[order], min_dist[order], first_slice[order]
 

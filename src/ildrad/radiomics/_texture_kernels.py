@@ -310,15 +310,17 @@ def dependence_counts(binned, offsets, n_bins, alpha, per_slice):  # pragma: no 
 
 
 def warm_up() -> None:
-    """Compile every kernel for the argument types ildrad uses (called at ``make install``)."""
-    binned = np.ones((2, 2, 2), np.int32)
-    roi = np.ones((2, 2, 2), bool)
-    offsets = np.array([[0, 0, 1], [1, 1, 1]], np.int64)
-    check_levels(binned, roi, 1)
-    cooccurrence_counts(binned, offsets, 1, False)
-    run_length_counts(binned, offsets, 1, True, max_run_length(binned, offsets))
-    labels = np.ones((2, 2, 2), np.uint32)
-    zone_statistics(labels, binned, border_distance(roi, False), 1)
-    zone_statistics(labels, binned, np.zeros((1, 1, 1), np.int32), 1)
-    grey_tone_differences(binned, offsets, 1, False)
-    dependence_counts(binned, offsets, 1, 0, False)
+    """Compile every kernel with the argument types the texture families pass (``make install``).
+
+    Runs each family, in every dimension, on a tiny array, so that the cached signatures are
+    exactly those of real use.
+    """
+    from ildrad.radiomics import gldzm, glcm, glrlm, glszm, ngldm, ngtdm
+    from ildrad.radiomics.texture_settings import TextureSettings
+
+    binned = np.array([[[1, 2, 2], [0, 1, 3]], [[3, 3, 1], [2, 0, 1]]], np.int32)
+    roi = binned > 0
+    settings = TextureSettings(dimensions=("2D", "2.5D", "3D"))
+    for module in (glcm, glrlm, glszm, ngtdm, ngldm):
+        module.features(binned, roi, 3, settings)
+    gldzm.features(binned, roi, 3, settings, morph_roi=np.ones_like(roi))
