@@ -101,8 +101,8 @@ def body_parameters(
         lung_scale=lung_scale,
         fat_mm=(14.0 + 6.0 * jitter[4]) * body_scale**2,
         diaphragm_shift=shift,
-        dome_right=85.0 * lung_scale + shift,
-        dome_left=70.0 * lung_scale + shift,
+        dome_right=88.0 + shift,
+        dome_left=78.0 + shift,
         apex_z=268.0,
         heart_centre=(22.0 + 5.0 * jitter[5], -28.0, 105.0 + 0.5 * shift),
         heart_axes=(68.0 * body_scale, 52.0 * body_scale, 50.0),
@@ -125,9 +125,16 @@ def _smoothstep(t: Any) -> Any:
     return t * t * (3.0 - 2.0 * t)
 
 
-def _superellipse_level(dx: Any, dy: Any, a: Any, b: Any, p: float) -> Any:
-    """Homogeneous level function: 1 on the superellipse |dx/a|^p + |dy/b|^p = 1."""
-    return (np.abs(dx / a) ** p + np.abs(dy / b) ** p) ** (1.0 / p)
+def _superellipse_level(dx: Any, dy: Any, a: Any, b: Any, p: Any) -> Any:
+    """Homogeneous level function: 1 on the superellipse |dx/a|^p + |dy/b|^p = 1.
+
+    Powers are taken of the coordinates and of the semi-axes separately (each varies along
+    fewer axes than the result), so only one full-size power is evaluated.
+    """
+    dx, dy, a, b, p = (np.asarray(v, np.float32) for v in (dx, dy, a, b, p))
+    p_x = np.abs(dx) ** p * (a ** -p)
+    p_y = np.abs(dy) ** p * (b ** -p)
+    return (p_x + p_y) ** (np.float32(1.0) / p)
 
 
 def body_level(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
@@ -141,7 +148,7 @@ def body_level(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
     p = np.where(table_side, 3.6, 2.3)
     # shoulders widen the upper chest slightly
     a_z = a * (1.0 + 0.05 * _smoothstep((z - 220.0) / 60.0))
-    return (np.abs(x / a_z) ** p + np.abs(y / b) ** p) ** (1.0 / p)
+    return _superellipse_level(x, y, a_z, b, p)
 
 
 def cavity_level(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
@@ -159,7 +166,8 @@ def diaphragm_z(x: Any, y: Any, bp: BodyParameters) -> Any:
     dome = bp.dome_right * (1 - side_weight) + bp.dome_left * side_weight
     centre_x = np.where(x < 0, -65.0, 65.0) * bp.scale
     q = ((x - centre_x) / (70.0 * bp.scale)) ** 2 + ((y + 30.0) / (130.0 * bp.scale)) ** 2
-    return dome - 62.0 * q ** 1.15
+    # the recesses deepen toward the chest wall and level off (deepest posterolaterally)
+    return dome - 66.0 * np.tanh(1.2 * q**1.2)
 
 
 def spine_region(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
@@ -208,11 +216,46 @@ def _segment_distance(
     return np.sqrt(dist2), t
 
 
-def _polyline_distance(x: Any, y: Any, z: Any, points: list[tuple[float, float, float]]) -> Any:
-    best = None
-    for p0, p1 in zip(points[:-1], points[1:], strict=True):
-        dist, _ = _segment_distance(x, y, z, np.asarray(p0, float), np.asarray(p1, float))
-        best = dist if best is None else np.minimum(best, dist)
+def _is_grid_axes(x: Any, y: Any, z: Any) -> bool:
+    return (
+        np.ndim(x) == 3
+        and np.shape(x)[:2] == (1, 1)
+        and np.shape(y)[0] == 1
+        and np.shape(y)[2] == 1
+        and np.shape(z)[1:] == (1, 1)
+    )
+
+
+def _axis_slice(axis: np.ndarray, lo: float, hi: float) -> slice:
+    inside = np.nonzero((axis >= lo) & (axis <= hi))[0]
+    if inside.size == 0:
+        return slice(0, 0)
+    return slice(int(inside[0]), int(inside[-1]) + 1)
+
+
+def _polyline_distance(
+    x: Any, y: Any, z: Any, points: list[tuple[float, float, float]], reach: float
+) -> Any:
+    """Distance (mm) of points to a polyline; on grid axes only within ``reach`` (inf beyond)."""
+    pts = [np.asarray(p, float) for p in points]
+    if not _is_grid_axes(x, y, z):
+        best = None
+        for p0, p1 in zip(pts[:-1], pts[1:], strict=True):
+            dist, _ = _segment_distance(x, y, z, p0, p1)
+            best = dist if best is None else np.minimum(best, dist)
+        return best
+    shape = (z.shape[0], y.shape[1], x.shape[2])
+    best = np.full(shape, np.inf, np.float32)
+    xs, ys, zs = x.ravel(), y.ravel(), z.ravel()
+    for p0, p1 in zip(pts[:-1], pts[1:], strict=True):
+        lo = np.minimum(p0, p1) - reach
+        hi = np.maximum(p0, p1) + reach
+        box = (_axis_slice(zs, lo[2], hi[2]), _axis_slice(ys, lo[1], hi[1]), _axis_slice(xs, lo[0], hi[0]))
+        if any(b.stop <= b.start for b in box):
+            continue
+        dist, _ = _segment_distance(x[:, :, box[2]], y[:, box[1], :], z[box[0]], p0, p1)
+        view = best[box]
+        np.minimum(view, dist.astype(np.float32), out=view)
     return best
 
 
@@ -265,7 +308,7 @@ def lung_label(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
         "oesophagus": bp.oesophagus_outer + 2.0,
     }
     for name, margin in margins.items():
-        inside &= _polyline_distance(x, y, z, paths[name]) > margin
+        inside &= _polyline_distance(x, y, z, paths[name], margin) > margin
     label = np.where(side_right, 1, 2).astype(np.uint8)
     return np.where(inside, label, 0).astype(np.uint8)
 
@@ -314,7 +357,7 @@ def grid_coordinates(origin: Any, spacing: Any, direction: Any, shape: Any) -> t
 def _tube(
     x: Any, y: Any, z: Any, points: list[tuple[float, float, float]], radius: float
 ) -> np.ndarray:
-    return _polyline_distance(x, y, z, points) < radius
+    return _polyline_distance(x, y, z, points, radius) < radius
 
 
 def _ribs(x: Any, y: Any, z: Any, bp: BodyParameters, cav: Any) -> tuple[Any, Any, Any]:
@@ -336,9 +379,32 @@ def _ribs(x: Any, y: Any, z: Any, bp: BodyParameters, cav: Any) -> tuple[Any, An
 
 
 def build_anatomy(
+    x: Any, y: Any, z: Any, bp: BodyParameters, shape: tuple[int, int, int], slab: int = 6
+) -> Anatomy:
+    """Paint the tissue classes of patient ``bp`` on a grid given by coordinate arrays.
+
+    Slabs of a few slices are painted one after the other so that temporaries stay small
+    (every shape is evaluated point by point, so slabs join seamlessly).
+    """
+    nz = shape[0]
+    parts = [
+        _paint_slab(x, y, z[k0 : k0 + slab], bp, (min(slab, nz - k0), *shape[1:]))
+        for k0 in range(0, nz, slab)
+    ]
+    first = parts[0]
+    return Anatomy(
+        tissue=np.concatenate([p.tissue for p in parts]),
+        lungs=np.concatenate([p.lungs for p in parts]),
+        organs={name: np.concatenate([p.organs[name] for p in parts]) for name in first.organs},
+        vessel_occupancy=np.zeros(shape, np.float32),
+        dependency=_dependency(y, bp, shape),
+        numbers=first.numbers,
+    )
+
+
+def _paint_slab(
     x: Any, y: Any, z: Any, bp: BodyParameters, shape: tuple[int, int, int]
 ) -> Anatomy:
-    """Paint the tissue classes of patient ``bp`` on a grid given by coordinate arrays."""
     s = bp.scale
     tissue = np.zeros(shape, np.uint8)
     full = np.broadcast_to
@@ -399,10 +465,6 @@ def build_anatomy(
     tissue[colon] = T["bowel_content"]
     tissue[colon_gas] = T["bowel_gas"]
     tissue[diaphragm & (tissue != T["bowel_gas"])] = T["muscle"]
-    organs["liver"] = liver
-    organs["spleen"] = spleen
-    organs["stomach_gas"] = stomach_gas
-    organs["colon_gas"] = colon_gas
 
     # spine: vertebral bodies with discs, canal, posterior elements
     vb = (x**2 + (y - 58.0 * s) ** 2) < (21.0 * s) ** 2
@@ -452,7 +514,7 @@ def build_anatomy(
     organs["pulmonary_artery"] = pa
 
     # oesophagus: wall, air lumen (dilated in SSc) with a dependent fluid level
-    oes_d = _polyline_distance(x, y, z, paths["oesophagus"])
+    oes_d = _polyline_distance(x, y, z, paths["oesophagus"], bp.oesophagus_outer)
     oesophagus = (oes_d < bp.oesophagus_outer) & body
     lumen = oesophagus & (oes_d < max(bp.oesophagus_lumen, 1e-3))
     fluid_side = (y > 20.0 * s + 0.6 * bp.oesophagus_lumen) if not bp.prone else (y < 20.0 * s - 0.6 * bp.oesophagus_lumen)
@@ -463,15 +525,20 @@ def build_anatomy(
 
     # airways: trachea and main bronchi with walls
     tr_d = np.minimum(
-        _polyline_distance(x, y, z, paths["trachea"]),
-        _polyline_distance(x, y, z, paths["right_bronchus"]) + 4.0,
+        _polyline_distance(x, y, z, paths["trachea"], 11.0 * s),
+        _polyline_distance(x, y, z, paths["right_bronchus"], 11.0 * s) + 4.0,
     )
-    tr_d = np.minimum(tr_d, _polyline_distance(x, y, z, paths["left_bronchus"]) + 4.0)
+    tr_d = np.minimum(tr_d, _polyline_distance(x, y, z, paths["left_bronchus"], 11.0 * s) + 4.0)
     airway = (tr_d < 11.0 * s) & body & (z > 150.0)
     airway_lumen = airway & (tr_d < 9.0 * s)
     tissue[airway] = T["airway_wall"]
     tissue[airway_lumen] = T["airway_air"]
     organs["airways"] = airway
+    # abdominal organs as finally painted (the spine, aorta and oesophagus cut into them)
+    organs["liver"] = tissue == T["liver"]
+    organs["spleen"] = tissue == T["spleen"]
+    organs["stomach_gas"] = stomach_gas & (tissue == T["bowel_gas"])
+    organs["colon_gas"] = colon_gas & (tissue == T["bowel_gas"])
     lungs[airway | oesophagus | aorta | pa | heart] = 0
 
     numbers = {
@@ -479,13 +546,12 @@ def build_anatomy(
         "pa_diameter_mm": 2.0 * bp.pa_radius,
         "oesophagus_air_diameter_mm": 2.0 * bp.oesophagus_lumen,
     }
-    dependency = _dependency(y, bp, shape)
     return Anatomy(
         tissue=tissue,
         lungs=lungs,
         organs=organs,
-        vessel_occupancy=np.zeros(shape, np.float32),
-        dependency=dependency,
+        vessel_occupancy=np.zeros(0, np.float32),
+        dependency=np.zeros(0, np.float32),
         numbers=numbers,
     )
 

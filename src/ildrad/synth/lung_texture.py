@@ -27,7 +27,7 @@ __all__ = ["lung_hu"]
 _BOX_LO = np.array([-170.0, -130.0, -60.0])
 _BOX_HI = np.array([170.0, 130.0, 300.0])
 
-HONEYCOMB_CELL_MM = 7.0
+HONEYCOMB_CELL_MM = 9.0
 RETICULATION_CELL_MM = 5.0
 RETICULATION_LINE_MM = 0.8
 CONSOLIDATION_HU = 50.0
@@ -44,9 +44,14 @@ def _voronoi_wall_occupancy(
     """Partial-volume occupancy of Voronoi cell walls of thickness ``wall_mm`` at points."""
     if len(points) == 0:
         return np.zeros(0, np.float32)
-    tree = cKDTree(seeds)
-    dist, _ = tree.query(points, k=2, workers=1)
-    to_bisector = 0.5 * (dist[:, 1] - dist[:, 0])
+    margin = 4.0 * np.cbrt(np.prod(_BOX_HI - _BOX_LO) / len(seeds))
+    near = np.all((seeds >= points.min(axis=0) - margin) & (seeds <= points.max(axis=0) + margin), axis=1)
+    kept = seeds[near]
+    tree = cKDTree(kept)
+    dist, index = tree.query(points, k=2, workers=1)
+    # exact distance to the bisector plane of the two nearest seeds: (d2^2 - d1^2) / (2 |s2 - s1|)
+    separation = np.linalg.norm(kept[index[:, 1]] - kept[index[:, 0]], axis=1)
+    to_bisector = (dist[:, 1] ** 2 - dist[:, 0] ** 2) / (2.0 * np.maximum(separation, 1e-6))
     return np.clip(0.5 + (0.5 * wall_mm - to_bisector) / voxel_mm, 0.0, 1.0).astype(np.float32)
 
 

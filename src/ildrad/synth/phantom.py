@@ -65,6 +65,7 @@ __all__ = [
     "PhantomSpec",
     "SyntheticCT",
     "make_chest_ct",
+    "make_pet",
     "phantom_grid",
 ]
 
@@ -72,7 +73,7 @@ log = logging.getLogger(__name__)
 
 #: z (mm) of the scan centre for full coverage, and the shifts of partial coverages.
 _SCAN_CENTRE_Z = 140.0
-_COVERAGE_SHIFT_MM = {"full": 0.0, "cut_apex": -48.0, "cut_base": 55.0}
+_COVERAGE_SHIFT_MM = {"full": 0.0, "cut_apex": -55.0, "cut_base": 70.0}
 _ZONE_NAMES = {11: "right_upper", 12: "right_middle", 13: "right_lower", 21: "left_upper", 22: "left_middle", 23: "left_lower"}
 
 
@@ -238,12 +239,12 @@ def _truth(sampled: _Sampled, grid: Grid) -> dict[str, Mask]:
         "lungs": Mask(anatomy.lungs, grid, {1: "right", 2: "left"}),
         "zones": Mask(_zones(anatomy.lungs, grid), grid, _ZONE_NAMES),
         "patterns": Mask(sampled.patterns, grid, PATTERN_CODES),
-        "vessels": Mask(sampled.vessels.astype(np.uint8), grid, {1: "pulmonary_vessels"}),
+        "vessels": Mask(sampled.vessels.view(np.uint8), grid, {1: "pulmonary_vessels"}),
         "oesophagus": Mask(anatomy.organs["oesophagus"], grid, {1: "wall_or_fluid", 2: "air"}),
     }
     for name, mask in anatomy.organs.items():
         if name not in truth:
-            truth[name] = Mask(np.ascontiguousarray(mask, dtype=np.uint8), grid, {1: name})
+            truth[name] = Mask(mask.view(np.uint8) if mask.dtype == bool else mask, grid, {1: name})
     return truth
 
 
@@ -252,7 +253,7 @@ def _numbers(sampled: _Sampled, grid: Grid) -> dict[str, float]:
     voxel_ml = grid.voxel_volume_mm3 / 1000.0
     n_lung = int((lungs > 0).sum())
     counts = np.bincount(sampled.patterns.ravel(), minlength=6)
-    numbers = dict(sampled.anatomy.numbers)
+    numbers = {key: float(value) for key, value in sampled.anatomy.numbers.items()}
     numbers["lung_volume_ml"] = n_lung * voxel_ml
     numbers["right_lung_volume_ml"] = float((lungs == 1).sum()) * voxel_ml
     numbers["left_lung_volume_ml"] = float((lungs == 2).sum()) * voxel_ml
@@ -262,34 +263,83 @@ def _numbers(sampled: _Sampled, grid: Grid) -> dict[str, float]:
     return numbers
 
 
+def fiducial_centre(bp: BodyParameters) -> tuple[float, float, float]:
+    """Patient-frame centre (mm) of the reference sphere of a PET/CT study: beside the chest on
+    the side away from the table."""
+    y = 120.0 * bp.scale if bp.prone else -120.0 * bp.scale
+    return (110.0, y, _SCAN_CENTRE_Z)
+
+
+FIDUCIAL_RADIUS_MM = 10.0
+
+
+def scan_patient(
+    patient: Patient,
+    spec: PhantomSpec,
+    grid: Grid,
+    noise_seed: np.random.SeedSequence,
+    *,
+    frame_offset: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    fiducial: bool = False,
+    metadata_update: dict[str, Any] | None = None,
+    seed: int = 0,
+) -> SyntheticCT:
+    """Scan ``patient`` on ``grid`` (patient frame) with the acquisition of ``spec``.
+
+    The returned image's origin is shifted by ``frame_offset`` (mm): the patient's position in
+    the scanner frame of reference of this study.
+    """
+    sampled = sample_patient(patient, grid, spec, contrast=spec.contrast)
+    if fiducial:
+        _paint_fiducial(sampled, fiducial_centre(patient.body), spec.contrast)
+    thickness = max(spec.effective_slice_thickness_mm, 1e-3)
+    noise_sd = spec.noise_hu * (spec.sharp_noise_factor if spec.kernel == "sharp" else 1.0)
+    hu = apply_scanner(
+        sampled.hu,
+        grid.spacing,
+        spec,
+        np.random.default_rng(noise_seed),
+        slice_thickness_mm=thickness,
+        noise_sd_hu=noise_sd,
+    )
+    fov_mm = grid.shape[2] * grid.spacing[2]
+    x, y, _ = sampled.coords
+    circle = reconstruction_circle(x, y, fov_mm / 2.0)[0]
+    np.clip(hu, -1024.0, 3071.0, out=hu)
+    np.round(hu, out=hu)
+    hu[:, ~circle] = VENDORS[spec.vendor][3]
+    metadata: dict[str, Any] = scanner_metadata(spec, slice_thickness_mm=thickness, fov_mm=fov_mm, noise_sd_hu=noise_sd)
+    metadata.update(metadata_update or {})
+    study_grid = dataclasses.replace(grid, origin=tuple(np.add(grid.origin, frame_offset)))
+    ct = Image(hu.astype(np.float32, copy=False), study_grid, Modality.CT, Unit.HU, metadata)
+    truth = _truth(sampled, study_grid)
+    numbers = _numbers(sampled, study_grid)
+    return SyntheticCT(ct, truth, numbers, spec, int(seed), patient)
+
+
+def _paint_fiducial(sampled: _Sampled, centre: tuple[float, float, float], contrast: bool) -> None:
+    x, y, z = sampled.coords
+    sphere = (x - centre[0]) ** 2 + (y - centre[1]) ** 2 + (z - centre[2]) ** 2 <= FIDUCIAL_RADIUS_MM**2
+    sampled.anatomy.tissue[sphere] = TISSUE_CODES["fiducial"]
+    sampled.hu[sphere] = tissue_hu_table(contrast)[TISSUE_CODES["fiducial"]]
+    sampled.anatomy.organs["fiducial"] = np.ascontiguousarray(np.broadcast_to(sphere, sampled.hu.shape))
+
+
 def make_chest_ct(spec: PhantomSpec, seed: int) -> SyntheticCT:
     """A synthetic SSc-ILD chest CT of ``spec`` with its truth; identical for identical seeds."""
     patient = make_patient(spec, seed)
     size = GRID_SIZES[spec.size]
     centre_z = _SCAN_CENTRE_Z + _COVERAGE_SHIFT_MM[spec.coverage]
     grid = phantom_grid(size.shape, size.spacing, prone=spec.position == "prone", centre_z=centre_z)
-    sampled = sample_patient(patient, grid, spec, contrast=spec.contrast)
+    scan = scan_patient(patient, spec, grid, _streams(seed)["noise"], seed=seed)
+    log.debug("synthetic CT seed %d: %s", seed, scan.numbers)
+    return scan
 
-    thickness = spec.effective_slice_thickness_mm
-    noise_sd = spec.noise_hu * (spec.sharp_noise_factor if spec.kernel == "sharp" else 1.0)
-    hu = apply_scanner(
-        sampled.hu,
-        grid.spacing,
-        spec,
-        np.random.default_rng(_streams(seed)["noise"]),
-        slice_thickness_mm=thickness,
-        noise_sd_hu=noise_sd,
-    )
-    fov_mm = size.shape[2] * size.spacing[2]
-    x, y, _ = sampled.coords
-    circle = reconstruction_circle(x, y, fov_mm / 2.0)[0]
-    padding = VENDORS[spec.vendor][3]
-    np.clip(hu, -1024.0, 3071.0, out=hu)
-    np.round(hu, out=hu)
-    hu[:, ~circle] = padding
-    metadata: dict[str, Any] = scanner_metadata(spec, slice_thickness_mm=thickness, fov_mm=fov_mm, noise_sd_hu=noise_sd)
-    ct = Image(hu.astype(np.float32, copy=False), grid, Modality.CT, Unit.HU, metadata)
-    truth = _truth(sampled, grid)
-    numbers = _numbers(sampled, grid)
-    log.debug("synthetic CT seed %d: %s", seed, numbers)
-    return SyntheticCT(ct, truth, numbers, spec, int(seed), patient)
+
+def make_pet(ct: SyntheticCT, spec: PetPhantomSpec, seed: int) -> Any:
+    """The FDG PET/CT study (:class:`~ildrad.synth.pet_phantom.SyntheticPET`) of the patient of
+    ``ct``: SUV on a PET grid, its truth and the low-dose CT of the same frame of reference.
+    Implemented in :mod:`ildrad.synth.pet_phantom`."""
+    from ildrad.synth.pet_phantom import make_pet as make_pet_study
+
+    return make_pet_study(ct, spec, seed)

@@ -132,7 +132,8 @@ class PetPhantomSpec(Section):
     must recover; diseased lung takes ``disease_activity`` times its pattern's uptake.
     """
 
-    pet_spacing_mm: tuple[float, float, float] = (4.0, 4.0, 4.0)  #: (z, y, x)
+    #: PET voxel (z, y, x) mm; default 8 mm for a ``tiny`` CT, 4 mm otherwise
+    pet_spacing_mm: tuple[float, float, float] | None = None
     psf_fwhm_mm: float = Field(6.0, ge=0, le=15)
     noise_fraction: float = Field(0.10, ge=0, le=0.5)  #: relative noise SD at SUV 1 (Poisson-like)
     blood_pool_suv: float = Field(1.8, gt=0)

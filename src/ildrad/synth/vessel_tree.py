@@ -18,6 +18,11 @@ from ildrad.synth.anatomy import BodyParameters, lung_label
 
 __all__ = ["VesselSegment", "grow_vessel_trees", "render_vessels"]
 
+#: Segments thinner than this fraction of the in-plane voxel are not rendered (invisible).
+_MIN_RADIUS_VOXELS = 0.3
+#: Segments whose bounding box fits in this many voxels per axis are rendered in one batch.
+_BATCH_BOX = 6
+
 
 @dataclasses.dataclass(frozen=True)
 class VesselSegment:
@@ -55,7 +60,7 @@ def _grow(
         start, territory = stack.pop()
         n = len(territory)
         radius = root_radius * (n / total) ** (1.0 / 3.0)
-        centroid = territory.mean(axis=0)
+        centroid = territory.sum(axis=0) / n
         if n <= 2:
             end = centroid
         else:
@@ -63,7 +68,7 @@ def _grow(
         out.append(VesselSegment(tuple(start.tolist()), tuple(end.tolist()), float(radius)))
         if n <= 2:
             continue
-        axis = int(np.argmax(territory.var(axis=0)))
+        axis = int(np.argmax(territory.max(axis=0) - territory.min(axis=0)))
         order = np.argsort(territory[:, axis], kind="stable")
         half = n // 2
         stack.append((end, territory[order[:half]]))
@@ -71,7 +76,7 @@ def _grow(
 
 
 def grow_vessel_trees(
-    rng: np.random.Generator, bp: BodyParameters, points_per_tree: int = 1200
+    rng: np.random.Generator, bp: BodyParameters, points_per_tree: int = 700
 ) -> list[VesselSegment]:
     """Arterial and venous trees of both lungs (segments in mm)."""
     s = bp.scale
@@ -104,33 +109,79 @@ def render_vessels(
     """
     occupancy = np.zeros(shape, np.float32)
     h = float(min(spacing[1], spacing[2]))
-    xs, ys, zs = (np.asarray(v, np.float64).ravel() for v in (x, y, z))
-
-    def _index_range(axis: np.ndarray, lo: float, hi: float) -> tuple[int, int]:
-        inside = np.nonzero((axis >= lo) & (axis <= hi))[0]
-        if len(inside) == 0:
-            return 0, 0
-        return int(inside[0]), int(inside[-1]) + 1
-
-    for seg in segments:
-        p0 = np.asarray(seg.start)
-        p1 = np.asarray(seg.end)
-        pad = seg.radius + h
-        lo = np.minimum(p0, p1) - pad
-        hi = np.maximum(p0, p1) + pad
-        i0, i1 = _index_range(xs, lo[0], hi[0])
-        j0, j1 = _index_range(ys, lo[1], hi[1])
-        k0, k1 = _index_range(zs, lo[2] - spacing[0], hi[2] + spacing[0])
-        if i1 <= i0 or j1 <= j0 or k1 <= k0:
-            continue
-        px = xs[i0:i1][None, None, :]
-        py = ys[j0:j1][None, :, None]
-        pz = zs[k0:k1][:, None, None]
-        d = p1 - p0
+    axes = [np.asarray(v, np.float64).ravel() for v in (z, y, x)]
+    ascending = [bool(a[-1] >= a[0]) for a in axes]
+    sorted_axes = [a if asc else a[::-1] for a, asc in zip(axes, ascending, strict=True)]
+    starts = np.array([seg.start for seg in segments], np.float64)
+    ends = np.array([seg.end for seg in segments], np.float64)
+    radii = np.array([seg.radius for seg in segments], np.float64)
+    keep = radii >= _MIN_RADIUS_VOXELS * h
+    pad = (radii + h)[:, None]
+    lo = np.minimum(starts, ends) - pad
+    hi = np.maximum(starts, ends) + pad
+    lo[:, 2] -= spacing[0]
+    hi[:, 2] += spacing[0]
+    ranges = []
+    for axis_index, dim in ((2, 0), (1, 1), (0, 2)):  # (z, y, x) array axes from (x, y, z) points
+        a = sorted_axes[dim]
+        i0 = np.searchsorted(a, lo[:, axis_index], side="left")
+        i1 = np.searchsorted(a, hi[:, axis_index], side="right")
+        if not ascending[dim]:
+            i0, i1 = len(a) - i1, len(a) - i0
+        ranges.append((i0, i1))
+    (k0, k1), (j0, j1), (i0, i1) = ranges
+    sizes = np.stack([k1 - k0, j1 - j0, i1 - i0], axis=1)
+    visible = keep & np.all(sizes > 0, axis=1)
+    small = visible & np.all(sizes <= _BATCH_BOX, axis=1)
+    _render_batch(occupancy, axes, starts[small], ends[small], radii[small], k0[small], j0[small], i0[small], h)
+    for n in np.nonzero(visible & ~small)[0]:
+        p0 = starts[n].astype(np.float32)
+        d = (ends[n] - starts[n]).astype(np.float32)
         length2 = float(d @ d) or 1e-9
-        t = np.clip(((px - p0[0]) * d[0] + (py - p0[1]) * d[1] + (pz - p0[2]) * d[2]) / length2, 0.0, 1.0)
-        dist = np.sqrt((px - p0[0] - t * d[0]) ** 2 + (py - p0[1] - t * d[1]) ** 2 + (pz - p0[2] - t * d[2]) ** 2)
-        occ = np.clip(0.5 + (seg.radius - dist) / h, 0.0, 1.0).astype(np.float32)
-        view = occupancy[k0:k1, j0:j1, i0:i1]
+        px = (axes[2][i0[n] : i1[n]].astype(np.float32) - p0[0])[None, None, :]
+        py = (axes[1][j0[n] : j1[n]].astype(np.float32) - p0[1])[None, :, None]
+        pz = (axes[0][k0[n] : k1[n]].astype(np.float32) - p0[2])[:, None, None]
+        t = (px * d[0] + py * d[1] + pz * d[2]) * np.float32(1.0 / length2)
+        np.clip(t, 0.0, 1.0, out=t)
+        dist2 = (px - t * d[0]) ** 2 + (py - t * d[1]) ** 2 + (pz - t * d[2]) ** 2
+        occ = np.float32(0.5 + radii[n] / h) - np.sqrt(dist2) * np.float32(1.0 / h)
+        view = occupancy[k0[n] : k1[n], j0[n] : j1[n], i0[n] : i1[n]]
         np.maximum(view, occ, out=view)
+    np.clip(occupancy, 0.0, 1.0, out=occupancy)
     return occupancy
+
+
+def _render_batch(
+    occupancy: np.ndarray,
+    axes: list[np.ndarray],
+    starts: np.ndarray,
+    ends: np.ndarray,
+    radii: np.ndarray,
+    k0: np.ndarray,
+    j0: np.ndarray,
+    i0: np.ndarray,
+    h: float,
+) -> None:
+    """Render many small segments at once in fixed boxes of _BATCH_BOX voxels per axis."""
+    if len(radii) == 0:
+        return
+    offsets = np.arange(_BATCH_BOX)
+    shape = occupancy.shape
+    kk = np.minimum(k0[:, None] + offsets, shape[0] - 1)  # (n, B)
+    jj = np.minimum(j0[:, None] + offsets, shape[1] - 1)
+    ii = np.minimum(i0[:, None] + offsets, shape[2] - 1)
+    pz = (axes[0][kk] - starts[:, 2:3])[:, :, None, None]
+    py = (axes[1][jj] - starts[:, 1:2])[:, None, :, None]
+    px = (axes[2][ii] - starts[:, 0:1])[:, None, None, :]
+    d = ends - starts
+    dx, dy, dz = (d[:, c][:, None, None, None] for c in range(3))
+    inv_len2 = (1.0 / np.maximum((d**2).sum(axis=1), 1e-9))[:, None, None, None]
+    t = np.clip((px * dx + py * dy + pz * dz) * inv_len2, 0.0, 1.0)
+    dist = np.sqrt((px - t * dx) ** 2 + (py - t * dy) ** 2 + (pz - t * dz) ** 2)
+    occ = (0.5 + radii[:, None, None, None] / h - dist / h).astype(np.float32)
+    index = (
+        np.broadcast_to(kk[:, :, None, None], occ.shape),
+        np.broadcast_to(jj[:, None, :, None], occ.shape),
+        np.broadcast_to(ii[:, None, None, :], occ.shape),
+    )
+    np.maximum.at(occupancy, index, occ)
