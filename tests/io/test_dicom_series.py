@@ -250,7 +250,10 @@ def test_pet_series_values_headers_and_files(tmp_path, multiframe):
         (0x7053, 0x0010): ("LO", "Philips PET Private Group"),
         (0x7053, 0x1009): ("DS", "1.5"),
     }
-    files = write_dicom_series(image, tmp_path, modality="PT", header=header, multiframe=multiframe)
+    timing = [{"AcquisitionDate": "20240102", "AcquisitionTime": f"1030{k:02d}.000000", "ActualFrameDuration": 120000}
+              for k in range(4)]
+    files = write_dicom_series(image, tmp_path, modality="PT", header=header, multiframe=multiframe,
+                               slice_headers=timing)
     pet = read_pet_series(tmp_path)
     assert pet.image.unit is Unit.BQML and pet.image.grid.same_as(image.grid)
     slopes = [float(ds.RescaleSlope) for ds in pet.headers]
@@ -261,6 +264,9 @@ def test_pet_series_values_headers_and_files(tmp_path, multiframe):
         assert ds.Units == "BQML" and float(ds.PatientWeight) == 70.0
         assert float(ds[0x7053, 0x1009].value) == 1.5
         assert ds.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose == 3.5e8
+        assert int(ds.ActualFrameDuration) == 120000 and ds.AcquisitionDate == "20240102"
+    # slices are sorted along the normal; the timing travels with its slice
+    assert [str(ds.AcquisitionTime)[:6] for ds in pet.headers] == [f"1030{k:02d}" for k in range(4)]
     assert list(pet.files) == ([files[0]] * 4 if multiframe else files)
 
 

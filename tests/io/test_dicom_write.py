@@ -98,6 +98,8 @@ def test_refuses_what_it_cannot_write(tmp_path):
     flipped = Image(image.array, Grid(image.shape, image.spacing, direction=np.eye(3)), "CT", "HU")
     with pytest.raises(InputError, match="points against the DICOM slice normal"):
         write_dicom_series(flipped, tmp_path)
+    with pytest.raises(InputError, match="multi-frame file may only hold"):
+        write_dicom_series(image, tmp_path, multiframe=True, slice_headers=[{"SliceLocation": 1.0}] * 2)
     with pytest.raises(InputError, match="CT or PT"):
         write_dicom_series(image, tmp_path, modality="MR")
     with pytest.raises(InputError, match="not a DICOM keyword|cannot be written"):

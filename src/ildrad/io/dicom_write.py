@@ -9,7 +9,7 @@ Signature (used by ``ildrad.synth`` to build synthetic cohorts)::
         study_instance_uid=None,
         frame_of_reference_uid=None,
         header=None,                   # {keyword: value} or {(group, element): (VR, value)}
-        slice_headers=None,            # one {keyword: value} per slice (classic series only)
+        slice_headers=None,            # one {keyword: value} per slice (see below for multi-frame)
         transfer_syntax=ExplicitVRLittleEndian,
         multiframe=False,
         file_prefix="IM",
@@ -26,6 +26,10 @@ Signature (used by ``ildrad.synth`` to build synthetic cohorts)::
 * ``header`` sets any element: keyword -> value (sequences as lists of dicts or Datasets), or a
   private tag ``(group, element) -> (VR, value)`` (include its private-creator element too).
   It overrides the defaults and the metadata-derived fields (:mod:`ildrad.io.dicom_metadata`).
+* ``slice_headers`` set elements per slice. In an enhanced multi-frame file only the frame timing
+  can vary: AcquisitionDate + AcquisitionTime become the frame's FrameAcquisitionDateTime and
+  ActualFrameDuration (ms) its FrameAcquisitionDuration (FrameContentSequence); other keys are
+  refused there.
 * Transfer syntaxes: implicit/explicit VR little endian, RLE lossless (pydicom), JPEG-LS lossless
   (pyjpegls), JPEG 2000 lossless (pylibjpeg-openjpeg; rows and columns >= 32), JPEG lossless SV1
   (GDCM). JPEG baseline
@@ -87,6 +91,7 @@ _SOP_CLASSES = {
 _INT16_MAX = 32767
 _CT_DEFAULT_INTERCEPT = -1024.0
 _J2K_MIN_SIZE = 32
+_FRAME_TIMING_KEYS = frozenset({"AcquisitionDate", "AcquisitionTime", "ActualFrameDuration"})
 
 
 def _dataset(values: Mapping[Any, Any]) -> Dataset:
@@ -253,8 +258,10 @@ def _check_arguments(image: Image, modality: Modality, transfer_syntax: UID, sli
         raise InputError(f"JPEG 2000 encoding (openjpeg, 6 resolution levels) needs rows and columns >= "
                          f"{_J2K_MIN_SIZE}, got {image.shape[1]} x {image.shape[2]}")
     if slice_headers is not None:
-        if multiframe:
-            raise InputError("slice_headers apply to classic series only (multiframe=False)")
+        refused = {key for item in slice_headers for key in item} - _FRAME_TIMING_KEYS if multiframe else set()
+        if refused:
+            raise InputError(f"slice_headers of a multi-frame file may only hold {sorted(_FRAME_TIMING_KEYS)}, "
+                             f"not {sorted(map(str, refused))}")
         if len(slice_headers) != image.shape[0]:
             raise InputError(f"{len(slice_headers)} slice_headers for {image.shape[0]} slices")
     if not np.all(np.isfinite(image.array)):
@@ -293,7 +300,7 @@ def write_dicom_series(
     stored, slopes, intercept = _encode_slices(image, modality, header)
     base = _base_dataset(image, modality, uids, _SOP_CLASSES[(modality, multiframe)])
     if multiframe:
-        paths = [_write_multiframe(image, base, header, stored, slopes, intercept, transfer_syntax,
+        paths = [_write_multiframe(image, base, header, slice_headers, stored, slopes, intercept, transfer_syntax,
                                    out_dir / f"{file_prefix}_multiframe.dcm")]
     else:
         paths = _write_classic(image, base, header, slice_headers, stored, slopes, intercept, transfer_syntax,
@@ -330,7 +337,18 @@ def _write_classic(image: Image, base: Dataset, header: Mapping[Any, Any],
     return paths
 
 
-def _write_multiframe(image: Image, base: Dataset, header: Mapping[Any, Any], stored: np.ndarray,
+def _frame_timing(values: Mapping[Any, Any]) -> dict[str, Any]:
+    """FrameContentSequence timing elements from classic AcquisitionDate/Time and ActualFrameDuration."""
+    timing: dict[str, Any] = {}
+    if "AcquisitionDate" in values and "AcquisitionTime" in values:
+        timing["FrameAcquisitionDateTime"] = f"{values['AcquisitionDate']}{values['AcquisitionTime']}"
+    if "ActualFrameDuration" in values:
+        timing["FrameAcquisitionDuration"] = float(values["ActualFrameDuration"])
+    return timing
+
+
+def _write_multiframe(image: Image, base: Dataset, header: Mapping[Any, Any],
+                      slice_headers: Sequence[Mapping[Any, Any]] | None, stored: np.ndarray,
                       slopes: list[float], intercept: float, transfer_syntax: UID, path: Path) -> Path:
     iop = [_ds_number(v) for v in orientation_of_grid(image.grid)]
     positions = slice_positions_of_grid(image.grid)
@@ -358,7 +376,8 @@ def _write_multiframe(image: Image, base: Dataset, header: Mapping[Any, Any], st
     frames = []
     for k in range(image.shape[0]):
         frame: dict[str, Any] = {
-            "FrameContentSequence": [{"StackID": "1", "InStackPositionNumber": k + 1, "DimensionIndexValues": [k + 1]}],
+            "FrameContentSequence": [{"StackID": "1", "InStackPositionNumber": k + 1, "DimensionIndexValues": [k + 1],
+                                      **(_frame_timing(slice_headers[k]) if slice_headers is not None else {})}],
             "PlanePositionSequence": [{"ImagePositionPatient": [_ds_number(v) for v in positions[k]]}],
         }
         if base.Modality == "PT":
