@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
@@ -28,7 +27,9 @@ from ildrad.io.rtstruct import fill_polygons
 def bench_series(slices: int) -> None:
     rng = np.random.default_rng(0)
     values = rng.integers(-1024, 1500, size=(slices, 512, 512)).astype(np.float32)
-    grid = Grid(values.shape, (1.0, 0.7, 0.7), (-180.0, -180.0, -300.0), [[0, 0, 1], [0, 1, 0], [1, 0, 0]])
+    grid = Grid(
+        values.shape, (1.0, 0.7, 0.7), (-180.0, -180.0, -300.0), [[0, 0, 1], [0, 1, 0], [1, 0, 0]]
+    )
     with tempfile.TemporaryDirectory() as folder:
         write_dicom_series(Image(values, grid, "CT", "HU"), folder)
         start = time.perf_counter()
@@ -39,8 +40,10 @@ def bench_series(slices: int) -> None:
         reader.SetFileNames(reader.GetGDCMSeriesFileNames(folder))
         theirs = sitk.GetArrayFromImage(reader.Execute())
         theirs_s = time.perf_counter() - start
-    print(f"series {slices} x 512 x 512: ildrad {ours_s:.2f} s, SimpleITK {theirs_s:.2f} s, "
-          f"ratio {ours_s / theirs_s:.2f}; max |difference| {np.abs(ours.array - theirs).max():g} HU")
+    print(
+        f"series {slices} x 512 x 512: ildrad {ours_s:.2f} s, SimpleITK {theirs_s:.2f} s, "
+        f"ratio {ours_s / theirs_s:.2f}; max |difference| {np.abs(ours.array - theirs).max():g} HU"
+    )
 
 
 def bench_rasterise(slices: int) -> None:
@@ -52,7 +55,11 @@ def bench_rasterise(slices: int) -> None:
             angles = np.linspace(0, 2 * np.pi, 400, endpoint=False)
             radius = rng.uniform(30, 110) + 6 * np.sin(7 * angles)
             centre = 256 + rng.uniform(-100, 100, size=2)
-            per_slice.append(np.column_stack([centre[0] + radius * np.sin(angles), centre[1] + radius * np.cos(angles)]))
+            per_slice.append(
+                np.column_stack(
+                    [centre[0] + radius * np.sin(angles), centre[1] + radius * np.cos(angles)]
+                )
+            )
         polygons.append(per_slice)
     start = time.perf_counter()
     ours = [fill_polygons(per_slice, (512, 512)) for per_slice in polygons]
@@ -69,9 +76,11 @@ def bench_rasterise(slices: int) -> None:
         theirs.append(inside.reshape(512, 512))
     theirs_s = (time.perf_counter() - start) * slices / peer_slices
     differ = sum(int((a != b).sum()) for a, b in zip(ours, theirs, strict=False))
-    print(f"rasterise {slices} slices x 4 contours x 400 points on 512 x 512: ildrad {ours_s:.2f} s, "
-          f"matplotlib {theirs_s:.1f} s (extrapolated from {peer_slices} slices), ratio {ours_s / theirs_s:.3f}; "
-          f"{differ} differing voxels on the compared slices")
+    print(
+        f"rasterise {slices} slices x 4 contours x 400 points on 512 x 512: ildrad {ours_s:.2f} s, "
+        f"matplotlib {theirs_s:.1f} s (extrapolated from {peer_slices} slices), ratio {ours_s / theirs_s:.3f}; "
+        f"{differ} differing voxels on the compared slices"
+    )
 
 
 def main() -> None:

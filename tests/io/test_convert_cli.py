@@ -20,10 +20,15 @@ AXIAL = np.array([[0.0, 0, 1], [0, 1, 0], [1, 0, 0]])
 @pytest.fixture
 def ct_with_rtstruct(tmp_path, write_rtstruct):
     values = np.random.default_rng(4).integers(-1000, 300, size=(4, 20, 22)).astype(np.float32)
-    image = Image(values, Grid(values.shape, (2.5, 0.9, 0.9), (-10.0, -9.0, 50.0), AXIAL), "CT", "HU")
+    image = Image(
+        values, Grid(values.shape, (2.5, 0.9, 0.9), (-10.0, -9.0, 50.0), AXIAL), "CT", "HU"
+    )
     write_dicom_series(image, tmp_path / "dicom")
     square = np.array([[3.5, 4.5], [3.5, 12.5], [10.5, 12.5], [10.5, 4.5]])
-    contours = [image.grid.index_to_physical(np.column_stack([np.full(4, float(k)), square])) for k in (1, 2)]
+    contours = [
+        image.grid.index_to_physical(np.column_stack([np.full(4, float(k)), square]))
+        for k in (1, 2)
+    ]
     write_rtstruct(tmp_path / "rs.dcm", {"Lung R/upper": contours, "GTV": [contours[0]]})
     expected = np.zeros(image.shape, dtype=np.uint8)
     expected[1:3, 4:11, 5:13] = 1
@@ -32,19 +37,41 @@ def ct_with_rtstruct(tmp_path, write_rtstruct):
 
 def test_convert_writes_the_image_and_each_roi_under_its_own_name(tmp_path, ct_with_rtstruct):
     image, expected = ct_with_rtstruct
-    code = main(["convert", str(tmp_path / "dicom"), "--out", str(tmp_path / "out"),
-                 "--rtstruct", str(tmp_path / "rs.dcm"), "--roi", "lung r/upper", "--roi", "gtv"])
+    code = main(
+        [
+            "convert",
+            str(tmp_path / "dicom"),
+            "--out",
+            str(tmp_path / "out"),
+            "--rtstruct",
+            str(tmp_path / "rs.dcm"),
+            "--roi",
+            "lung r/upper",
+            "--roi",
+            "gtv",
+        ]
+    )
     assert code == 0
     written = read_image(tmp_path / "out" / "image.nii.gz")
     np.testing.assert_array_equal(written.array, image.array)
     assert written.grid.same_as(image.grid)
-    np.testing.assert_array_equal(read_mask(tmp_path / "out" / "Lung R_upper.nii.gz").array, expected)
+    np.testing.assert_array_equal(
+        read_mask(tmp_path / "out" / "Lung R_upper.nii.gz").array, expected
+    )
     gtv = read_mask(tmp_path / "out" / "GTV.nii.gz").array
-    assert gtv.sum() == expected[1].sum() and gtv[2].sum() == 0
+    assert gtv.sum() == expected[1].sum()
+    assert gtv[2].sum() == 0
 
 
 def test_convert_bad_input_exits_2_with_the_reason(tmp_path, ct_with_rtstruct, capsys):
-    args = ["convert", str(tmp_path / "dicom"), "--out", str(tmp_path / "out"), "--rtstruct", str(tmp_path / "rs.dcm")]
+    args = [
+        "convert",
+        str(tmp_path / "dicom"),
+        "--out",
+        str(tmp_path / "out"),
+        "--rtstruct",
+        str(tmp_path / "rs.dcm"),
+    ]
     assert main([*args, "--roi", "heart"]) == 2
     assert "no ROI named 'heart'" in capsys.readouterr().err
     assert main(args) == 2
@@ -57,7 +84,8 @@ def test_convert_bad_input_exits_2_with_the_reason(tmp_path, ct_with_rtstruct, c
 def test_convert_help_explains_the_rule():
     result = CliRunner().invoke(app, ["convert", "--help"])
     assert result.exit_code == 0
-    assert "voxel-centre" in result.output and "--rtstruct" in result.output
+    assert "voxel-centre" in result.output
+    assert "--rtstruct" in result.output
 
 
 def test_read_masks_dispatches_on_file_kind(tmp_path, ct_with_rtstruct):

@@ -34,7 +34,12 @@ def segment(number: int, label: str) -> hd.seg.SegmentDescription:
 
 def make_series(tmp_path):
     values = np.random.default_rng(2).integers(-1000, 200, size=(4, 24, 20)).astype(np.float32)
-    image = Image(values, Grid(values.shape, (2.0, 0.9, 0.8), (5.0, -3.0, 40.0), oblique_direction()), "CT", "HU")
+    image = Image(
+        values,
+        Grid(values.shape, (2.0, 0.9, 0.8), (5.0, -3.0, 40.0), oblique_direction()),
+        "CT",
+        "HU",
+    )
     files = write_dicom_series(image, tmp_path / "ct")
     return read_ct_series(tmp_path / "ct"), [pydicom.dcmread(f) for f in files]
 
@@ -100,9 +105,13 @@ def test_overlap_and_grid_mismatch_are_reported(tmp_path):
     right, left = two_segments(image.shape)
     right[1, 12, 12] = 1  # also in left
     write_seg(tmp_path / "seg.dcm", sources, np.stack([right, left], axis=-1).astype(bool))
-    with pytest.raises(DicomError, match=r"segments 1 \('Lung_R'\) and 2 \('Lung_L'\) overlap in 1 voxels"):
+    with pytest.raises(
+        DicomError, match=r"segments 1 \('Lung_R'\) and 2 \('Lung_L'\) overlap in 1 voxels"
+    ):
         read_seg(tmp_path / "seg.dcm", image.grid)
-    shifted = Grid(image.shape, image.spacing, tuple(np.asarray(image.origin) + 0.4), image.grid.direction)
+    shifted = Grid(
+        image.shape, image.spacing, tuple(np.asarray(image.origin) + 0.4), image.grid.direction
+    )
     with pytest.raises(GridMismatchError, match="not on a voxel of the image grid"):
         read_seg_segments(tmp_path / "seg.dcm", shifted)
     axial = Grid(image.shape, image.spacing, image.origin)

@@ -46,7 +46,9 @@ def oblique_direction() -> np.ndarray:
 def ct_image(shape=SHAPE, direction=None, seed=1) -> Image:
     values = np.random.default_rng(seed).integers(-1000, 1500, size=shape).astype(np.float32)
     axial = np.array([[0.0, 0, 1], [0, 1, 0], [1, 0, 0]])
-    grid = Grid(shape, (2.0, 0.75, 0.8), (-15.0, -20.0, 100.0), axial if direction is None else direction)
+    grid = Grid(
+        shape, (2.0, 0.75, 0.8), (-15.0, -20.0, 100.0), axial if direction is None else direction
+    )
     return Image(values, grid, "CT", "HU", {"manufacturer": "ACME", "kernel": "B45f", "kvp": 120.0})
 
 
@@ -78,7 +80,8 @@ def test_oblique_series_matches_simpleitk_and_the_written_image(tmp_path, multif
         reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(tmp_path)))
         itk = reader.Execute()
     assert grid_from_sitk(itk).differences(read.grid) == []
-    assert read.metadata["kernel"] == "B45f" and read.metadata["manufacturer"] == "ACME"
+    assert read.metadata["kernel"] == "B45f"
+    assert read.metadata["manufacturer"] == "ACME"
     assert read.metadata["padding_voxels"] == 0
 
 
@@ -142,7 +145,12 @@ def test_padding_becomes_air_and_is_counted(tmp_path):
     values[:, 0, 24] = -1100.0  # inside the inscribed circle (edge midpoint, radius 23.5 px): kept
     values[:, 1, 1] = -1100.0  # outside the reconstruction circle: padding
     values[:, 20, 20] = -1010.0  # equals PixelPaddingValue below
-    image = Image(values, Grid(values.shape, (1.0, 1.0, 1.0), direction=[[0, 0, 1], [0, 1, 0], [1, 0, 0]]), "CT", "HU")
+    image = Image(
+        values,
+        Grid(values.shape, (1.0, 1.0, 1.0), direction=[[0, 0, 1], [0, 1, 0], [1, 0, 0]]),
+        "CT",
+        "HU",
+    )
     write_ct(tmp_path, image, header={"RescaleIntercept": 0.0, "PixelPaddingValue": -1010})
     read = read_ct_series(tmp_path)
     assert read.metadata["padding_voxels"] == 2 * 4
@@ -156,15 +164,27 @@ def test_padding_becomes_air_and_is_counted(tmp_path):
 
 
 def test_two_series_mixed_reader_picks_largest_or_the_uid(tmp_path):
-    big = write_ct(tmp_path, ct_image(shape=(6, 40, 36), seed=1), series_instance_uid="1.2.3.1", file_prefix="A")
-    write_ct(tmp_path, ct_image(shape=(4, 40, 36), seed=2), series_instance_uid="1.2.3.2", file_prefix="B")
+    big = write_ct(
+        tmp_path,
+        ct_image(shape=(6, 40, 36), seed=1),
+        series_instance_uid="1.2.3.1",
+        file_prefix="A",
+    )
+    write_ct(
+        tmp_path,
+        ct_image(shape=(4, 40, 36), seed=2),
+        series_instance_uid="1.2.3.2",
+        file_prefix="B",
+    )
     (tmp_path / "notes.txt").write_text("not DICOM")
     series, unreadable = discover_series(tmp_path)
     assert [(s.series_instance_uid, s.n_images) for s in series] == [("1.2.3.1", 6), ("1.2.3.2", 4)]
     assert unreadable == []
     assert read_ct_series(tmp_path).shape == (6, 40, 36)
     assert read_ct_series(tmp_path, series_uid="1.2.3.2").shape == (4, 40, 36)
-    with pytest.raises(SeriesNotFoundError, match=r"no series with SeriesInstanceUID 9\.9.*1\.2\.3\.1"):
+    with pytest.raises(
+        SeriesNotFoundError, match=r"no series with SeriesInstanceUID 9\.9.*1\.2\.3\.1"
+    ):
         read_ct_series(tmp_path, series_uid="9.9")
     assert len(big) == 6
 
@@ -186,7 +206,9 @@ def test_non_ct_input_is_refused(tmp_path):
 def test_missing_slice_is_reported_with_its_positions(tmp_path):
     files = write_ct(tmp_path)
     files[2].unlink()
-    with pytest.raises(MissingSliceError, match=r"1 slice\(s\) missing between positions 102\.000 and 106\.000 mm"):
+    with pytest.raises(
+        MissingSliceError, match=r"1 slice\(s\) missing between positions 102\.000 and 106\.000 mm"
+    ):
         read_ct_series(tmp_path)
 
 
@@ -195,7 +217,9 @@ def test_duplicated_slice_is_reported(tmp_path):
     copy = tmp_path / "copy.dcm"
     shutil.copy(files[3], copy)
     edit(copy, SOPInstanceUID=generate_uid())
-    with pytest.raises(DuplicateSliceError, match=r"duplicated slice at position 106\.000 mm.*IM00004\.dcm"):
+    with pytest.raises(
+        DuplicateSliceError, match=r"duplicated slice at position 106\.000 mm.*IM00004\.dcm"
+    ):
         read_ct_series(tmp_path)
 
 
@@ -203,7 +227,9 @@ def test_non_uniform_spacing_is_reported_where(tmp_path):
     files = write_ct(tmp_path)
     position = [float(v) for v in pydicom.dcmread(files[4]).ImagePositionPatient]
     edit(files[4], ImagePositionPatient=[position[0], position[1], position[2] + 0.7])
-    with pytest.raises(NonUniformSpacingError, match=r"2\.7 mm between positions 106\.000 and 108\.700"):
+    with pytest.raises(
+        NonUniformSpacingError, match=r"2\.7 mm between positions 106\.000 and 108\.700"
+    ):
         read_ct_series(tmp_path)
 
 
@@ -211,7 +237,11 @@ def test_gantry_tilt_is_reported(tmp_path):
     files = write_ct(tmp_path)
     for k, path in enumerate(files):
         position = [float(v) for v in pydicom.dcmread(path).ImagePositionPatient]
-        edit(path, ImagePositionPatient=[position[0], position[1] + 0.35 * k, position[2]], GantryDetectorTilt=10)
+        edit(
+            path,
+            ImagePositionPatient=[position[0], position[1] + 0.35 * k, position[2]],
+            GantryDetectorTilt=10,
+        )
     with pytest.raises(GantryTiltError, match=r"sheared .* by 9\.9\d degrees"):
         read_ct_series(tmp_path)
 
@@ -246,25 +276,39 @@ def test_pet_series_values_headers_and_files(tmp_path, multiframe):
         "PatientID": "P-001",
         "PatientWeight": 70.0,
         "DecayCorrection": "START",
-        "RadiopharmaceuticalInformationSequence": [{"RadionuclideTotalDose": 3.5e8, "RadionuclideHalfLife": 6588.0}],
+        "RadiopharmaceuticalInformationSequence": [
+            {"RadionuclideTotalDose": 3.5e8, "RadionuclideHalfLife": 6588.0}
+        ],
         (0x7053, 0x0010): ("LO", "Philips PET Private Group"),
         (0x7053, 0x1009): ("DS", "1.5"),
     }
-    timing = [{"AcquisitionDate": "20240102", "AcquisitionTime": f"1030{k:02d}.000000", "ActualFrameDuration": 120000}
-              for k in range(4)]
-    files = write_dicom_series(image, tmp_path, modality="PT", header=header, multiframe=multiframe,
-                               slice_headers=timing)
+    timing = [
+        {
+            "AcquisitionDate": "20240102",
+            "AcquisitionTime": f"1030{k:02d}.000000",
+            "ActualFrameDuration": 120000,
+        }
+        for k in range(4)
+    ]
+    files = write_dicom_series(
+        image, tmp_path, modality="PT", header=header, multiframe=multiframe, slice_headers=timing
+    )
     pet = read_pet_series(tmp_path)
-    assert pet.image.unit is Unit.BQML and pet.image.grid.same_as(image.grid)
+    assert pet.image.unit is Unit.BQML
+    assert pet.image.grid.same_as(image.grid)
     slopes = [float(ds.RescaleSlope) for ds in pet.headers]
     assert len(set(slopes)) == 4  # one slope per slice, multi-frame included
     np.testing.assert_allclose(pet.image.array, values, atol=max(slopes) / 2 * 1.0001)
     for ds in pet.headers:
-        assert "PixelData" not in ds and "PatientName" not in ds and "PatientID" not in ds
-        assert ds.Units == "BQML" and float(ds.PatientWeight) == 70.0
+        assert "PixelData" not in ds
+        assert "PatientName" not in ds
+        assert "PatientID" not in ds
+        assert ds.Units == "BQML"
+        assert float(ds.PatientWeight) == 70.0
         assert float(ds[0x7053, 0x1009].value) == 1.5
         assert ds.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose == 3.5e8
-        assert int(ds.ActualFrameDuration) == 120000 and ds.AcquisitionDate == "20240102"
+        assert int(ds.ActualFrameDuration) == 120000
+        assert ds.AcquisitionDate == "20240102"
     # slices are sorted along the normal; the timing travels with its slice
     assert [str(ds.AcquisitionTime)[:6] for ds in pet.headers] == [f"1030{k:02d}" for k in range(4)]
     assert list(pet.files) == ([files[0]] * 4 if multiframe else files)
@@ -280,7 +324,8 @@ def test_ibsi_ct_phantom_series_equals_its_nifti_after_rounding(shared_data):
     reference = read_image(folder / "nifti" / "image.nii.gz")
     assert read.grid.differences(reference.grid) == []
     np.testing.assert_array_equal(np.rint(read.array), reference.array)
-    assert "PatientName" not in read.metadata and read.metadata["slice_thickness_mm"] == 3.0
+    assert "PatientName" not in read.metadata
+    assert read.metadata["slice_thickness_mm"] == 3.0
 
 
 @pytest.mark.shared_data
@@ -290,18 +335,35 @@ def test_chest_slices_without_modality_read_with_a_warning(shared_data):
         image = read_ct_series(shared_data / "chest_slices")
     messages = [str(w.message) for w in caught if issubclass(w.category, IncompleteHeaderWarning)]
     assert any("lacks Modality" in m for m in messages)
-    assert image.shape == (2, 512, 512) and image.spacing == (1.0, 0.625, 0.625)
-    assert image.array.min() >= -1100 and image.metadata["padding_voxels"] > 0
+    assert image.shape == (2, 512, 512)
+    assert image.spacing == (1.0, 0.625, 0.625)
+    assert image.array.min() >= -1100
+    assert image.metadata["padding_voxels"] > 0
 
 
 def test_equal_series_tie_and_localizers_inside_a_series(tmp_path):
-    write_ct(tmp_path, ct_image(seed=1), series_instance_uid="1.2.3.1", file_prefix="A", header={"SeriesNumber": 3})
-    files = write_ct(tmp_path, ct_image(seed=2), series_instance_uid="1.2.3.2", file_prefix="B",
-                     header={"SeriesNumber": 2})
+    write_ct(
+        tmp_path,
+        ct_image(seed=1),
+        series_instance_uid="1.2.3.1",
+        file_prefix="A",
+        header={"SeriesNumber": 3},
+    )
+    files = write_ct(
+        tmp_path,
+        ct_image(seed=2),
+        series_instance_uid="1.2.3.2",
+        file_prefix="B",
+        header={"SeriesNumber": 2},
+    )
     scout = tmp_path / "scout.dcm"
     shutil.copy(files[0], scout)
-    edit(scout, SOPInstanceUID=generate_uid(), ImageType=["ORIGINAL", "PRIMARY", "LOCALIZER"],
-         ImageOrientationPatient=[1, 0, 0, 0, 0, -1])
+    edit(
+        scout,
+        SOPInstanceUID=generate_uid(),
+        ImageType=["ORIGINAL", "PRIMARY", "LOCALIZER"],
+        ImageOrientationPatient=[1, 0, 0, 0, 0, -1],
+    )
     with pytest.warns(IldradWarning, match=r"2 CT series have 6 images; reading 1\.2\.3\.2"):
         image = read_ct_series(tmp_path)
     np.testing.assert_array_equal(image.array, ct_image(seed=2).array)

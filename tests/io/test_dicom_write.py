@@ -65,22 +65,37 @@ def test_pet_has_its_own_slope_per_slice_and_the_given_header(tmp_path):
     rng = np.random.default_rng(3)
     values = np.abs(rng.normal(0, 5000, size=(4, 32, 32))).astype(np.float32)
     values[2] *= 10  # a hotter slice gets a larger slope
-    image = Image(values, Grid(values.shape, (3.0, 4.0, 4.0), direction=[[0, 0, 1], [0, 1, 0], [1, 0, 0]]), "PT", "BQML")
+    image = Image(
+        values,
+        Grid(values.shape, (3.0, 4.0, 4.0), direction=[[0, 0, 1], [0, 1, 0], [1, 0, 0]]),
+        "PT",
+        "BQML",
+    )
     header = {
         "PatientName": "SYNTH^ONE",
         "PatientWeight": 71.5,
-        "RadiopharmaceuticalInformationSequence": [{"RadionuclideTotalDose": 3.7e8, "RadionuclideHalfLife": 6588.0}],
+        "RadiopharmaceuticalInformationSequence": [
+            {"RadionuclideTotalDose": 3.7e8, "RadionuclideHalfLife": 6588.0}
+        ],
         (0x7053, 0x0010): ("LO", "Philips PET Private Group"),
         (0x7053, 0x1000): ("DS", "0.00123"),
     }
-    files = write_dicom_series(image, tmp_path, header=header,
-                               slice_headers=[{"FrameReferenceTime": 1000.0 * k} for k in range(4)])
+    files = write_dicom_series(
+        image,
+        tmp_path,
+        header=header,
+        slice_headers=[{"FrameReferenceTime": 1000.0 * k} for k in range(4)],
+    )
     slopes = []
     for k, path in enumerate(files):
         ds = pydicom.dcmread(path)
-        assert ds.Modality == "PT" and ds.Units == "BQML" and ds.PatientName == "SYNTH^ONE"
+        assert ds.Modality == "PT"
+        assert ds.Units == "BQML"
+        assert ds.PatientName == "SYNTH^ONE"
         assert float(ds[0x7053, 0x1000].value) == pytest.approx(0.00123)
-        assert ds.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose == pytest.approx(3.7e8)
+        assert ds.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose == pytest.approx(
+            3.7e8
+        )
         assert float(ds.FrameReferenceTime) == 1000.0 * k
         decoded = ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
         slope = float(ds.RescaleSlope)
@@ -99,8 +114,12 @@ def test_refuses_what_it_cannot_write(tmp_path):
     with pytest.raises(InputError, match="points against the DICOM slice normal"):
         write_dicom_series(flipped, tmp_path)
     with pytest.raises(InputError, match="multi-frame file may only hold"):
-        write_dicom_series(image, tmp_path, multiframe=True, slice_headers=[{"SliceLocation": 1.0}] * 2)
+        write_dicom_series(
+            image, tmp_path, multiframe=True, slice_headers=[{"SliceLocation": 1.0}] * 2
+        )
     with pytest.raises(InputError, match="CT or PT"):
         write_dicom_series(image, tmp_path, modality="MR")
     with pytest.raises(InputError, match="not a DICOM keyword|cannot be written"):
-        write_dicom_series(image, tmp_path, header={"NoSuchKeyword": 1}, transfer_syntax=ExplicitVRLittleEndian)
+        write_dicom_series(
+            image, tmp_path, header={"NoSuchKeyword": 1}, transfer_syntax=ExplicitVRLittleEndian
+        )

@@ -40,11 +40,15 @@ def test_fill_agrees_with_matplotlib_on_random_polygons():
     for _ in range(20):
         angles = np.sort(rng.uniform(0, 2 * np.pi, 12))
         radii = rng.uniform(5, 28, 12)
-        polygon = np.column_stack([30 + radii * np.sin(angles), 35 + radii * np.cos(angles)]) + rng.normal(0, 0.01, (12, 2))
+        polygon = np.column_stack(
+            [30 + radii * np.sin(angles), 35 + radii * np.cos(angles)]
+        ) + rng.normal(0, 0.01, (12, 2))
         ours = fill_polygons([polygon], (60, 70)).ravel()
         path = MplPath(polygon[:, ::-1])
         theirs = path.contains_points(centres[:, ::-1])
-        near_edge = path.contains_points(centres[:, ::-1], radius=1e-3) != path.contains_points(centres[:, ::-1], radius=-1e-3)
+        near_edge = path.contains_points(centres[:, ::-1], radius=1e-3) != path.contains_points(
+            centres[:, ::-1], radius=-1e-3
+        )
         assert not np.any((ours != theirs) & ~near_edge)
         assert ours.sum() > 50
 
@@ -69,7 +73,9 @@ def test_two_squares_sharing_an_edge_cover_every_centre_once():
     a = fill_polygons([left], (8, 10))
     b = fill_polygons([right], (8, 10))
     assert not np.any(a & b)
-    np.testing.assert_array_equal(a | b, fill_polygons([np.array([[0.0, 0.0], [0.0, 8.0], [6.0, 8.0], [6.0, 0.0]])], (8, 10)))
+    np.testing.assert_array_equal(
+        a | b, fill_polygons([np.array([[0.0, 0.0], [0.0, 8.0], [6.0, 8.0], [6.0, 0.0]])], (8, 10))
+    )
 
 
 @pytest.mark.parametrize("oblique", [False, True], ids=["axial", "oblique"])

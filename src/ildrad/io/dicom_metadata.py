@@ -44,7 +44,15 @@ ACQUISITION_KEYWORDS: dict[str, str] = {
 }
 
 _NUMERIC_KEYWORDS = frozenset(
-    {"SliceThickness", "KVP", "Exposure", "XRayTubeCurrent", "ReconstructionDiameter", "PatientWeight", "PatientSize"}
+    {
+        "SliceThickness",
+        "KVP",
+        "Exposure",
+        "XRayTubeCurrent",
+        "ReconstructionDiameter",
+        "PatientWeight",
+        "PatientSize",
+    }
 )
 
 

@@ -45,8 +45,10 @@ def _read(path: Path) -> Dataset:
 def seg_segment_labels(path: str | Path) -> dict[int, str]:
     """Segment number -> SegmentLabel of a SEG file."""
     ds = _read(Path(path))
-    return {int(item.SegmentNumber): str(item.get("SegmentLabel", f"segment {item.SegmentNumber}"))
-            for item in ds.SegmentSequence}
+    return {
+        int(item.SegmentNumber): str(item.get("SegmentLabel", f"segment {item.SegmentNumber}"))
+        for item in ds.SegmentSequence
+    }
 
 
 def _item(ds: Dataset, frame: Dataset, sequence: str) -> Dataset | None:
@@ -63,12 +65,16 @@ def _check_plane(ds: Dataset, frame: Dataset, grid: Grid, where: str) -> None:
         raise DicomError(f"{where}: plane orientation or pixel measures missing")
     iop = np.asarray([float(v) for v in orientation.ImageOrientationPatient])
     if np.max(np.abs(iop - orientation_of_grid(grid))) > ORIENTATION_TOL:
-        raise GridMismatchError(f"{where}: SEG orientation {np.round(iop, 5).tolist()} differs from the image's "
-                                f"{np.round(orientation_of_grid(grid), 5).tolist()}")
+        raise GridMismatchError(
+            f"{where}: SEG orientation {np.round(iop, 5).tolist()} differs from the image's "
+            f"{np.round(orientation_of_grid(grid), 5).tolist()}"
+        )
     spacing = [float(v) for v in measures.PixelSpacing]
     if not np.allclose(spacing, grid.spacing[1:], rtol=0, atol=1e-4):
-        raise GridMismatchError(f"{where}: SEG pixel spacing {spacing} mm differs from the image's "
-                                f"{list(grid.spacing[1:])} mm")
+        raise GridMismatchError(
+            f"{where}: SEG pixel spacing {spacing} mm differs from the image's "
+            f"{list(grid.spacing[1:])} mm"
+        )
 
 
 def _frame_offset(ds: Dataset, frame: Dataset, grid: Grid, where: str) -> tuple[int, int, int]:
@@ -78,15 +84,21 @@ def _frame_offset(ds: Dataset, frame: Dataset, grid: Grid, where: str) -> tuple[
     index = grid.physical_to_index(np.asarray([float(v) for v in position.ImagePositionPatient]))
     rounded = np.rint(index)
     if np.max(np.abs(index - rounded)) > _SLICE_TOL:
-        raise GridMismatchError(f"{where}: frame position {np.round(index, 3).tolist()} (z, y, x index) is not on "
-                                "a voxel of the image grid")
+        raise GridMismatchError(
+            f"{where}: frame position {np.round(index, 3).tolist()} (z, y, x index) is not on "
+            "a voxel of the image grid"
+        )
     return int(rounded[0]), int(rounded[1]), int(rounded[2])
 
 
-def _segment_arrays(path: Path, grid: Grid, settings: IoSettings) -> tuple[dict[int, np.ndarray], dict[int, str]]:
+def _segment_arrays(
+    path: Path, grid: Grid, settings: IoSettings
+) -> tuple[dict[int, np.ndarray], dict[int, str]]:
     ds = _read(path)
-    labels = {int(item.SegmentNumber): str(item.get("SegmentLabel", f"segment {item.SegmentNumber}"))
-              for item in ds.SegmentSequence}
+    labels = {
+        int(item.SegmentNumber): str(item.get("SegmentLabel", f"segment {item.SegmentNumber}"))
+        for item in ds.SegmentSequence
+    }
     kind = str(ds.get("SegmentationType", "BINARY")).upper()
     try:
         pixels = np.asarray(ds.pixel_array)
@@ -95,28 +107,39 @@ def _segment_arrays(path: Path, grid: Grid, settings: IoSettings) -> tuple[dict[
     frames = list(ds.get("PerFrameFunctionalGroupsSequence") or [])
     pixels = pixels.reshape(len(frames), int(ds.Rows), int(ds.Columns))
     if kind == "FRACTIONAL":
-        pixels = pixels / float(ds.get("MaximumFractionalValue", 255)) >= settings.seg_fraction_threshold
+        pixels = (
+            pixels / float(ds.get("MaximumFractionalValue", 255)) >= settings.seg_fraction_threshold
+        )
     arrays = {number: np.zeros(grid.shape, dtype=bool) for number in labels}
     for index, frame in enumerate(frames):
         where = f"{path} frame {index + 1}"
         _check_plane(ds, frame, grid, where)
         k, j, i = _frame_offset(ds, frame, grid, where)
         rows, columns = pixels.shape[1:]
-        if not (0 <= k < grid.shape[0] and 0 <= j and j + rows <= grid.shape[1] and 0 <= i
-                and i + columns <= grid.shape[2]):
-            raise GridMismatchError(f"{where}: frame at (z, y, x) index ({k}, {j}, {i}) with {rows} x {columns} "
-                                    f"pixels lies outside the image grid {grid.shape}")
+        if not (
+            0 <= k < grid.shape[0]
+            and 0 <= j
+            and j + rows <= grid.shape[1]
+            and 0 <= i
+            and i + columns <= grid.shape[2]
+        ):
+            raise GridMismatchError(
+                f"{where}: frame at (z, y, x) index ({k}, {j}, {i}) with {rows} x {columns} "
+                f"pixels lies outside the image grid {grid.shape}"
+            )
         if kind == "LABELMAP":
             for number in labels:
-                arrays[number][k, j:j + rows, i:i + columns] |= pixels[index] == number
+                arrays[number][k, j : j + rows, i : i + columns] |= pixels[index] == number
             continue
         identification = _item(ds, frame, "SegmentIdentificationSequence")
         if identification is None:
             raise DicomError(f"{where}: SegmentIdentificationSequence missing")
         number = int(identification.ReferencedSegmentNumber)
         if number not in arrays:
-            raise DicomError(f"{where}: refers to segment {number}, which SegmentSequence does not define")
-        arrays[number][k, j:j + rows, i:i + columns] |= pixels[index].astype(bool)
+            raise DicomError(
+                f"{where}: refers to segment {number}, which SegmentSequence does not define"
+            )
+        arrays[number][k, j : j + rows, i : i + columns] |= pixels[index].astype(bool)
     return arrays, labels
 
 
@@ -135,8 +158,10 @@ def read_seg_segments(
         missing = [name for name in names if name.casefold() not in by_name]
         if missing:
             available = ", ".join(repr(label) for label in labels.values())
-            raise RoiNotFoundError(f"{path}: no segment labelled {missing[0]!r} (case-insensitive); "
-                                   f"available: {available}")
+            raise RoiNotFoundError(
+                f"{path}: no segment labelled {missing[0]!r} (case-insensitive); "
+                f"available: {available}"
+            )
         wanted = [by_name[name.casefold()] for name in names]
     return {labels[n]: Mask(arrays[n].astype(np.uint8), grid, {1: labels[n]}) for n in wanted}
 
@@ -150,7 +175,9 @@ def read_seg(path: str | Path, grid: Grid, settings: IoSettings | None = None) -
         overlap = array & (label_map != 0)
         if overlap.any():
             other = int(label_map[overlap][0])
-            raise DicomError(f"{path}: segments {other} ({labels[other]!r}) and {number} ({labels[number]!r}) "
-                             f"overlap in {int(overlap.sum())} voxels; read them with read_seg_segments")
+            raise DicomError(
+                f"{path}: segments {other} ({labels[other]!r}) and {number} ({labels[number]!r}) "
+                f"overlap in {int(overlap.sum())} voxels; read them with read_seg_segments"
+            )
         label_map[array] = number
     return Mask(label_map, grid, labels)

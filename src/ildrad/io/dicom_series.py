@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,9 @@ class SeriesInfo:
 
     def describe(self) -> str:
         """One line for messages: UID, modality, image count, description."""
-        text = f"{self.series_instance_uid} ({self.modality or 'no Modality'}, {self.n_images} images"
+        text = (
+            f"{self.series_instance_uid} ({self.modality or 'no Modality'}, {self.n_images} images"
+        )
         return text + (f", '{self.description}')" if self.description else ")")
 
 
@@ -176,22 +178,30 @@ def _iter_files(source: Path | Iterable[Path]) -> list[Path]:
 def _header_problem(ds: Dataset) -> str | None:
     """Why a parsed header is broken (pydicom stops silently at the end of a truncated file)."""
     meta = getattr(ds, "file_meta", None)
-    sop_class = str(ds.get("SOPClassUID", "") or (meta.get("MediaStorageSOPClassUID", "") if meta else ""))
+    sop_class = str(
+        ds.get("SOPClassUID", "") or (meta.get("MediaStorageSOPClassUID", "") if meta else "")
+    )
     if not sop_class or "SOPClassUID" not in ds:
         return "no SOPClassUID: the header ends early (truncated file?)"
-    if "Image Storage" in UID(sop_class).name and not all(k in ds for k in ("Rows", "Columns", "PixelData")):
+    if "Image Storage" in UID(sop_class).name and not all(
+        k in ds for k in ("Rows", "Columns", "PixelData")
+    ):
         return "an image without Rows, Columns or PixelData (truncated file?)"
     return None
 
 
-def discover_series(source: str | Path | Iterable[str | Path]) -> tuple[list[SeriesInfo], list[Path]]:
+def discover_series(
+    source: str | Path | Iterable[str | Path],
+) -> tuple[list[SeriesInfo], list[Path]]:
     """The image series under ``source`` (a folder searched recursively, or a list of files).
 
     Returns ``(series, unreadable)``: series sorted by UID, and the DICOM files whose header is
     broken (unparseable, or ending before the SOP class or an image's pixel data). Files that are
     not DICOM (no ``DICM`` at byte 128 and not parseable) are skipped.
     """
-    paths = _iter_files(Path(source) if isinstance(source, (str, Path)) else [Path(p) for p in source])
+    paths = _iter_files(
+        Path(source) if isinstance(source, (str, Path)) else [Path(p) for p in source]
+    )
     where = str(source) if isinstance(source, (str, Path)) else "the given files"
     groups: dict[str, list[tuple[Path, Dataset]]] = {}
     unreadable: list[Path] = []
@@ -215,40 +225,60 @@ def discover_series(source: str | Path | Iterable[str | Path]) -> tuple[list[Ser
     for uid, members in sorted(groups.items()):
         images = [(p, ds) for p, ds in members if not _is_localizer(ds)]
         if images and len(images) < len(members):
-            log.info("%s: series %s holds %d localizer image(s); they are left out", where, uid,
-                     len(members) - len(images))
+            log.info(
+                "%s: series %s holds %d localizer image(s); they are left out",
+                where,
+                uid,
+                len(members) - len(images),
+            )
         kept = images or members
         first = kept[0][1]
         number = first.get("SeriesNumber")
-        series.append(SeriesInfo(
-            series_instance_uid=uid,
-            modality=_modality_of(first),
-            files=tuple(p for p, _ in kept),
-            n_images=sum(_n_images(ds) for _, ds in kept),
-            series_number=int(number) if str(number or "").strip().lstrip("-").isdigit() else None,
-            description=str(first.get("SeriesDescription", "") or ""),
-            localizer=not images,
-        ))
+        series.append(
+            SeriesInfo(
+                series_instance_uid=uid,
+                modality=_modality_of(first),
+                files=tuple(p for p, _ in kept),
+                n_images=sum(_n_images(ds) for _, ds in kept),
+                series_number=int(number)
+                if str(number or "").strip().lstrip("-").isdigit()
+                else None,
+                description=str(first.get("SeriesDescription", "") or ""),
+                localizer=not images,
+            )
+        )
     return series, unreadable
 
 
-def _choose_series(series: list[SeriesInfo], where: str, modality: str, series_uid: str | None) -> SeriesInfo:
+def _choose_series(
+    series: list[SeriesInfo], where: str, modality: str, series_uid: str | None
+) -> SeriesInfo:
     listing = "; ".join(s.describe() for s in series) or "none"
     if series_uid is not None:
         for info in series:
             if info.series_instance_uid == series_uid:
                 return info
-        raise SeriesNotFoundError(f"{where}: no series with SeriesInstanceUID {series_uid}; found: {listing}")
+        raise SeriesNotFoundError(
+            f"{where}: no series with SeriesInstanceUID {series_uid}; found: {listing}"
+        )
     candidates = [s for s in series if s.modality == modality and not s.localizer]
     if not candidates:
         raise WrongModalityError(f"{where}: no {modality} image series; found: {listing}")
     largest = max(s.n_images for s in candidates)
-    tied = sorted((s for s in candidates if s.n_images == largest),
-                  key=lambda s: (s.series_number if s.series_number is not None else 1 << 30, s.series_instance_uid))
+    tied = sorted(
+        (s for s in candidates if s.n_images == largest),
+        key=lambda s: (
+            s.series_number if s.series_number is not None else 1 << 30,
+            s.series_instance_uid,
+        ),
+    )
     if len(tied) > 1:
-        warnings.warn(f"{where}: {len(tied)} {modality} series have {largest} images; reading "
-                      f"{tied[0].describe()} (lowest SeriesNumber); pass series_uid to choose",
-                      IldradWarning, stacklevel=3)
+        warnings.warn(
+            f"{where}: {len(tied)} {modality} series have {largest} images; reading "
+            f"{tied[0].describe()} (lowest SeriesNumber); pass series_uid to choose",
+            IldradWarning,
+            stacklevel=3,
+        )
     return tied[0]
 
 
@@ -270,8 +300,11 @@ def _rescale(ds: Dataset, where: str, warn: bool) -> tuple[float, float]:
     slope, intercept = ds.get("RescaleSlope"), ds.get("RescaleIntercept")
     if slope in (None, "") or intercept in (None, ""):
         if warn:
-            warnings.warn(f"{where}: RescaleSlope/RescaleIntercept missing; using 1 and 0",
-                          IncompleteHeaderWarning, stacklevel=2)
+            warnings.warn(
+                f"{where}: RescaleSlope/RescaleIntercept missing; using 1 and 0",
+                IncompleteHeaderWarning,
+                stacklevel=2,
+            )
         slope = 1.0 if slope in (None, "") else slope
         intercept = 0.0 if intercept in (None, "") else intercept
     return float(slope), float(intercept)
@@ -280,12 +313,21 @@ def _rescale(ds: Dataset, where: str, warn: bool) -> tuple[float, float]:
 def _classic_plane(path: Path, ds: Dataset, warn: bool) -> _Plane:
     for keyword in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"):
         if keyword not in ds:
-            raise UnreadableDicomError(f"{path}: {keyword} is missing; the slice cannot be placed in space")
+            raise UnreadableDicomError(
+                f"{path}: {keyword} is missing; the slice cannot be placed in space"
+            )
     slope, intercept = _rescale(ds, str(path), warn)
     spacing = _floats(ds.PixelSpacing, 2, "PixelSpacing", str(path))
-    return _Plane(path, None, _floats(ds.ImagePositionPatient, 3, "ImagePositionPatient", str(path)),
-                  _floats(ds.ImageOrientationPatient, 6, "ImageOrientationPatient", str(path)),
-                  (float(spacing[0]), float(spacing[1])), slope, intercept, ds)
+    return _Plane(
+        path,
+        None,
+        _floats(ds.ImagePositionPatient, 3, "ImagePositionPatient", str(path)),
+        _floats(ds.ImageOrientationPatient, 6, "ImageOrientationPatient", str(path)),
+        (float(spacing[0]), float(spacing[1])),
+        slope,
+        intercept,
+        ds,
+    )
 
 
 def _group_item(ds: Dataset, frame: Dataset | None, sequence: str) -> Dataset | None:
@@ -311,8 +353,15 @@ def _header_without(ds: Dataset, keywords: tuple[str, ...]) -> Dataset:
 
 def _frame_header(ds: Dataset, frame: Dataset) -> Dataset:
     """A classic-looking header for one frame of an enhanced image (for SUV and metadata)."""
-    header = _header_without(ds, ("PixelData", "PerFrameFunctionalGroupsSequence",
-                                  "SharedFunctionalGroupsSequence", *_IDENTIFYING))
+    header = _header_without(
+        ds,
+        (
+            "PixelData",
+            "PerFrameFunctionalGroupsSequence",
+            "SharedFunctionalGroupsSequence",
+            *_IDENTIFYING,
+        ),
+    )
     content = _group_item(ds, frame, "FrameContentSequence")
     if content is not None:
         acquired = str(content.get("FrameAcquisitionDateTime", "") or "")
@@ -326,8 +375,9 @@ def _frame_header(ds: Dataset, frame: Dataset) -> Dataset:
 def _multiframe_planes(path: Path, ds: Dataset, warn: bool) -> list[_Plane]:
     frames = ds.get("PerFrameFunctionalGroupsSequence") or []
     if len(frames) != _n_images(ds):
-        raise UnreadableDicomError(f"{path}: {len(frames)} per-frame functional groups for "
-                                   f"{_n_images(ds)} frames")
+        raise UnreadableDicomError(
+            f"{path}: {len(frames)} per-frame functional groups for {_n_images(ds)} frames"
+        )
     planes = []
     for index, frame in enumerate(frames):
         where = f"{path} frame {index + 1}"
@@ -335,18 +385,31 @@ def _multiframe_planes(path: Path, ds: Dataset, warn: bool) -> list[_Plane]:
         orientation = _group_item(ds, frame, "PlaneOrientationSequence")
         measures = _group_item(ds, frame, "PixelMeasuresSequence")
         if position is None or orientation is None or measures is None:
-            raise UnreadableDicomError(f"{where}: plane position, orientation or pixel measures missing "
-                                       "from the functional groups")
+            raise UnreadableDicomError(
+                f"{where}: plane position, orientation or pixel measures missing "
+                "from the functional groups"
+            )
         transform = _group_item(ds, frame, "PixelValueTransformationSequence")
-        slope, intercept = _rescale(transform if transform is not None else ds, where, warn and index == 0)
+        slope, intercept = _rescale(
+            transform if transform is not None else ds, where, warn and index == 0
+        )
         header = _frame_header(ds, frame)
         header.RescaleSlope, header.RescaleIntercept = slope, intercept
         header.ImagePositionPatient = position.ImagePositionPatient
         header.ImageOrientationPatient = orientation.ImageOrientationPatient
         spacing = _floats(measures.PixelSpacing, 2, "PixelSpacing", where)
-        planes.append(_Plane(path, index, _floats(position.ImagePositionPatient, 3, "ImagePositionPatient", where),
-                             _floats(orientation.ImageOrientationPatient, 6, "ImageOrientationPatient", where),
-                             (float(spacing[0]), float(spacing[1])), slope, intercept, header))
+        planes.append(
+            _Plane(
+                path,
+                index,
+                _floats(position.ImagePositionPatient, 3, "ImagePositionPatient", where),
+                _floats(orientation.ImageOrientationPatient, 6, "ImageOrientationPatient", where),
+                (float(spacing[0]), float(spacing[1])),
+                slope,
+                intercept,
+                header,
+            )
+        )
     return planes
 
 
@@ -357,7 +420,9 @@ def _read_file(path: Path, warn: bool) -> tuple[list[_Plane], np.ndarray]:
         pixels = np.asarray(ds.pixel_array)
     except Exception as err:  # noqa: BLE001 - decoding failures come in many types
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UnreadableDicomError(f"{path}: unreadable or truncated DICOM file ({detail})") from err
+        raise UnreadableDicomError(
+            f"{path}: unreadable or truncated DICOM file ({detail})"
+        ) from err
     if "PerFrameFunctionalGroupsSequence" in ds:
         planes = _multiframe_planes(path, ds, warn)
     else:
@@ -378,14 +443,19 @@ def _check_planes(planes: list[_Plane], pixels: list[np.ndarray], where: str) ->
             raise MixedOrientationError(
                 f"{where}: mixed slice orientations: {plane.name()} has ImageOrientationPatient "
                 f"{np.round(plane.orientation, 5).tolist()}, {reference.name()} has "
-                f"{np.round(reference.orientation, 5).tolist()}")
+                f"{np.round(reference.orientation, 5).tolist()}"
+            )
         if slice_pixels.shape != pixels[0].shape:
-            raise InconsistentSeriesError(f"{where}: {plane.name()} is {slice_pixels.shape[0]} x "
-                                          f"{slice_pixels.shape[1]}, {reference.name()} is "
-                                          f"{pixels[0].shape[0]} x {pixels[0].shape[1]} pixels")
+            raise InconsistentSeriesError(
+                f"{where}: {plane.name()} is {slice_pixels.shape[0]} x "
+                f"{slice_pixels.shape[1]}, {reference.name()} is "
+                f"{pixels[0].shape[0]} x {pixels[0].shape[1]} pixels"
+            )
         if not np.allclose(plane.pixel_spacing, reference.pixel_spacing, rtol=0, atol=1e-4):
-            raise InconsistentSeriesError(f"{where}: {plane.name()} has PixelSpacing {plane.pixel_spacing}, "
-                                          f"{reference.name()} has {reference.pixel_spacing}")
+            raise InconsistentSeriesError(
+                f"{where}: {plane.name()} has PixelSpacing {plane.pixel_spacing}, "
+                f"{reference.name()} has {reference.pixel_spacing}"
+            )
 
 
 def _nominal_spacing(gaps: np.ndarray, tolerance: float) -> float:
@@ -398,8 +468,9 @@ def _nominal_spacing(gaps: np.ndarray, tolerance: float) -> float:
     return float(gaps[agree[choice]].mean())
 
 
-def _check_stack(planes: list[_Plane], along: np.ndarray, normal: np.ndarray, where: str,
-                 settings: IoSettings) -> float:
+def _check_stack(
+    planes: list[_Plane], along: np.ndarray, normal: np.ndarray, where: str, settings: IoSettings
+) -> float:
     """Check the sorted stack (tilt, duplicates, gaps, spacing); return the z spacing in mm."""
     tol = settings.position_tolerance_mm
     offsets = np.array([p.position for p in planes]) - planes[0].position
@@ -410,14 +481,18 @@ def _check_stack(planes: list[_Plane], along: np.ndarray, normal: np.ndarray, wh
     if tilted.any():
         k = int(np.argmax(np.where(tilted, angles, -1.0)))
         angle = angles[k]
-        raise GantryTiltError(f"{where}: slice positions are sheared against the slice normal by "
-                              f"{angle:.2f} degrees ({planes[k].name()} is {shear[k]:.2f} mm off the normal "
-                              f"through {planes[0].name()}): gantry tilt is not supported; resample the "
-                              "series to an orthogonal grid first")
+        raise GantryTiltError(
+            f"{where}: slice positions are sheared against the slice normal by "
+            f"{angle:.2f} degrees ({planes[k].name()} is {shear[k]:.2f} mm off the normal "
+            f"through {planes[0].name()}): gantry tilt is not supported; resample the "
+            "series to an orthogonal grid first"
+        )
     gaps = np.diff(along)
     for k in np.flatnonzero(gaps < tol):
-        raise DuplicateSliceError(f"{where}: duplicated slice at position {along[k]:.3f} mm along the normal: "
-                                  f"{planes[k].name()} and {planes[k + 1].name()}")
+        raise DuplicateSliceError(
+            f"{where}: duplicated slice at position {along[k]:.3f} mm along the normal: "
+            f"{planes[k].name()} and {planes[k + 1].name()}"
+        )
     if len(planes) == 1:
         return float("nan")
     nominal = _nominal_spacing(gaps, settings.slice_spacing_tolerance)
@@ -428,10 +503,12 @@ def _check_stack(planes: list[_Plane], along: np.ndarray, normal: np.ndarray, wh
             raise MissingSliceError(
                 f"{where}: {round(steps) - 1} slice(s) missing between positions {along[k]:.3f} and "
                 f"{along[k + 1]:.3f} mm along the normal ({planes[k].name()} and {planes[k + 1].name()}; "
-                f"spacing elsewhere {nominal:.4g} mm)")
+                f"spacing elsewhere {nominal:.4g} mm)"
+            )
         raise NonUniformSpacingError(
             f"{where}: non-uniform slice spacing: {gaps[k]:.4g} mm between positions {along[k]:.3f} and "
-            f"{along[k + 1]:.3f} mm ({planes[k].name()} and {planes[k + 1].name()}), {nominal:.4g} mm elsewhere")
+            f"{along[k + 1]:.3f} mm ({planes[k].name()} and {planes[k + 1].name()}), {nominal:.4g} mm elsewhere"
+        )
     return float((along[-1] - along[0]) / (len(planes) - 1))
 
 
@@ -440,8 +517,11 @@ def _single_slice_spacing(header: Dataset, where: str) -> float:
         value = header.get(keyword)
         if value not in (None, "") and float(value) > 0:
             return float(value)
-    warnings.warn(f"{where}: a single slice without SliceThickness; using 1 mm as its thickness",
-                  IncompleteHeaderWarning, stacklevel=3)
+    warnings.warn(
+        f"{where}: a single slice without SliceThickness; using 1 mm as its thickness",
+        IncompleteHeaderWarning,
+        stacklevel=3,
+    )
     return 1.0
 
 
@@ -471,28 +551,38 @@ def _read_stack(info: SeriesInfo, where: str, settings: IoSettings) -> _Stack:
     if not np.isfinite(spacing):
         spacing = _single_slice_spacing(planes[0].header, where)
     values = np.empty(stored.shape, dtype=np.float32)
-    for k, plane in enumerate(planes):  # float64 per slice, float32 stored: no float64 volume in memory
+    for k, plane in enumerate(
+        planes
+    ):  # float64 per slice, float32 stored: no float64 volume in memory
         values[k] = stored[k].astype(np.float64) * plane.slope + plane.intercept
-    grid = grid_from_stack(planes[0].orientation, planes[0].position, planes[0].pixel_spacing, spacing,
-                           stored.shape)
+    grid = grid_from_stack(
+        planes[0].orientation, planes[0].position, planes[0].pixel_spacing, spacing, stored.shape
+    )
     return _Stack(values, stored, grid, planes)
 
 
-def _series(source: str | Path | Iterable[str | Path], modality: str,
-            series_uid: str | None) -> tuple[SeriesInfo, str]:
+def _series(
+    source: str | Path | Iterable[str | Path], modality: str, series_uid: str | None
+) -> tuple[SeriesInfo, str]:
     where = str(source) if isinstance(source, (str, Path)) else "the given files"
     series, unreadable = discover_series(source)
     if unreadable:
-        raise UnreadableDicomError(f"{where}: unreadable or truncated DICOM file(s): "
-                                   + ", ".join(str(p) for p in unreadable[:5])
-                                   + (f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else ""))
+        raise UnreadableDicomError(
+            f"{where}: unreadable or truncated DICOM file(s): "
+            + ", ".join(str(p) for p in unreadable[:5])
+            + (f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else "")
+        )
     if not series:
         raise SeriesNotFoundError(f"{where}: no DICOM image series found")
     info = _choose_series(series, where, modality, series_uid)
     found = info.modality
     if not found:
-        warnings.warn(f"{where}: series {info.series_instance_uid} has no Modality and no {modality} SOP "
-                      f"class; reading it as {modality}", IncompleteHeaderWarning, stacklevel=3)
+        warnings.warn(
+            f"{where}: series {info.series_instance_uid} has no Modality and no {modality} SOP "
+            f"class; reading it as {modality}",
+            IncompleteHeaderWarning,
+            stacklevel=3,
+        )
     elif found != modality:
         raise WrongModalityError(f"{where}: series {info.describe()} is {found}, not {modality}")
     return info, where
@@ -500,8 +590,12 @@ def _series(source: str | Path | Iterable[str | Path], modality: str,
 
 def _warn_missing_modality(info: SeriesInfo, stack: _Stack, where: str, modality: str) -> None:
     if "Modality" not in stack.planes[0].header or not str(stack.planes[0].header.Modality):
-        warnings.warn(f"{where}: {stack.planes[0].name()} lacks Modality (0008,0060); read as {modality} from "
-                      f"its SOP class", IncompleteHeaderWarning, stacklevel=3)
+        warnings.warn(
+            f"{where}: {stack.planes[0].name()} lacks Modality (0008,0060); read as {modality} from "
+            f"its SOP class",
+            IncompleteHeaderWarning,
+            stacklevel=3,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -516,7 +610,9 @@ def _padding_mask(stack: _Stack, settings: IoSettings) -> np.ndarray:
         if value is None or isinstance(value, bytes):
             continue
         limit = plane.header.get("PixelPaddingRangeLimit")
-        low, high = (value, value) if limit is None or isinstance(limit, bytes) else sorted((value, limit))
+        low, high = (
+            (value, value) if limit is None or isinstance(limit, bytes) else sorted((value, limit))
+        )
         padding[k] |= (stack.stored[k] >= low) & (stack.stored[k] <= high)
     rows, columns = stack.grid.shape[1:]
     dy, dx = stack.grid.spacing[1:]
@@ -524,7 +620,7 @@ def _padding_mask(stack: _Stack, settings: IoSettings) -> np.ndarray:
     radius = float(diameter) / 2 if diameter not in (None, "") else min(rows * dy, columns * dx) / 2
     y = (np.arange(rows) - (rows - 1) / 2) * dy
     x = (np.arange(columns) - (columns - 1) / 2) * dx
-    outside = (y[:, None] ** 2 + x[None, :] ** 2) > radius ** 2
+    outside = (y[:, None] ** 2 + x[None, :] ** 2) > radius**2
     padding |= outside[None] & (stack.values < -1024.0)
     return padding
 
@@ -548,10 +644,20 @@ def read_ct_series(
     values = stack.values
     values[padding] = settings.padding_fill_hu
     metadata = metadata_from_header(stack.planes[0].header)
-    metadata.update(modality="CT", source_format="dicom", padding_voxels=int(padding.sum()),
-                    n_slices=len(stack.planes), series_instance_uid=info.series_instance_uid)
+    metadata.update(
+        modality="CT",
+        source_format="dicom",
+        padding_voxels=int(padding.sum()),
+        n_slices=len(stack.planes),
+        series_instance_uid=info.series_instance_uid,
+    )
     if padding.any():
-        log.info("%s: %d padding voxels set to %g HU", where, int(padding.sum()), settings.padding_fill_hu)
+        log.info(
+            "%s: %d padding voxels set to %g HU",
+            where,
+            int(padding.sum()),
+            settings.padding_fill_hu,
+        )
     return Image(values, stack.grid, Modality.CT, Unit.HU, metadata)
 
 
@@ -580,12 +686,18 @@ def read_pet_series(
     headers = tuple(plane.header for plane in stack.planes)
     units = str(headers[0].get("Units", "") or "").upper()
     if not units:
-        warnings.warn(f"{where}: PET series without Units (0054,1001); values kept as stored",
-                      IncompleteHeaderWarning, stacklevel=2)
+        warnings.warn(
+            f"{where}: PET series without Units (0054,1001); values kept as stored",
+            IncompleteHeaderWarning,
+            stacklevel=2,
+        )
     metadata = metadata_from_header(headers[0])
-    metadata.update(modality="PT", source_format="dicom", n_slices=len(headers),
-                    series_instance_uid=info.series_instance_uid)
+    metadata.update(
+        modality="PT",
+        source_format="dicom",
+        n_slices=len(headers),
+        series_instance_uid=info.series_instance_uid,
+    )
     unit = Unit.BQML if units == "BQML" else Unit.PET_STORED
     image = Image(stack.values, stack.grid, Modality.PT, unit, metadata)
     return PetSeries(image, headers, tuple(plane.path for plane in stack.planes))
-

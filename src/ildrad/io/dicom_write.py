@@ -107,14 +107,22 @@ def _apply_header(ds: Dataset, values: Mapping[Any, Any]) -> None:
             vr, element_value = value
             ds.add_new(key, vr, element_value)
             continue
-        if isinstance(value, (list, tuple)) and value and all(isinstance(v, (Mapping, Dataset)) for v in value):
+        if (
+            isinstance(value, (list, tuple))
+            and value
+            and all(isinstance(v, (Mapping, Dataset)) for v in value)
+        ):
             value = DicomSequence([v if isinstance(v, Dataset) else _dataset(v) for v in value])
         if tag_for_keyword(key) is None:
-            raise InputError(f"{key!r} is not a DICOM keyword (header elements must be keywords or tags)")
+            raise InputError(
+                f"{key!r} is not a DICOM keyword (header elements must be keywords or tags)"
+            )
         try:
             setattr(ds, key, value)
         except (AttributeError, TypeError, ValueError) as err:
-            raise InputError(f"DICOM header element {key!r} = {value!r} cannot be written: {err}") from err
+            raise InputError(
+                f"DICOM header element {key!r} = {value!r} cannot be written: {err}"
+            ) from err
 
 
 def _ds_number(value: float) -> float:
@@ -136,7 +144,9 @@ def _stored_pet(values: np.ndarray) -> tuple[np.ndarray, float]:
     return stored.astype(np.int16), slope
 
 
-def _encode_slices(image: Image, modality: Modality, header: Mapping[Any, Any]) -> tuple[np.ndarray, list[float], float]:
+def _encode_slices(
+    image: Image, modality: Modality, header: Mapping[Any, Any]
+) -> tuple[np.ndarray, list[float], float]:
     """Stored int16 slices, each slice's RescaleSlope, and the (shared) RescaleIntercept."""
     if modality is Modality.CT:
         slope = _ds_number(float(header.get("RescaleSlope", 1.0)))
@@ -150,7 +160,9 @@ def _encode_slices(image: Image, modality: Modality, header: Mapping[Any, Any]) 
     return stored, slopes, 0.0
 
 
-def _base_dataset(image: Image, modality: Modality, uids: dict[str, str], sop_class: UID) -> Dataset:
+def _base_dataset(
+    image: Image, modality: Modality, uids: dict[str, str], sop_class: UID
+) -> Dataset:
     ds = Dataset()
     ds.SpecificCharacterSet = "ISO_IR 100"
     ds.SOPClassUID = sop_class
@@ -172,8 +184,12 @@ def _base_dataset(image: Image, modality: Modality, uids: dict[str, str], sop_cl
     ds.Manufacturer = ""
     for key, keyword in ACQUISITION_KEYWORDS.items():
         value = image.metadata.get(key)
-        if value is not None and keyword not in ("Modality", "SeriesInstanceUID", "StudyInstanceUID",
-                                                 "FrameOfReferenceUID"):
+        if value is not None and keyword not in (
+            "Modality",
+            "SeriesInstanceUID",
+            "StudyInstanceUID",
+            "FrameOfReferenceUID",
+        ):
             setattr(ds, keyword, value)
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
@@ -239,29 +255,46 @@ def _gdcm_change_syntax(path: Path, transfer_syntax: UID) -> None:
         raise RuntimeError(f"GDCM could not write {path}")
 
 
-def _check_arguments(image: Image, modality: Modality, transfer_syntax: UID, slice_headers: Any,
-                     multiframe: bool) -> None:
+def _check_arguments(
+    image: Image, modality: Modality, transfer_syntax: UID, slice_headers: Any, multiframe: bool
+) -> None:
     if modality not in (Modality.CT, Modality.PT):
-        raise InputError(f"write_dicom_series writes CT or PT series, not {modality.value} "
-                         "(pass modality='CT' or 'PT')")
+        raise InputError(
+            f"write_dicom_series writes CT or PT series, not {modality.value} "
+            "(pass modality='CT' or 'PT')"
+        )
     if transfer_syntax not in WRITABLE_TRANSFER_SYNTAXES:
         names = ", ".join(f"{uid.name} ({uid})" for uid in WRITABLE_TRANSFER_SYNTAXES)
-        raise InputError(f"cannot write transfer syntax {transfer_syntax}: no encoder for 16-bit data here; "
-                         f"writable: {names}")
+        raise InputError(
+            f"cannot write transfer syntax {transfer_syntax}: no encoder for 16-bit data here; "
+            f"writable: {names}"
+        )
     direction = image.grid.direction_matrix
-    if image.shape[0] > 1 and float(direction[:, 0] @ np.cross(direction[:, 2], direction[:, 1])) <= 0:
+    if (
+        image.shape[0] > 1
+        and float(direction[:, 0] @ np.cross(direction[:, 2], direction[:, 1])) <= 0
+    ):
         raise InputError(
             "the image's slice axis (direction column 0) points against the DICOM slice normal "
             "(x axis x y axis), so DICOM readers would return the slices in reverse order; write "
-            "image.array[::-1] with origin at the last slice and direction column 0 negated instead")
+            "image.array[::-1] with origin at the last slice and direction column 0 negated instead"
+        )
     if transfer_syntax == JPEG2000Lossless and min(image.shape[1:]) < _J2K_MIN_SIZE:
-        raise InputError(f"JPEG 2000 encoding (openjpeg, 6 resolution levels) needs rows and columns >= "
-                         f"{_J2K_MIN_SIZE}, got {image.shape[1]} x {image.shape[2]}")
+        raise InputError(
+            f"JPEG 2000 encoding (openjpeg, 6 resolution levels) needs rows and columns >= "
+            f"{_J2K_MIN_SIZE}, got {image.shape[1]} x {image.shape[2]}"
+        )
     if slice_headers is not None:
-        refused = {key for item in slice_headers for key in item} - _FRAME_TIMING_KEYS if multiframe else set()
+        refused = (
+            {key for item in slice_headers for key in item} - _FRAME_TIMING_KEYS
+            if multiframe
+            else set()
+        )
         if refused:
-            raise InputError(f"slice_headers of a multi-frame file may only hold {sorted(_FRAME_TIMING_KEYS)}, "
-                             f"not {sorted(map(str, refused))}")
+            raise InputError(
+                f"slice_headers of a multi-frame file may only hold {sorted(_FRAME_TIMING_KEYS)}, "
+                f"not {sorted(map(str, refused))}"
+            )
         if len(slice_headers) != image.shape[0]:
             raise InputError(f"{len(slice_headers)} slice_headers for {image.shape[0]} slices")
     if not np.all(np.isfinite(image.array)):
@@ -300,18 +333,48 @@ def write_dicom_series(
     stored, slopes, intercept = _encode_slices(image, modality, header)
     base = _base_dataset(image, modality, uids, _SOP_CLASSES[(modality, multiframe)])
     if multiframe:
-        paths = [_write_multiframe(image, base, header, slice_headers, stored, slopes, intercept, transfer_syntax,
-                                   out_dir / f"{file_prefix}_multiframe.dcm")]
+        paths = [
+            _write_multiframe(
+                image,
+                base,
+                header,
+                slice_headers,
+                stored,
+                slopes,
+                intercept,
+                transfer_syntax,
+                out_dir / f"{file_prefix}_multiframe.dcm",
+            )
+        ]
     else:
-        paths = _write_classic(image, base, header, slice_headers, stored, slopes, intercept, transfer_syntax,
-                               out_dir, file_prefix)
+        paths = _write_classic(
+            image,
+            base,
+            header,
+            slice_headers,
+            stored,
+            slopes,
+            intercept,
+            transfer_syntax,
+            out_dir,
+            file_prefix,
+        )
     log.debug("wrote %d DICOM file(s) of series %s to %s", len(paths), uids["series"], out_dir)
     return paths
 
 
-def _write_classic(image: Image, base: Dataset, header: Mapping[Any, Any],
-                   slice_headers: Sequence[Mapping[Any, Any]] | None, stored: np.ndarray, slopes: list[float],
-                   intercept: float, transfer_syntax: UID, out_dir: Path, file_prefix: str) -> list[Path]:
+def _write_classic(
+    image: Image,
+    base: Dataset,
+    header: Mapping[Any, Any],
+    slice_headers: Sequence[Mapping[Any, Any]] | None,
+    stored: np.ndarray,
+    slopes: list[float],
+    intercept: float,
+    transfer_syntax: UID,
+    out_dir: Path,
+    file_prefix: str,
+) -> list[Path]:
     iop = orientation_of_grid(image.grid)
     normal = slice_normal(np.asarray(iop))
     positions = slice_positions_of_grid(image.grid)
@@ -327,8 +390,14 @@ def _write_classic(image: Image, base: Dataset, header: Mapping[Any, Any],
         ds.PixelSpacing = [_ds_number(image.spacing[1]), _ds_number(image.spacing[2])]
         ds.RescaleIntercept = intercept
         ds.RescaleSlope = slopes[k]
-        _apply_header(ds, {key: value for key, value in header.items()
-                           if key not in ("RescaleSlope", "RescaleIntercept")})
+        _apply_header(
+            ds,
+            {
+                key: value
+                for key, value in header.items()
+                if key not in ("RescaleSlope", "RescaleIntercept")
+            },
+        )
         if slice_headers is not None:
             _apply_header(ds, slice_headers[k])
         path = out_dir / f"{file_prefix}{k + 1:05d}.dcm"
@@ -341,15 +410,25 @@ def _frame_timing(values: Mapping[Any, Any]) -> dict[str, Any]:
     """FrameContentSequence timing elements from classic AcquisitionDate/Time and ActualFrameDuration."""
     timing: dict[str, Any] = {}
     if "AcquisitionDate" in values and "AcquisitionTime" in values:
-        timing["FrameAcquisitionDateTime"] = f"{values['AcquisitionDate']}{values['AcquisitionTime']}"
+        timing["FrameAcquisitionDateTime"] = (
+            f"{values['AcquisitionDate']}{values['AcquisitionTime']}"
+        )
     if "ActualFrameDuration" in values:
         timing["FrameAcquisitionDuration"] = float(values["ActualFrameDuration"])
     return timing
 
 
-def _write_multiframe(image: Image, base: Dataset, header: Mapping[Any, Any],
-                      slice_headers: Sequence[Mapping[Any, Any]] | None, stored: np.ndarray,
-                      slopes: list[float], intercept: float, transfer_syntax: UID, path: Path) -> Path:
+def _write_multiframe(
+    image: Image,
+    base: Dataset,
+    header: Mapping[Any, Any],
+    slice_headers: Sequence[Mapping[Any, Any]] | None,
+    stored: np.ndarray,
+    slopes: list[float],
+    intercept: float,
+    transfer_syntax: UID,
+    path: Path,
+) -> Path:
     iop = [_ds_number(v) for v in orientation_of_grid(image.grid)]
     positions = slice_positions_of_grid(image.grid)
     ds = base.copy()
@@ -360,31 +439,58 @@ def _write_multiframe(image: Image, base: Dataset, header: Mapping[Any, Any],
     ds.ContentQualification = "PRODUCT"
     ds.BurnedInAnnotation = "NO"
     ds.PresentationLUTShape = "IDENTITY"
-    ds.DimensionOrganizationSequence = [_dataset({"DimensionOrganizationUID": generate_uid(
-        entropy_srcs=[base.SeriesInstanceUID, "dimensions"])})]
+    ds.DimensionOrganizationSequence = [
+        _dataset(
+            {
+                "DimensionOrganizationUID": generate_uid(
+                    entropy_srcs=[base.SeriesInstanceUID, "dimensions"]
+                )
+            }
+        )
+    ]
     shared = {
-        "PixelMeasuresSequence": [{
-            "PixelSpacing": [_ds_number(image.spacing[1]), _ds_number(image.spacing[2])],
-            "SliceThickness": base.SliceThickness,
-            "SpacingBetweenSlices": _ds_number(image.spacing[0]),
-        }],
+        "PixelMeasuresSequence": [
+            {
+                "PixelSpacing": [_ds_number(image.spacing[1]), _ds_number(image.spacing[2])],
+                "SliceThickness": base.SliceThickness,
+                "SpacingBetweenSlices": _ds_number(image.spacing[0]),
+            }
+        ],
         "PlaneOrientationSequence": [{"ImageOrientationPatient": iop}],
     }
-    pixel_value = {"RescaleIntercept": intercept, "RescaleType": "HU" if base.Modality == "CT" else "US"}
+    pixel_value = {
+        "RescaleIntercept": intercept,
+        "RescaleType": "HU" if base.Modality == "CT" else "US",
+    }
     if base.Modality == "CT":
         shared["PixelValueTransformationSequence"] = [dict(pixel_value, RescaleSlope=slopes[0])]
     frames = []
     for k in range(image.shape[0]):
         frame: dict[str, Any] = {
-            "FrameContentSequence": [{"StackID": "1", "InStackPositionNumber": k + 1, "DimensionIndexValues": [k + 1],
-                                      **(_frame_timing(slice_headers[k]) if slice_headers is not None else {})}],
-            "PlanePositionSequence": [{"ImagePositionPatient": [_ds_number(v) for v in positions[k]]}],
+            "FrameContentSequence": [
+                {
+                    "StackID": "1",
+                    "InStackPositionNumber": k + 1,
+                    "DimensionIndexValues": [k + 1],
+                    **(_frame_timing(slice_headers[k]) if slice_headers is not None else {}),
+                }
+            ],
+            "PlanePositionSequence": [
+                {"ImagePositionPatient": [_ds_number(v) for v in positions[k]]}
+            ],
         }
         if base.Modality == "PT":
             frame["PixelValueTransformationSequence"] = [dict(pixel_value, RescaleSlope=slopes[k])]
         frames.append(frame)
     ds.SharedFunctionalGroupsSequence = [_dataset(shared)]
     ds.PerFrameFunctionalGroupsSequence = [_dataset(frame) for frame in frames]
-    _apply_header(ds, {key: value for key, value in header.items() if key not in ("RescaleSlope", "RescaleIntercept")})
+    _apply_header(
+        ds,
+        {
+            key: value
+            for key, value in header.items()
+            if key not in ("RescaleSlope", "RescaleIntercept")
+        },
+    )
     _save(ds, stored, transfer_syntax, path)
     return path

@@ -34,10 +34,15 @@ def mask_file_kind(path: str | Path) -> str:
     if is_volume_file(path):
         return "volume"
     try:
-        modality = str(pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["Modality"]).get("Modality", ""))
+        modality = str(
+            pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["Modality"]).get(
+                "Modality", ""
+            )
+        )
     except Exception as err:  # noqa: BLE001 - anything pydicom cannot parse is not a DICOM mask
-        raise InputError(f"{path}: neither a DICOM RTSTRUCT/SEG nor a label map ({', '.join(VOLUME_SUFFIXES)})"
-                         ) from err
+        raise InputError(
+            f"{path}: neither a DICOM RTSTRUCT/SEG nor a label map ({', '.join(VOLUME_SUFFIXES)})"
+        ) from err
     kinds = {"RTSTRUCT": "rtstruct", "SEG": "seg"}
     if modality.upper() not in kinds:
         raise InputError(f"{path}: DICOM Modality {modality or 'missing'!r} is not RTSTRUCT or SEG")

@@ -77,7 +77,9 @@ def fill_polygons(polygons: Sequence[np.ndarray], shape: tuple[int, int]) -> np.
         if counts.sum() == 0:
             continue
         edge = np.repeat(np.arange(len(start)), counts)
-        y = (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + first[edge]).astype(float)
+        y = (
+            np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + first[edge]
+        ).astype(float)
         x_cross = x0[edge] + (y - y0[edge]) * (x1[edge] - x0[edge]) / (y1[edge] - y0[edge])
         # centres x_i < x_cross are toggled: i = 0 .. ceil(x_cross) - 1
         stop = np.clip(np.ceil(np.round(x_cross, _INDEX_DECIMALS)), 0, columns).astype(np.int64)
@@ -116,7 +118,9 @@ def _contour_points(contour: Dataset, where: str) -> np.ndarray:
     except (UnicodeDecodeError, ValueError) as err:
         raise DicomError(f"{where}: ContourData is not a list of numbers ({err})") from err
     if numbers.size == 0 or numbers.size % 3 or not np.all(np.isfinite(numbers)):
-        raise DicomError(f"{where}: ContourData must hold x, y, z triplets, got {numbers.size} values")
+        raise DicomError(
+            f"{where}: ContourData must hold x, y, z triplets, got {numbers.size} values"
+        )
     return numbers.reshape(-1, 3)
 
 
@@ -134,13 +138,22 @@ def _rasterise(contours: list[Dataset], grid: Grid, where: str, settings: IoSett
         offset = np.abs(plane - k).max()
         if offset > settings.contour_slice_tolerance:
             spread = np.ptp(plane) * grid.spacing[0]
-            detail = (f"its points span {spread:.3f} mm across the slice axis (not parallel to the slices)"
-                      if spread > settings.contour_slice_tolerance * grid.spacing[0]
-                      else f"it lies {offset * grid.spacing[0]:.3f} mm from the nearest slice centre")
-            raise DicomError(f"{where}: contour {index + 1} cannot be matched to a slice of the image: {detail}")
+            detail = (
+                f"its points span {spread:.3f} mm across the slice axis (not parallel to the slices)"
+                if spread > settings.contour_slice_tolerance * grid.spacing[0]
+                else f"it lies {offset * grid.spacing[0]:.3f} mm from the nearest slice centre"
+            )
+            raise DicomError(
+                f"{where}: contour {index + 1} cannot be matched to a slice of the image: {detail}"
+            )
         if not 0 <= k < grid.shape[0]:
-            log.warning("%s: contour %d lies outside the image (slice %d of %d); ignored", where, index + 1, k,
-                        grid.shape[0])
+            log.warning(
+                "%s: contour %d lies outside the image (slice %d of %d); ignored",
+                where,
+                index + 1,
+                k,
+                grid.shape[0],
+            )
             continue
         polygons_by_slice.setdefault(k, []).append(continuous[:, 1:])
     mask = np.zeros(grid.shape, dtype=bool)
@@ -154,9 +167,13 @@ def _check_frame_of_reference(ds: Dataset, number: int, expected: str, where: st
         if int(item.ROINumber) == number:
             found = str(item.get("ReferencedFrameOfReferenceUID", "") or "")
             if found and found != expected:
-                warnings.warn(f"{where}: contours are in frame of reference {found}, the image in {expected}; "
-                              "the mask is placed by coordinates and may be misplaced if they are not the same "
-                              "patient space", IldradWarning, stacklevel=3)
+                warnings.warn(
+                    f"{where}: contours are in frame of reference {found}, the image in {expected}; "
+                    "the mask is placed by coordinates and may be misplaced if they are not the same "
+                    "patient space",
+                    IldradWarning,
+                    stacklevel=3,
+                )
 
 
 def read_rtstruct(
@@ -179,7 +196,9 @@ def read_rtstruct(
     for name in roi_names:
         number, roi_name = _roi_number(ds, name, path)
         if frame_of_reference_uid:
-            _check_frame_of_reference(ds, number, frame_of_reference_uid, f"{path} ROI {roi_name!r}")
+            _check_frame_of_reference(
+                ds, number, frame_of_reference_uid, f"{path} ROI {roi_name!r}"
+            )
         contours = _contours(ds, number)
         if not contours:
             log.warning("%s: ROI %r has no contours; its mask is empty", path, roi_name)
