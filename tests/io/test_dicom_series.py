@@ -221,6 +221,8 @@ def test_duplicated_slice_is_reported(tmp_path):
         DuplicateSliceError, match=r"duplicated slice at position 106\.000 mm.*IM00004\.dcm"
     ):
         read_ct_series(tmp_path)
+    edit(copy, SOPInstanceUID=pydicom.dcmread(files[3]).SOPInstanceUID)  # an exact copy: skipped
+    assert read_ct_series(tmp_path).shape == SHAPE
 
 
 def test_non_uniform_spacing_is_reported_where(tmp_path):

@@ -197,7 +197,8 @@ def discover_series(
 
     Returns ``(series, unreadable)``: series sorted by UID, and the DICOM files whose header is
     broken (unparseable, or ending before the SOP class or an image's pixel data). Files that are
-    not DICOM (no ``DICM`` at byte 128 and not parseable) are skipped.
+    not DICOM (no ``DICM`` at byte 128 and not parseable) are skipped, and so are further copies
+    of an instance (same SOPInstanceUID).
     """
     paths = _iter_files(
         Path(source) if isinstance(source, (str, Path)) else [Path(p) for p in source]
@@ -205,6 +206,7 @@ def discover_series(
     where = str(source) if isinstance(source, (str, Path)) else "the given files"
     groups: dict[str, list[tuple[Path, Dataset]]] = {}
     unreadable: list[Path] = []
+    seen: dict[str, Path] = {}  # SOPInstanceUID -> first file holding it (exact copies are skipped)
     for path in paths:
         try:
             ds = pydicom.dcmread(path, defer_size=_DEFER_BYTES)
@@ -220,6 +222,11 @@ def discover_series(
             continue
         if "SeriesInstanceUID" not in ds or "PixelData" not in ds:
             continue  # not an image (a structure set, a dose report, a DICOMDIR ...)
+        instance = str(ds.get("SOPInstanceUID", "") or path)
+        if instance in seen:
+            log.info("%s: same SOPInstanceUID as %s; the copy is left out", path, seen[instance])
+            continue
+        seen[instance] = path
         groups.setdefault(str(ds.SeriesInstanceUID), []).append((path, ds))
     series = []
     for uid, members in sorted(groups.items()):
@@ -670,13 +677,14 @@ def read_pet_series(
     series_uid: str | None = None,
     settings: IoSettings | None = None,
 ) -> PetSeries:
-    """Read a PET series (folder or files) as stored values with per-slice headers (see :class:`PetSeries`).
+    """Read a PET series (folder or files): stored values and per-slice headers (:class:`PetSeries`).
 
-    The headers keep every element but the pixel data and patient identifiers (Units, DecayCorrection, CorrectedImage,
-    RadiopharmaceuticalInformationSequence, PatientWeight/Size/Sex, Series/Acquisition dates and
-    times, FrameReferenceTime, ActualFrameDuration, private tags such as (7053,1000), (7053,1009),
-    (0009,100D)); a frame of an enhanced file gets the file's header with the frame's position,
-    rescale, acquisition date-time and duration.
+    The headers keep every element but the pixel data and patient identifiers (Units,
+    DecayCorrection, CorrectedImage, RadiopharmaceuticalInformationSequence,
+    PatientWeight/Size/Sex, Series/Acquisition dates and times, FrameReferenceTime,
+    ActualFrameDuration, private tags such as (7053,1000), (7053,1009), (0009,100D)); a frame of
+    an enhanced file gets the file's header with the frame's position, rescale, acquisition
+    date-time and duration.
     """
     settings = settings or IoSettings()
     info, where = _series(source, "PT", series_uid)
