@@ -41,6 +41,7 @@ _OUTLIER_MM = 6.0
 _MARGIN_QUANTILE = 25.0
 _RIB_GAP_MM = 25.0
 _NORMAL_Z_MM = 30.0
+_MIN_EXCESS_MM = 3.0  # a gap this much wider than normal is disease, not noise
 
 
 @dataclasses.dataclass
@@ -93,9 +94,11 @@ def recover_dense_periphery(
     added = 0
     for t in traced:
         steps = np.arange(t.iy.shape[1])[None, :]
-        limit = (t.rib - normal_gap[(t.label, t.k)])[:, None]
+        normal = normal_gap[(t.label, t.k)]
+        limit = (t.rib - normal)[:, None]
         take = (steps > t.r0[:, None]) & (steps <= limit) & t.inside & t.fillable
-        take &= np.isfinite(t.rib)[:, None]
+        wide = (t.rib - t.r0 - normal) * step >= max(_MIN_EXCESS_MM, 1.5 * max(sy, sx))
+        take &= (np.isfinite(t.rib) & wide)[:, None]
         if not take.any():
             continue
         plane = np.zeros(labels.shape[1:], dtype=bool)

@@ -48,6 +48,10 @@ _MIN_LUNG_PART_ML = 20.0
 _GAS_MEDIAN_HU = -960.0
 _MAIN_FRACTION = 0.3
 _MIN_GAS_POCKET_ML = 2.0
+_MAX_OPEN_HOLE_RADIUS_MM = 6.0
+#: Gas pockets: smoothed HU below this in a compact blob in the lower part of the lungs.
+_GAS_HU = -950.0
+_GAS_LOW_FRACTION = 0.35
 #: Diseased but not aerated lung (ground glass about -550 HU) is below this on the coarse grid.
 _DISEASE_HU = -150.0
 
@@ -90,6 +94,10 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
     airways_c = np.zeros_like(air_c) if seed is None else grow_airways(hu_c, seed, air_c, cs)
     airway_margin = ndimage.binary_dilation(airways_c, iterations=1) if airways_c.any() else airways_c
     lung_air, gas_c = _lung_components(air_c & ~airway_margin, hu_c, voxel_ml)
+    abdominal_gas = _abdominal_gas(lung_air, hu_c, voxel_ml, superior_first)
+    if abdominal_gas.any():
+        gas_c |= abdominal_gas
+        lung_air, _ = _lung_components(lung_air & ~ndimage.binary_dilation(abdominal_gas), hu_c, voxel_ml)
     if not lung_air.any():
         raise InputError("no aerated lung found in the CT (is this a chest CT in HU?)")
 
@@ -97,14 +105,14 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
     forbidden = ndimage.binary_dilation(gas_c | airways_c, iterations=2) | ~body_c
     lung_air = _grow_into_disease(lung_air, hu_c, forbidden)
     labels = split_left_right(lung_air, coarse_grid, midline_x)
-    labels = _fill_per_label(labels)
+    labels = _fill_per_label(labels, cs)
     aerated = labels.copy()
     medial = _medial_directions(direction)
     labels, wall_margin_mm = recover_dense_periphery(
         labels, bone_c, body_c, cs, medial, settings.dense_band_max_mm, superior_first
     )
-    labels = _close_per_label(labels, body_c & ~bone_c & ~airway_margin)
-    lungs = _refine_full_resolution(ct, coarse, aerated, labels, airways_c, settings)
+    labels = _close_per_label(labels, body_c & ~bone_c & ~airway_margin, cs)
+    lungs = _refine_full_resolution(ct, coarse, aerated, labels, airways_c, gas_c, settings)
     info = {
         "coarse_factors": list(coarse.factors),
         "trachea_found": seed is not None,
@@ -149,6 +157,39 @@ def _lung_components(air: np.ndarray, hu: np.ndarray, voxel_ml: float) -> tuple[
     return keep[labels], gas[labels]
 
 
+def _abdominal_gas(lung: np.ndarray, hu: np.ndarray, voxel_ml: float, superior_first: bool) -> np.ndarray:
+    """Stomach or bowel gas that touches the lung through a thin diaphragm (partial volume).
+
+    Gas is homogeneous air (below ``_GAS_HU`` after a 1-voxel smoothing, so lung parenchyma at
+    about -850 HU is not) in a compact blob (it survives an opening of radius 1) of at least
+    ``_MIN_GAS_POCKET_ML``, whose centre lies in the lowest ``_GAS_LOW_FRACTION`` of the lungs'
+    height. Upper-zone emphysema is therefore not taken for gas.
+    """
+    smooth = ndimage.uniform_filter(hu, size=3, mode="nearest")
+    dark = lung & (smooth < _GAS_HU)
+    dark = ndimage.binary_opening(dark, structure=ndimage.generate_binary_structure(3, 1))
+    if not dark.any():
+        return dark
+    slices = np.flatnonzero(lung.any(axis=(1, 2)))
+    height = slices[-1] - slices[0] + 1
+    low_limit = slices[0] + _GAS_LOW_FRACTION * height
+    high_limit = slices[-1] - _GAS_LOW_FRACTION * height
+    labels = cc3d.connected_components(dark.view(np.uint8), connectivity=6)
+    out = np.zeros_like(dark)
+    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is None:
+            continue
+        blob = labels[box] == index
+        centre = np.argwhere(blob)[:, 0].mean() + box[0].start
+        low = centre > high_limit if superior_first else centre < low_limit
+        if low and blob.sum() * voxel_ml >= _MIN_GAS_POCKET_ML:
+            out[box] |= blob
+    if out.any():
+        # The pocket's partial-volume rim belongs to it, not to the lung.
+        out = ndimage.binary_dilation(out, iterations=1) & lung & (smooth < -700.0) | out
+    return out
+
+
 def _grow_into_disease(lung: np.ndarray, hu: np.ndarray, forbidden: np.ndarray) -> np.ndarray:
     """Add diseased lung that is not aerated (ground glass, reticulation, honeycombing).
 
@@ -183,19 +224,44 @@ def _medial_directions(direction: np.ndarray) -> dict[int, tuple[float, float]]:
     return {RIGHT: (towards_left[0], towards_left[1]), LEFT: (-towards_left[0], -towards_left[1])}
 
 
-def _fill_per_label(labels: np.ndarray) -> np.ndarray:
+def _fill_per_label(labels: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
+    """Fill each lung's axial holes (vessels, airways, enclosed disease), except organ domes.
+
+    A hole region (3D component of the per-slice holes) that continues above or below into
+    non-lung tissue and is thicker than ``_MAX_OPEN_HOLE_RADIUS_MM`` is an organ seen through
+    the lung (the liver or spleen dome under the diaphragm, the heart's apex) and stays out;
+    thin open holes are vessels and bronchi, closed ones enclosed disease: both are lung.
+    """
     out = labels.copy()
+    pixel_mm = min(spacing[1:])
     for label in (RIGHT, LEFT):
         region = labels == label
         if not region.any():
             continue
+        holes = np.zeros_like(region)
         for k in np.flatnonzero(region.any(axis=(1, 2))):
-            filled = ndimage.binary_fill_holes(region[k])
-            out[k][filled & (out[k] == 0)] = label
+            holes[k] = ndimage.binary_fill_holes(region[k]) & ~region[k]
+        if not holes.any():
+            continue
+        components = cc3d.connected_components(holes.view(np.uint8), connectivity=6)
+        outside = ~region & ~holes
+        open_to = np.zeros(components.max() + 1, dtype=bool)
+        for shift in (1, -1):
+            neighbour = np.roll(outside, shift, axis=0)
+            neighbour[0 if shift == 1 else -1] = False
+            open_to[np.unique(components[neighbour & holes])] = True
+        radius = np.zeros(components.max() + 1)
+        for k in np.flatnonzero(holes.any(axis=(1, 2))):
+            depth = ndimage.distance_transform_edt(holes[k]) * pixel_mm
+            np.maximum.at(radius, components[k][holes[k]], depth[holes[k]])
+        organ = open_to & (radius > _MAX_OPEN_HOLE_RADIUS_MM)
+        organ[0] = False
+        fill = holes & ~organ[components] & (out == 0)
+        out[fill] = label
     return out
 
 
-def _close_per_label(labels: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+def _close_per_label(labels: np.ndarray, allowed: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
     """3D closing (radius 2 voxels) per lung, limited to ``allowed``, then axial hole filling."""
     out = labels.copy()
     ball = ndimage.generate_binary_structure(3, 1)
@@ -205,7 +271,7 @@ def _close_per_label(labels: np.ndarray, allowed: np.ndarray) -> np.ndarray:
             continue
         closed = ndimage.binary_closing(np.pad(region, 2), structure=ball, iterations=2)[2:-2, 2:-2, 2:-2]
         out[closed & allowed & (out == 0)] = label
-    return _fill_per_label(out)
+    return _fill_per_label(out, spacing)
 
 
 def _refine_full_resolution(
@@ -214,6 +280,7 @@ def _refine_full_resolution(
     aerated: np.ndarray,
     labels: np.ndarray,
     airways: np.ndarray,
+    gas: np.ndarray,
     settings: SegmentSettings,
 ) -> np.ndarray:
     """Full-resolution lung labels from the coarse decisions (see the module docstring)."""
@@ -232,6 +299,7 @@ def _refine_full_resolution(
     not_tissue = hu < _DISEASE_HU
     del hu
     airway_full = upsample_nearest(airways[box_c], sub)
+    gas_full = upsample_nearest(ndimage.binary_dilation(gas[box_c]), sub)
     structure = ndimage.generate_binary_structure(3, 1)
     target = out[box]
     for label in (RIGHT, LEFT):
@@ -250,8 +318,10 @@ def _refine_full_resolution(
             lung |= near_dense & (upsample_fraction(region_c, sub) >= 0.5)
         lung &= ~airway_full
         lung = _largest_parts(lung)
+        allowed = upsample_fraction(region_c, sub) >= 0.5
         for k in np.flatnonzero(lung.any(axis=(1, 2))):
-            lung[k] = ndimage.binary_fill_holes(lung[k])
+            lung[k] |= ndimage.binary_fill_holes(lung[k]) & allowed[k]
+        lung &= ~gas_full
         target[lung & (target == 0)] = label
     return out
 
