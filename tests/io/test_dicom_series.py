@@ -382,3 +382,21 @@ def test_missing_rescale_reads_stored_values_with_a_warning(tmp_path):
     with pytest.warns(IncompleteHeaderWarning, match="RescaleSlope/RescaleIntercept missing"):
         image = read_ct_series(tmp_path)
     np.testing.assert_array_equal(image.array, ct_image().array)
+
+
+def test_a_media_folder_with_dicomdir_reads(tmp_path):
+    from pydicom.fileset import FileSet
+
+    image = ct_image()
+    files = write_ct(
+        tmp_path / "src",
+        image,
+        header={"PatientID": "P1", "StudyID": "S1", "StudyDate": "20240101", "StudyTime": "101010"},
+    )
+    fileset = FileSet()
+    for path in files:
+        fileset.add(pydicom.dcmread(path))
+    fileset.write(tmp_path / "media")
+    assert (tmp_path / "media" / "DICOMDIR").is_file()
+    read = read_ct_series(tmp_path / "media")
+    np.testing.assert_array_equal(read.array, image.array)

@@ -181,13 +181,13 @@ def _header_problem(ds: Dataset) -> str | None:
     sop_class = str(
         ds.get("SOPClassUID", "") or (meta.get("MediaStorageSOPClassUID", "") if meta else "")
     )
-    if not sop_class or "SOPClassUID" not in ds:
-        return "no SOPClassUID: the header ends early (truncated file?)"
+    if not sop_class:
+        return "no SOP class: the header ends early (truncated file?)"
     if "Image Storage" in UID(sop_class).name and not all(
-        k in ds for k in ("Rows", "Columns", "PixelData")
+        k in ds for k in ("SOPClassUID", "Rows", "Columns", "PixelData")
     ):
-        return "an image without Rows, Columns or PixelData (truncated file?)"
-    return None
+        return "an image without SOPClassUID, Rows, Columns or PixelData (truncated file?)"
+    return None  # an image, or another object (DICOMDIR, structure set, report) that is skipped
 
 
 def discover_series(
