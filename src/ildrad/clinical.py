@@ -38,7 +38,13 @@ __all__ = [
 ]
 
 #: ILD-GAP subtype points [unverified]; SSc-ILD is a CTD-ILD.
-ILD_GAP_SUBTYPE_POINTS: dict[str, int] = {"ipf": 0, "unclassifiable": 0, "ctd": -2, "chp": -2, "insip": -2}
+ILD_GAP_SUBTYPE_POINTS: dict[str, int] = {
+    "ipf": 0,
+    "unclassifiable": 0,
+    "ctd": -2,
+    "chp": -2,
+    "insip": -2,
+}
 _SMOKERS = {"former", "current", "ever", "yes", "true", "1"}
 _NEVER = {"never", "no", "false", "0"}
 
@@ -54,8 +60,13 @@ def _age_points(age_years: object, cuts: tuple[float, float]) -> np.ndarray:
     return np.where(np.isnan(age), np.nan, points)
 
 
-def gap_index(sex: object, age_years: object, fvc_pct: object, dlco_pct: object,
-              dlco_cannot_perform: object | None = None) -> np.ndarray:
+def gap_index(
+    sex: object,
+    age_years: object,
+    fvc_pct: object,
+    dlco_pct: object,
+    dlco_cannot_perform: object | None = None,
+) -> np.ndarray:
     """GAP index 0-8 (Ley 2012; module docstring); NaN when a needed value is missing."""
     male = pd.Series(sex).astype(str).str.upper().map({"M": 1.0, "F": 0.0}).to_numpy(float)
     age = _age_points(age_years, (60, 65))
@@ -83,8 +94,10 @@ def ild_gap_index(gap: object, subtype: str | object = "ctd") -> np.ndarray:
     subtypes = pd.Series(subtype if not isinstance(subtype, str) else [subtype] * len(_array(gap)))
     points = subtypes.str.lower().map(ILD_GAP_SUBTYPE_POINTS)
     if points.isna().any():
-        raise InputError(f"ILD subtype(s) {sorted(set(subtypes[points.isna()]))} unknown "
-                         f"(known: {sorted(ILD_GAP_SUBTYPE_POINTS)})")
+        raise InputError(
+            f"ILD subtype(s) {sorted(set(subtypes[points.isna()]))} unknown "
+            f"(known: {sorted(ILD_GAP_SUBTYPE_POINTS)})"
+        )
     return _array(gap) + points.to_numpy(float)
 
 
@@ -117,8 +130,9 @@ def goh_extensive(extent_pct: object, fvc_pct: object) -> np.ndarray:
     return np.where(np.isnan(extent), np.nan, stage)
 
 
-def clinical_scores(manifest: pd.DataFrame, extent: pd.Series | None = None,
-                    ild_subtype: str = "ctd") -> pd.DataFrame:
+def clinical_scores(
+    manifest: pd.DataFrame, extent: pd.Series | None = None, ild_subtype: str = "ctd"
+) -> pd.DataFrame:
     """``clin__*`` columns of the scores at each scan (manifest columns of docs/workspace.md).
 
     ``extent``: ILD extent in % of lung per manifest row (e.g. a QCT column x 100) for the Goh stage.
@@ -132,7 +146,9 @@ def clinical_scores(manifest: pd.DataFrame, extent: pd.Series | None = None,
     out["clin__gap_index"] = gap
     out["clin__gap_stage"] = gap_stage(gap)
     out["clin__ild_gap_index"] = ild_gap_index(gap, ild_subtype)
-    smoking = manifest["smoking"] if "smoking" in manifest.columns else pd.Series([None] * len(manifest))
+    smoking = (
+        manifest["smoking"] if "smoking" in manifest.columns else pd.Series([None] * len(manifest))
+    )
     out["clin__sadl_index"] = sadl_index(smoking.to_numpy(), manifest.age_years, manifest.dlco_pct)
     if extent is not None:
         out["clin__goh_extensive"] = goh_extensive(np.asarray(extent, float), manifest.fvc_pct)

@@ -17,7 +17,9 @@ def test_delong_matches_proc():
     ref = pd.read_csv(FIXTURES / "delong_pROC.csv").iloc[0]
     aucs, cov = auc_covariance(data.y, [data.s1, data.s2])
     np.testing.assert_allclose(aucs, [ref.auc1, ref.auc2], rtol=1e-12)
-    np.testing.assert_allclose([cov[0, 0], cov[1, 1], cov[0, 1]], [ref.var1, ref.var2, ref.cov12], rtol=1e-9)
+    np.testing.assert_allclose(
+        [cov[0, 0], cov[1, 1], cov[0, 1]], [ref.var1, ref.var2, ref.cov12], rtol=1e-9
+    )
     test = delong_test(data.y, data.s1, data.s2)
     assert test.z == pytest.approx(ref.z, rel=1e-9)
     assert test.p_value == pytest.approx(ref.p, rel=1e-9)
@@ -41,4 +43,6 @@ def test_clustered_variance_grows_with_duplicated_scans():
     clustered = auc_covariance(twice.y, [twice.s1], patients)[1][0, 0]
     assert plain < 0.6 * single
     assert clustered == pytest.approx(single, rel=0.1)
-    assert auc_covariance(twice.y, [twice.s1])[0][0] == pytest.approx(roc_auc_score(data.y, data.s1))
+    assert auc_covariance(twice.y, [twice.s1])[0][0] == pytest.approx(
+        roc_auc_score(data.y, data.s1)
+    )

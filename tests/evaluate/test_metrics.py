@@ -26,12 +26,14 @@ def _sample(n=4000, seed=0):
 
 def test_calibration_slope_matches_unpenalised_logistic_fit():
     y, lp = _sample()
-    risk = expit(0.5 * lp + 0.3)                       # over-confident shape, shifted
+    risk = expit(0.5 * lp + 0.3)  # over-confident shape, shifted
     _, slope = calibration_intercept_slope(y, risk)
     reference = LogisticRegression(C=np.inf, tol=1e-10, max_iter=1000).fit(logit(risk)[:, None], y)
     assert slope == pytest.approx(reference.coef_[0, 0], rel=1e-5)
     a, b = recalibration(y, risk)
-    assert a == pytest.approx(reference.intercept_[0], abs=1e-5) and b == pytest.approx(slope, rel=1e-6)
+    assert a == pytest.approx(reference.intercept_[0], abs=1e-5) and b == pytest.approx(
+        slope, rel=1e-6
+    )
 
 
 def test_true_risks_are_calibrated():
@@ -77,7 +79,7 @@ def test_survival_metrics():
 def test_patient_bootstrap_resamples_whole_patients():
     patients = np.array(["a", "a", "b", "c", "c", "c"])
     resamples = patient_bootstrap(patients, lambda rows: rows, 50, seed=0)
-    for rows in resamples:   # every resample is a union of whole patients
+    for rows in resamples:  # every resample is a union of whole patients
         counts = np.bincount(rows, minlength=6)
         assert counts[0] == counts[1] and counts[3] == counts[4] == counts[5]
     assert len({len(rows) for rows in resamples}) > 1

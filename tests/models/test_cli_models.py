@@ -15,11 +15,17 @@ FAST_CONFIG = "models:\n  n_repeats: 2\n  tune: false\n  n_bootstrap: 50\n  n_es
 def _workspace(root, n_patients=150, seed=5, drop=None):
     manifest, features = simulate(n_patients=n_patients, n_noise=10, seed=seed)
     rng = np.random.default_rng(seed)
-    manifest = manifest.assign(modality="CT", fvc_pct=rng.uniform(40, 110, len(manifest)),
-                               dlco_pct=rng.uniform(25, 100, len(manifest)), dlco_cannot_perform=False,
-                               smoking="never")
+    manifest = manifest.assign(
+        modality="CT",
+        fvc_pct=rng.uniform(40, 110, len(manifest)),
+        dlco_pct=rng.uniform(25, 100, len(manifest)),
+        dlco_cannot_perform=False,
+        smoking="never",
+    )
     root.mkdir()
-    manifest.drop(columns=["true_risk_3y", "true_lp"]).to_parquet(root / "manifest.parquet", index=False)
+    manifest.drop(columns=["true_risk_3y", "true_lp"]).to_parquet(
+        root / "manifest.parquet", index=False
+    )
     scans = root / "store" / "abc-v0" / "scans"
     scans.mkdir(parents=True)
     if drop:
@@ -37,10 +43,46 @@ def trained(tmp_path_factory):
     config = root / "config.yaml"
     config.write_text(FAST_CONFIG)
     assert main(["folds", str(ws), "--config", str(config)]) == 0
-    assert main(["train", str(ws), "--target", "mortality_3y", "--model", "logistic", "--features", "rad,clin",
-                 "--out", str(root / "m_rad"), "--config", str(config)]) == 0
-    assert main(["train", str(ws), "--target", "mortality_3y", "--model", "score", "--score", "clin__gap_index",
-                 "--features", "clin", "--out", str(root / "m_gap"), "--config", str(config)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(ws),
+                "--target",
+                "mortality_3y",
+                "--model",
+                "logistic",
+                "--features",
+                "rad,clin",
+                "--out",
+                str(root / "m_rad"),
+                "--config",
+                str(config),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                str(ws),
+                "--target",
+                "mortality_3y",
+                "--model",
+                "score",
+                "--score",
+                "clin__gap_index",
+                "--features",
+                "clin",
+                "--out",
+                str(root / "m_gap"),
+                "--config",
+                str(config),
+            ]
+        )
+        == 0
+    )
     return root, ws, config
 
 
@@ -58,15 +100,39 @@ def test_model_folder_contract(trained):
     assert {"kind", "target", "features", "config_hash", "versions", "training_cohort"} <= set(info)
     assert all(f.startswith(("rad__", "clin__")) for f in info["features"])
     oof = pd.read_parquet(root / "m_rad" / "oof.parquet")
-    assert list(oof.columns) == ["scan_key", "patient_key", "target", "repeat", "fold", "y", "weight", "risk"]
+    assert list(oof.columns) == [
+        "scan_key",
+        "patient_key",
+        "target",
+        "repeat",
+        "fold",
+        "y",
+        "weight",
+        "risk",
+    ]
     assert oof.groupby("repeat").scan_key.nunique().eq(info["training_cohort"]["scans_used"]).all()
 
 
 def test_evaluate_writes_tables_and_figures(trained):
     root, ws, config = trained
     out = root / "results"
-    assert main(["evaluate", str(ws), "--models", str(root / "m_rad"), "--models", str(root / "m_gap"),
-                 "--out", str(out), "--config", str(config)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(ws),
+                "--models",
+                str(root / "m_rad"),
+                "--models",
+                str(root / "m_gap"),
+                "--out",
+                str(out),
+                "--config",
+                str(config),
+            ]
+        )
+        == 0
+    )
     metrics = pd.read_csv(out / "metrics.csv", keep_default_na=False)
     assert list(metrics.columns[:6]) == ["model", "target", "metric", "value", "ci_low", "ci_high"]
     from ildrad.evaluate.metrics import METRICS
@@ -79,7 +145,9 @@ def test_evaluate_writes_tables_and_figures(trained):
     assert list(predictions.columns) == ["scan_key", "patient_key", "model", "target", "y", "risk"]
     comparisons = pd.read_csv(out / "comparisons.csv")
     assert set(comparisons.method) == {"clustered_delong", "paired_patient_bootstrap"}
-    assert (out / "roc_mortality_3y.png").is_file() and (out / "decision_mortality_3y.png").is_file()
+    assert (out / "roc_mortality_3y.png").is_file() and (
+        out / "decision_mortality_3y.png"
+    ).is_file()
 
 
 def test_predict_external_with_recalibration_and_missing_features(trained, tmp_path, capsys):
@@ -87,14 +155,30 @@ def test_predict_external_with_recalibration_and_missing_features(trained, tmp_p
     external = tmp_path / "external"
     _workspace(external, n_patients=120, seed=9)
     out = tmp_path / "ext_pred"
-    assert main(["predict", str(root / "m_rad"), str(external), "--out", str(out), "--recalibrate"]) == 0
+    assert (
+        main(["predict", str(root / "m_rad"), str(external), "--out", str(out), "--recalibrate"])
+        == 0
+    )
     info = json.loads((out / "model.json").read_text())
     assert info["external"] and "slope" in info["recalibration"]
-    assert main(["evaluate", str(external), "--models", str(out), "--out", str(tmp_path / "res"),
-                 "--config", str(config)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(external),
+                "--models",
+                str(out),
+                "--out",
+                str(tmp_path / "res"),
+                "--config",
+                str(config),
+            ]
+        )
+        == 0
+    )
     metrics = pd.read_csv(tmp_path / "res" / "metrics.csv", keep_default_na=False)
     slope = metrics[metrics.metric == "cal_slope"].value.iloc[0]
-    assert slope == pytest.approx(1.0, abs=0.05)   # recalibrated on these very labels
+    assert slope == pytest.approx(1.0, abs=0.05)  # recalibrated on these very labels
 
     broken = tmp_path / "broken"
     _workspace(broken, n_patients=60, seed=11, drop=["rad__lung__original__inf0"])

@@ -4,10 +4,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ildrad.clinical import clinical_scores, gap_index, gap_stage, goh_extensive, ild_gap_index, sadl_index
+from ildrad.clinical import (
+    clinical_scores,
+    gap_index,
+    gap_stage,
+    goh_extensive,
+    ild_gap_index,
+    sadl_index,
+)
 
 
-@pytest.mark.parametrize(("age", "points"), [(60, 0), (60.9, 0), (61, 1), (65, 1), (65.5, 1), (66, 2)])
+@pytest.mark.parametrize(
+    ("age", "points"), [(60, 0), (60.9, 0), (61, 1), (65, 1), (65.5, 1), (66, 2)]
+)
 def test_gap_age_edges(age, points):
     assert gap_index(["F"], [age], [80], [60])[0] == points
 
@@ -23,9 +32,11 @@ def test_gap_dlco_edges(dlco, points):
 
 
 def test_gap_cannot_perform_and_missing():
-    index = gap_index(["M", "M", "M"], [70, 70, 70], [40, 40, 40], [np.nan, np.nan, 50], [True, False, False])
-    assert index[0] == 1 + 2 + 2 + 3        # maximum 8
-    assert np.isnan(index[1])               # merely missing DLCO: not applicable
+    index = gap_index(
+        ["M", "M", "M"], [70, 70, 70], [40, 40, 40], [np.nan, np.nan, 50], [True, False, False]
+    )
+    assert index[0] == 1 + 2 + 2 + 3  # maximum 8
+    assert np.isnan(index[1])  # merely missing DLCO: not applicable
     assert index[2] == 1 + 2 + 2 + 1
 
 
@@ -50,9 +61,16 @@ def test_goh_rule():
 
 
 def test_clinical_scores_columns():
-    manifest = pd.DataFrame({"sex": ["M", "F"], "age_years": [66.2, 40.0], "fvc_pct": [45.0, 90.0],
-                             "dlco_pct": [30.0, 80.0], "dlco_cannot_perform": [False, False],
-                             "smoking": ["former", "never"]})
+    manifest = pd.DataFrame(
+        {
+            "sex": ["M", "F"],
+            "age_years": [66.2, 40.0],
+            "fvc_pct": [45.0, 90.0],
+            "dlco_pct": [30.0, 80.0],
+            "dlco_cannot_perform": [False, False],
+            "smoking": ["former", "never"],
+        }
+    )
     scores = clinical_scores(manifest, extent=pd.Series([35.0, 5.0]))
     assert scores.clin__gap_index.tolist() == [7, 0]
     assert scores.clin__gap_stage.tolist() == [3, 1]

@@ -12,21 +12,28 @@ from ildrad.harmonize import ComBat
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "r"
 
 
-@pytest.mark.parametrize(("variant", "options"), [
-    ("parametric", {"covariate_columns": ("age", "sex")}),
-    ("nonparametric", {"covariate_columns": ("age", "sex"), "parametric": False}),
-    ("parametric_meanonly", {"covariate_columns": ("age", "sex"), "mean_only": True}),
-    ("parametric_nocov", {}),
-])
+@pytest.mark.parametrize(
+    ("variant", "options"),
+    [
+        ("parametric", {"covariate_columns": ("age", "sex")}),
+        ("nonparametric", {"covariate_columns": ("age", "sex"), "parametric": False}),
+        ("parametric_meanonly", {"covariate_columns": ("age", "sex"), "mean_only": True}),
+        ("parametric_nocov", {}),
+    ],
+)
 def test_combat_matches_sva(variant, options):
     data = pd.read_csv(FIXTURES / "combat_input.csv")
     expected = pd.read_csv(FIXTURES / f"combat_{variant}.csv")
-    frame = data.drop(columns=[c for c in ("age", "sex") if c not in options.get("covariate_columns", ())])
+    frame = data.drop(
+        columns=[c for c in ("age", "sex") if c not in options.get("covariate_columns", ())]
+    )
     out = ComBat(batch_column="batch", **options).fit_transform(frame)
     # R writes 15 significant digits; both variants are deterministic
-    np.testing.assert_allclose(out[list(expected.columns)].to_numpy(), expected.to_numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        out[list(expected.columns)].to_numpy(), expected.to_numpy(), rtol=0, atol=1e-6
+    )
     if "age" in options.get("covariate_columns", ()):
-        np.testing.assert_array_equal(out.age, data.age)   # covariates pass through
+        np.testing.assert_array_equal(out.age, data.age)  # covariates pass through
     assert "batch" not in out.columns
 
 
@@ -48,3 +55,12 @@ def test_combat_removes_batch_shift():
     out = ComBat(batch_column="batch").fit_transform(frame)
     gap = out[batch == "b"].mean() - out[batch == "a"].mean()
     assert np.all(np.abs(gap) < 0.3)
+
+
+def test_covariate_only_columns_are_used_then_dropped():
+    data = pd.read_csv(FIXTURES / "combat_input.csv")
+    expected = pd.read_csv(FIXTURES / "combat_parametric.csv")
+    renamed = data.rename(columns={"age": "combat__age", "sex": "combat__sex"})
+    out = ComBat(batch_column="batch", covariate_columns=("age", "sex")).fit_transform(renamed)
+    assert list(out.columns) == list(expected.columns)
+    np.testing.assert_allclose(out.to_numpy(), expected.to_numpy(), atol=1e-6)

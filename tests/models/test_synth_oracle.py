@@ -23,22 +23,35 @@ def test_logistic_with_delta_features_approaches_generator_oracle():
     scans = tables.scans[tables.scans.study_kind == "hrct"].reset_index(drop=True)
     clinical = tables.clinical.set_index("patient_id")
     rng = np.random.default_rng(0)
-    manifest = pd.DataFrame({
-        "scan_key": scans.series_instance_uid, "patient_key": scans.patient_id, "study_date": scans.study_date,
-        "age_years": scans.age_years, "sex": scans.patient_id.map(clinical.sex),
-        "smoking": scans.patient_id.map(clinical.smoking),
-        "fvc_pct": scans.fvc_pct_true + rng.normal(0, 3, len(scans)),
-        "dlco_pct": scans.dlco_pct_true + rng.normal(0, 4, len(scans)), "dlco_cannot_perform": False,
-        "followup_days": scans.followup_days.astype(float), "death": scans.death.astype(bool)})
+    manifest = pd.DataFrame(
+        {
+            "scan_key": scans.series_instance_uid,
+            "patient_key": scans.patient_id,
+            "study_date": scans.study_date,
+            "age_years": scans.age_years,
+            "sex": scans.patient_id.map(clinical.sex),
+            "smoking": scans.patient_id.map(clinical.smoking),
+            "fvc_pct": scans.fvc_pct_true + rng.normal(0, 3, len(scans)),
+            "dlco_pct": scans.dlco_pct_true + rng.normal(0, 4, len(scans)),
+            "dlco_cannot_perform": False,
+            "followup_days": scans.followup_days.astype(float),
+            "death": scans.death.astype(bool),
+        }
+    )
     features = manifest[["scan_key", "patient_key"]].copy()
     for pattern in PATTERNS:
-        features[f"qct__lung__original__extent_{pattern}"] = scans[f"extent_{pattern}"] + rng.normal(0, 0.005, len(scans))
+        features[f"qct__lung__original__extent_{pattern}"] = scans[
+            f"extent_{pattern}"
+        ] + rng.normal(0, 0.005, len(scans))
     settings = ModelsSettings(n_repeats=1, tune=False, selection="none")
     target = build_target("mortality_3y", manifest)
     inputs = assemble_inputs(manifest, features, ["qct", "clin", "delta"], settings)
     oof = cross_validate(inputs, target, make_folds(manifest, 5, 1, 0), "logistic", settings)
-    scored = oof.merge(scans[["series_instance_uid", "true_risk_3y"]], left_on="scan_key",
-                       right_on="series_instance_uid")
+    scored = oof.merge(
+        scans[["series_instance_uid", "true_risk_3y"]],
+        left_on="scan_key",
+        right_on="series_instance_uid",
+    )
     learnt = roc_auc_score(scored.y, scored.risk)
     oracle = roc_auc_score(scored.y, scored.true_risk_3y)
     assert len(scored) == target.counts["dead_within"] + target.counts["alive_at"]

@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from ildrad.evaluate.evaluation import evaluate_models
-from ildrad.models.estimators import build_pipeline, predict_risk
+from ildrad.models.estimators import predict_risk
 from ildrad.models.features import ElasticNetSelector
 from ildrad.models.folds import make_folds
 from ildrad.models.model_folder import ModelFolder
@@ -70,7 +70,9 @@ def test_informative_features_selected_more_often(cohort_500):
     for _ in range(20):
         chosen = set(rng.choice(patients, len(patients) // 2, replace=False))
         rows = target.patient_key.isin(chosen).to_numpy()
-        selector = ElasticNetSelector(C=0.05, max_features=8).fit(X[rows], target.y.to_numpy(int)[rows])
+        selector = ElasticNetSelector(C=0.05, max_features=8).fit(
+            X[rows], target.y.to_numpy(int)[rows]
+        )
         counts[selector.selected_] += 1 / 20
     informative, noise = counts.iloc[:N_INFORMATIVE], counts.iloc[N_INFORMATIVE:]
     assert informative.min() > noise.mean()
@@ -78,8 +80,18 @@ def test_informative_features_selected_more_often(cohort_500):
 
 
 def _auc_with_ci(oof, manifest, name):
-    folder = ModelFolder(path=None, info={"name": name, "kind": "logistic", "target": "mortality_3y",
-                                          "task": "binary", "horizon": 3.0, "features": []}, oof=oof)
+    folder = ModelFolder(
+        path=None,
+        info={
+            "name": name,
+            "kind": "logistic",
+            "target": "mortality_3y",
+            "task": "binary",
+            "horizon": 3.0,
+            "features": [],
+        },
+        oof=oof,
+    )
     metrics = evaluate_models([folder], manifest, FAST).metrics
     row = metrics[(metrics.metric == "roc_auc") & (metrics["at"] == "")].iloc[0]
     return row.value, row.ci_low, row.ci_high
@@ -87,8 +99,14 @@ def _auc_with_ci(oof, manifest, name):
 
 def test_null_cohort_is_not_optimistic_and_leaky_selection_is():
     manifest, features = simulate(n_patients=200, n_noise=300, seed=3, null=True)
-    settings = FAST.model_copy(update={"selection": "elastic_net", "n_features": 10, "harmonize": "scanner_batch",
-                                       "combat_covariates": []})
+    settings = FAST.model_copy(
+        update={
+            "selection": "elastic_net",
+            "n_features": 10,
+            "harmonize": "scanner_batch",
+            "combat_covariates": [],
+        }
+    )
     folds = make_folds(manifest, 5, 1, 0)
     target, honest = _oof(manifest, features, "logistic", settings, folds=folds)
     value, low, high = _auc_with_ci(honest, manifest, "honest")
@@ -104,8 +122,14 @@ def test_null_cohort_is_not_optimistic_and_leaky_selection_is():
     for f in range(5):
         train, test = fold_of != f, fold_of == f
         model = LogisticRegression(C=0.1, max_iter=2000).fit(X[train][:, top], labelled.y[train])
-        leaky.append(labelled[test].assign(repeat=0, fold=f, target="mortality_3y",
-                                           risk=model.predict_proba(X[test][:, top])[:, 1]))
+        leaky.append(
+            labelled[test].assign(
+                repeat=0,
+                fold=f,
+                target="mortality_3y",
+                risk=model.predict_proba(X[test][:, top])[:, 1],
+            )
+        )
     leaky_value, leaky_low, _ = _auc_with_ci(pd.concat(leaky, ignore_index=True), manifest, "leaky")
     print("null honest", value, low, high, "leaky", leaky_value, leaky_low)
     assert leaky_low > 0.5 and leaky_value > value + 0.1, (leaky_value, leaky_low, value)

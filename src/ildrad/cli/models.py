@@ -17,29 +17,52 @@ def _settings(config: Path | None):
 
 def folds(
     workspace: Path = typer.Argument(..., help="Workspace with manifest.parquet."),
-    scheme: str = typer.Option("cv", "--scheme", help="cv (repeated stratified patient folds), site (leave one "
-                               "site out) or temporal (train before --cutoff, test from it)."),
-    cutoff: str | None = typer.Option(None, "--cutoff", help="Date YYYY-MM-DD for --scheme temporal."),
-    config: Path | None = typer.Option(None, "--config", help="Configuration YAML (section models)."),
+    scheme: str = typer.Option(
+        "cv",
+        "--scheme",
+        help="cv (repeated stratified patient folds), site (leave one "
+        "site out) or temporal (train before --cutoff, test from it).",
+    ),
+    cutoff: str | None = typer.Option(
+        None, "--cutoff", help="Date YYYY-MM-DD for --scheme temporal."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="Configuration YAML (section models)."
+    ),
 ) -> None:
     """Assign patients (never scans) to folds once per workspace: WORKSPACE/folds.parquet."""
     from ildrad.models.workflow import write_workspace_folds
 
     table = write_workspace_folds(workspace, _settings(config), scheme, cutoff)
-    typer.echo(f"{table.patient_key.nunique()} patients, {table.repeat.nunique()} repeat(s), "
-               f"{table[table.fold >= 0].fold.nunique()} test fold(s) -> {workspace / 'folds.parquet'}")
+    typer.echo(
+        f"{table.patient_key.nunique()} patients, {table.repeat.nunique()} repeat(s), "
+        f"{table[table.fold >= 0].fold.nunique()} test fold(s) -> {workspace / 'folds.parquet'}"
+    )
 
 
 def train(
-    workspace: Path = typer.Argument(..., help="Workspace with manifest, feature store and folds.parquet."),
-    target: str = typer.Option(..., "--target", help="mortality_<h>y, survival, progression_<w>y or a column name."),
+    workspace: Path = typer.Argument(
+        ..., help="Workspace with manifest, feature store and folds.parquet."
+    ),
+    target: str = typer.Option(
+        ..., "--target", help="mortality_<h>y, survival, progression_<w>y or a column name."
+    ),
     model: str = typer.Option(..., "--model", help="logistic, rf, gb, coxnet, rsf or score."),
-    features: str = typer.Option("qct,rad,pet,clin", "--features", help="Comma-separated feature groups "
-                                 "(qct, rad, pet, petrad, deep, clin, delta)."),
-    score: str | None = typer.Option(None, "--score", help="With --model score: the column evaluated as a model "
-                                     "(e.g. clin__gap_index or a visual score)."),
+    features: str = typer.Option(
+        "qct,rad,pet,clin",
+        "--features",
+        help="Comma-separated feature groups (qct, rad, pet, petrad, deep, clin, delta).",
+    ),
+    score: str | None = typer.Option(
+        None,
+        "--score",
+        help="With --model score: the column evaluated as a model "
+        "(e.g. clin__gap_index or a visual score).",
+    ),
     out: Path = typer.Option(..., "--out", help="Model folder to write."),
-    config: Path | None = typer.Option(None, "--config", help="Configuration YAML (section models)."),
+    config: Path | None = typer.Option(
+        None, "--config", help="Configuration YAML (section models)."
+    ),
 ) -> None:
     """Cross-validate a model on the workspace folds and save it (model.json, oof.parquet, estimator)."""
     from ildrad.models.workflow import train_workspace
@@ -47,15 +70,19 @@ def train(
     groups = [g.strip() for g in features.split(",") if g.strip()]
     info = train_workspace(workspace, target, model, groups, out, _settings(config), score)
     summary = info["training_cohort"]
-    typer.echo(f"{model} on {info['target']}: {len(info['features'])} feature(s), {summary['scans_used']} scans "
-               f"used ({summary}) -> {out}")
+    typer.echo(
+        f"{model} on {info['target']}: {len(info['features'])} feature(s), {summary['scans_used']} scans "
+        f"used ({summary}) -> {out}"
+    )
 
 
 def evaluate(
     workspace: Path = typer.Argument(..., help="Workspace the models were trained or applied on."),
     models: list[Path] = typer.Option(..., "--models", help="Model folders (repeat the option)."),
     out: Path = typer.Option(..., "--out", help="Results folder."),
-    config: Path | None = typer.Option(None, "--config", help="Configuration YAML (section models)."),
+    config: Path | None = typer.Option(
+        None, "--config", help="Configuration YAML (section models)."
+    ),
 ) -> None:
     """Write metrics.csv, predictions.csv, comparisons.csv and figures (ROC, calibration, decision curve)."""
     from ildrad.evaluate.evaluation import evaluate_models
@@ -73,15 +100,25 @@ def evaluate(
     figures = write_figures(result.predictions, out, settings.decision_thresholds)
     auc = result.metrics[(result.metrics.metric == "roc_auc") & (result.metrics.at == "")]
     for row in auc.itertuples():
-        typer.echo(f"{row.model} {row.target}: ROC AUC {row.value:.3f} (95% CI {row.ci_low:.3f}-{row.ci_high:.3f})")
-    typer.echo(f"{len(result.metrics)} metrics, {len(result.comparisons)} comparisons, {len(figures)} figures -> {out}")
+        typer.echo(
+            f"{row.model} {row.target}: ROC AUC {row.value:.3f} (95% CI {row.ci_low:.3f}-{row.ci_high:.3f})"
+        )
+    typer.echo(
+        f"{len(result.metrics)} metrics, {len(result.comparisons)} comparisons, {len(figures)} figures -> {out}"
+    )
 
 
 def predict(
     model_dir: Path = typer.Argument(..., help="A model folder written by `ildrad train`."),
-    workspace: Path = typer.Argument(..., help="An external workspace (manifest and feature store)."),
-    out: Path = typer.Option(..., "--out", help="Folder for the external predictions (read by `ildrad evaluate`)."),
-    recalibrate: bool = typer.Option(False, "--recalibrate", help="Update intercept and slope on the external labels."),
+    workspace: Path = typer.Argument(
+        ..., help="An external workspace (manifest and feature store)."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Folder for the external predictions (read by `ildrad evaluate`)."
+    ),
+    recalibrate: bool = typer.Option(
+        False, "--recalibrate", help="Update intercept and slope on the external labels."
+    ),
 ) -> None:
     """Apply a saved model to another workspace (external validation), optionally recalibrated."""
     from ildrad.models.workflow import predict_workspace

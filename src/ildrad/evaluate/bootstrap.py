@@ -13,8 +13,9 @@ import numpy as np
 __all__ = ["patient_bootstrap", "percentile_interval"]
 
 
-def patient_bootstrap(patients: np.ndarray, statistic: Callable[[np.ndarray], dict], n_resamples: int,
-                      seed: int = 0) -> list[dict]:
+def patient_bootstrap(
+    patients: np.ndarray, statistic: Callable[[np.ndarray], dict], n_resamples: int, seed: int = 0
+) -> list[dict]:
     """``statistic(rows)`` on ``n_resamples`` patient-level resamples (``rows``: positions, with repeats)."""
     _, index = np.unique(np.asarray(patients), return_inverse=True)
     order = np.argsort(index, kind="stable")
@@ -24,12 +25,14 @@ def patient_bootstrap(patients: np.ndarray, statistic: Callable[[np.ndarray], di
     results = []
     for _ in range(n_resamples):
         chosen = rng.integers(0, n_patients, n_patients)
-        rows = np.concatenate([order[starts[p]:starts[p + 1]] for p in chosen])
+        rows = np.concatenate([order[starts[p] : starts[p + 1]] for p in chosen])
         results.append(statistic(rows))
     return results
 
 
-def percentile_interval(values: list[float] | np.ndarray, level: float = 0.95) -> tuple[float, float]:
+def percentile_interval(
+    values: list[float] | np.ndarray, level: float = 0.95
+) -> tuple[float, float]:
     """Percentile interval of bootstrap values (NaNs ignored)."""
     values = np.asarray(values, float)
     values = values[np.isfinite(values)]

@@ -45,8 +45,9 @@ def structural_components(y: np.ndarray, score: np.ndarray) -> tuple[float, np.n
     return float(v10.mean()), v10, v01
 
 
-def auc_covariance(y: np.ndarray, scores: list[np.ndarray],
-                   clusters: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def auc_covariance(
+    y: np.ndarray, scores: list[np.ndarray], clusters: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """AUCs of several scores on the same cases and their (clustered) DeLong covariance matrix."""
     y = np.asarray(y).astype(bool)
     if clusters is None:
@@ -58,7 +59,9 @@ def auc_covariance(y: np.ndarray, scores: list[np.ndarray],
     n_k = np.bincount(cluster_index[~y], minlength=n_clusters).astype(float)
     i10, i01 = int((m_k > 0).sum()), int((n_k > 0).sum())
     if i10 < 2 or i01 < 2:
-        raise InputError("DeLong variance needs positives and negatives from at least two patients each")
+        raise InputError(
+            "DeLong variance needs positives and negatives from at least two patients each"
+        )
     aucs, d10, d01 = [], [], []
     for score in scores:
         auc, v10, v01 = structural_components(y, score)
@@ -87,8 +90,9 @@ class AucComparison:
     ci_high: float
 
 
-def delong_test(y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray,
-                clusters: np.ndarray | None = None) -> AucComparison:
+def delong_test(
+    y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray, clusters: np.ndarray | None = None
+) -> AucComparison:
     """DeLong (or, with ``clusters`` = patient keys, Obuchowski's clustered) test of AUC_a - AUC_b."""
     aucs, cov = auc_covariance(y, [score_a, score_b], clusters)
     variance = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
@@ -97,4 +101,6 @@ def delong_test(y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray,
     z = difference / se if se > 0 else 0.0
     p = float(2 * stats.norm.sf(abs(z)))
     half = stats.norm.ppf(0.975) * se
-    return AucComparison(float(aucs[0]), float(aucs[1]), difference, se, z, p, difference - half, difference + half)
+    return AucComparison(
+        float(aucs[0]), float(aucs[1]), difference, se, z, p, difference - half, difference + half
+    )

@@ -26,15 +26,46 @@ from ildrad.models.model_folder import ModelFolder
 from ildrad.models.settings import ModelsSettings
 from ildrad.models.targets import DAYS_PER_YEAR
 
-__all__ = ["COMPARISON_COLUMNS", "METRIC_COLUMNS", "PREDICTION_COLUMNS", "Evaluation", "averaged_predictions",
-           "evaluate_models", "select_unit"]
+__all__ = [
+    "COMPARISON_COLUMNS",
+    "METRIC_COLUMNS",
+    "PREDICTION_COLUMNS",
+    "Evaluation",
+    "averaged_predictions",
+    "evaluate_models",
+    "select_unit",
+]
 
 log = logging.getLogger(__name__)
 
-METRIC_COLUMNS = ("model", "target", "metric", "value", "ci_low", "ci_high", "at", "unit", "n_scans", "n_patients")
+METRIC_COLUMNS = (
+    "model",
+    "target",
+    "metric",
+    "value",
+    "ci_low",
+    "ci_high",
+    "at",
+    "unit",
+    "n_scans",
+    "n_patients",
+)
 PREDICTION_COLUMNS = ("scan_key", "patient_key", "model", "target", "y", "risk")
-COMPARISON_COLUMNS = ("model_a", "model_b", "target", "metric", "method", "value_a", "value_b", "difference",
-                      "ci_low", "ci_high", "p_value", "n_scans", "n_patients")
+COMPARISON_COLUMNS = (
+    "model_a",
+    "model_b",
+    "target",
+    "metric",
+    "method",
+    "value_a",
+    "value_b",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n_scans",
+    "n_patients",
+)
 
 
 @dataclass
@@ -46,14 +77,20 @@ class Evaluation:
     comparisons: pd.DataFrame
 
 
-def select_unit(oof: pd.DataFrame, manifest: pd.DataFrame, unit: str, seed: int = 0) -> pd.DataFrame:
+def select_unit(
+    oof: pd.DataFrame, manifest: pd.DataFrame, unit: str, seed: int = 0
+) -> pd.DataFrame:
     """Rows of every scan, of each patient's first scan, or of one scan drawn per patient (seeded)."""
     if unit == "scan":
         return oof
     scans = manifest[["scan_key", "patient_key", "study_date"]].drop_duplicates("scan_key")
     scans = scans[scans.scan_key.isin(oof.scan_key)]
     if unit == "first_scan":
-        chosen = scans.sort_values(["patient_key", "study_date", "scan_key"]).groupby("patient_key").head(1)
+        chosen = (
+            scans.sort_values(["patient_key", "study_date", "scan_key"])
+            .groupby("patient_key")
+            .head(1)
+        )
     elif unit == "random_scan":
         rng = np.random.default_rng(seed)
         shuffled = scans.sort_values("scan_key").iloc[rng.permutation(len(scans))]
@@ -66,8 +103,16 @@ def select_unit(oof: pd.DataFrame, manifest: pd.DataFrame, unit: str, seed: int 
 def averaged_predictions(model: ModelFolder) -> pd.DataFrame:
     """One row per scan: risk averaged over repeats (``PREDICTION_COLUMNS``)."""
     oof = model.oof
-    out = oof.groupby("scan_key", sort=True).agg(patient_key=("patient_key", "first"), target=("target", "first"),
-                                                 y=("y", "first"), risk=("risk", "mean")).reset_index()
+    out = (
+        oof.groupby("scan_key", sort=True)
+        .agg(
+            patient_key=("patient_key", "first"),
+            target=("target", "first"),
+            y=("y", "first"),
+            risk=("risk", "mean"),
+        )
+        .reset_index()
+    )
     out.insert(2, "model", model.name)
     return out[list(PREDICTION_COLUMNS)]
 
@@ -76,17 +121,24 @@ class _Arrays:
     """Numpy views of an out-of-fold table joined with follow-up, for fast resampled metrics."""
 
     def __init__(self, oof: pd.DataFrame, manifest: pd.DataFrame) -> None:
-        joined = oof.merge(manifest[["scan_key", "followup_days", "death"]], on="scan_key", how="left") \
-            if {"followup_days", "death"} <= set(manifest.columns) else oof.assign(followup_days=np.nan, death=False)
+        joined = (
+            oof.merge(manifest[["scan_key", "followup_days", "death"]], on="scan_key", how="left")
+            if {"followup_days", "death"} <= set(manifest.columns)
+            else oof.assign(followup_days=np.nan, death=False)
+        )
         self.patients = joined.patient_key.to_numpy()
         self.repeat = joined["repeat"].to_numpy()
         self.y = joined.y.to_numpy(float)
         self.risk = joined.risk.to_numpy(float)
-        self.weight = joined.weight.to_numpy(float) if "weight" in joined.columns else np.ones(len(joined))
+        self.weight = (
+            joined.weight.to_numpy(float) if "weight" in joined.columns else np.ones(len(joined))
+        )
         self.weight = np.where(np.isfinite(self.weight), self.weight, 1.0)
         self.time = joined.followup_days.to_numpy(float) / DAYS_PER_YEAR
         self.event = joined.death.fillna(False).to_numpy(bool)
-        self.class_probabilities = joined[[c for c in joined.columns if c.startswith("p_class")]].to_numpy(float)
+        self.class_probabilities = joined[
+            [c for c in joined.columns if c.startswith("p_class")]
+        ].to_numpy(float)
         self.repeats = np.unique(self.repeat)
 
 
@@ -100,8 +152,13 @@ def _per_repeat(arrays: _Arrays, rows: np.ndarray, one: callable) -> dict[tuple[
     return {key: float(np.nanmean(values)) for key, values in collected.items()}
 
 
-def _statistic(arrays: _Arrays, task: str, horizon: float | None, settings: ModelsSettings,
-               reference: tuple[np.ndarray, np.ndarray]):
+def _statistic(
+    arrays: _Arrays,
+    task: str,
+    horizon: float | None,
+    settings: ModelsSettings,
+    reference: tuple[np.ndarray, np.ndarray],
+):
     def one(rows: np.ndarray) -> dict[tuple[str, str], float]:
         out: dict[tuple[str, str], float] = {}
         labelled = rows[np.isfinite(arrays.y[rows])]
@@ -110,8 +167,11 @@ def _statistic(arrays: _Arrays, task: str, horizon: float | None, settings: Mode
             weights = None if np.allclose(w, 1.0) else w
             out.update(binary_metrics(y, risk, weights, settings.fixed_specificity))
             if np.all((risk >= 0) & (risk <= 1)) and len(np.unique(y)) == 2:
-                for pt, value in zip(settings.decision_thresholds,
-                                     net_benefit(y, risk, settings.decision_thresholds, weights), strict=True):
+                for pt, value in zip(
+                    settings.decision_thresholds,
+                    net_benefit(y, risk, settings.decision_thresholds, weights),
+                    strict=True,
+                ):
                     out[("net_benefit", f"pt_{pt:g}")] = float(value)
         elif task == "regression" and len(labelled):
             out.update(regression_metrics(y, risk))
@@ -121,10 +181,20 @@ def _statistic(arrays: _Arrays, task: str, horizon: float | None, settings: Mode
             for k in range(arrays.class_probabilities.shape[1]):
                 positive = (y == k).astype(float)
                 if 0 < positive.sum() < len(positive):
-                    out[("roc_auc", f"class_{k}")] = float(roc_auc_score(positive, arrays.class_probabilities[labelled, k]))
+                    out[("roc_auc", f"class_{k}")] = float(
+                        roc_auc_score(positive, arrays.class_probabilities[labelled, k])
+                    )
         survival_rows = rows[np.isfinite(arrays.time[rows])]
-        if task in ("binary", "survival") and len(survival_rows) and arrays.event[survival_rows].any():
-            t, e, r = arrays.time[survival_rows], arrays.event[survival_rows], arrays.risk[survival_rows]
+        if (
+            task in ("binary", "survival")
+            and len(survival_rows)
+            and arrays.event[survival_rows].any()
+        ):
+            t, e, r = (
+                arrays.time[survival_rows],
+                arrays.event[survival_rows],
+                arrays.risk[survival_rows],
+            )
             out[("harrell_c", "")] = harrell_c(t, e, r)
             if horizon is not None:
                 out[("uno_c", f"tau_{horizon:g}y")] = uno_c(t, e, r, horizon, reference)
@@ -134,13 +204,21 @@ def _statistic(arrays: _Arrays, task: str, horizon: float | None, settings: Mode
     return lambda rows: _per_repeat(arrays, rows, one)
 
 
-def _model_metrics(model: ModelFolder, manifest: pd.DataFrame, settings: ModelsSettings) -> pd.DataFrame:
+def _model_metrics(
+    model: ModelFolder, manifest: pd.DataFrame, settings: ModelsSettings
+) -> pd.DataFrame:
     oof = select_unit(model.oof, manifest, settings.unit, settings.seed)
     task = model.info.get("task", "binary")
     horizon = model.info.get("horizon")
     arrays = _Arrays(oof, manifest)
-    reference = (manifest.followup_days.to_numpy(float) / DAYS_PER_YEAR, manifest.death.fillna(False).to_numpy(bool)) \
-        if {"followup_days", "death"} <= set(manifest.columns) else (np.array([]), np.array([], bool))
+    reference = (
+        (
+            manifest.followup_days.to_numpy(float) / DAYS_PER_YEAR,
+            manifest.death.fillna(False).to_numpy(bool),
+        )
+        if {"followup_days", "death"} <= set(manifest.columns)
+        else (np.array([]), np.array([], bool))
+    )
     statistic = _statistic(arrays, task, horizon, settings, reference)
     rows = np.arange(len(oof))
     point = statistic(rows)
@@ -149,26 +227,62 @@ def _model_metrics(model: ModelFolder, manifest: pd.DataFrame, settings: ModelsS
     records = []
     for (metric, at), value in point.items():
         low, high = percentile_interval([r.get((metric, at), np.nan) for r in resamples])
-        records.append({"model": model.name, "target": model.info["target"], "metric": metric, "value": value,
-                        "ci_low": low, "ci_high": high, "at": at, "unit": settings.unit,
-                        "n_scans": int(labelled.scan_key.nunique()), "n_patients": int(labelled.patient_key.nunique())})
+        records.append(
+            {
+                "model": model.name,
+                "target": model.info["target"],
+                "metric": metric,
+                "value": value,
+                "ci_low": low,
+                "ci_high": high,
+                "at": at,
+                "unit": settings.unit,
+                "n_scans": int(labelled.scan_key.nunique()),
+                "n_patients": int(labelled.patient_key.nunique()),
+            }
+        )
     return pd.DataFrame(records, columns=list(METRIC_COLUMNS))
 
 
-def _compare(a: ModelFolder, b: ModelFolder, pa: pd.DataFrame, pb: pd.DataFrame, manifest: pd.DataFrame,
-             settings: ModelsSettings) -> list[dict]:
+def _compare(
+    a: ModelFolder,
+    b: ModelFolder,
+    pa: pd.DataFrame,
+    pb: pd.DataFrame,
+    manifest: pd.DataFrame,
+    settings: ModelsSettings,
+) -> list[dict]:
     both = pa.merge(pb[["scan_key", "risk"]], on="scan_key", suffixes=("_a", "_b"))
     both = select_unit(both, manifest, settings.unit, settings.seed)
     labelled = both[both.y.notna()]
     records = []
-    common = {"model_a": a.name, "model_b": b.name, "target": a.info["target"],
-              "n_scans": len(labelled), "n_patients": int(labelled.patient_key.nunique())}
+    common = {
+        "model_a": a.name,
+        "model_b": b.name,
+        "target": a.info["target"],
+        "n_scans": len(labelled),
+        "n_patients": int(labelled.patient_key.nunique()),
+    }
     if a.info.get("task", "binary") == "binary" and labelled.y.nunique() == 2:
-        test = delong_test(labelled.y.to_numpy(), labelled.risk_a.to_numpy(), labelled.risk_b.to_numpy(),
-                           clusters=labelled.patient_key.to_numpy())
-        records.append({**common, "metric": "roc_auc", "method": "clustered_delong", "value_a": test.auc_a,
-                        "value_b": test.auc_b, "difference": test.difference, "ci_low": test.ci_low,
-                        "ci_high": test.ci_high, "p_value": test.p_value})
+        test = delong_test(
+            labelled.y.to_numpy(),
+            labelled.risk_a.to_numpy(),
+            labelled.risk_b.to_numpy(),
+            clusters=labelled.patient_key.to_numpy(),
+        )
+        records.append(
+            {
+                **common,
+                "metric": "roc_auc",
+                "method": "clustered_delong",
+                "value_a": test.auc_a,
+                "value_b": test.auc_b,
+                "difference": test.difference,
+                "ci_low": test.ci_low,
+                "ci_high": test.ci_high,
+                "p_value": test.p_value,
+            }
+        )
         from sklearn.metrics import roc_auc_score
 
         y, ra, rb = labelled.y.to_numpy(), labelled.risk_a.to_numpy(), labelled.risk_b.to_numpy()
@@ -178,18 +292,40 @@ def _compare(a: ModelFolder, b: ModelFolder, pa: pd.DataFrame, pb: pd.DataFrame,
                 return {"d": np.nan}
             return {"d": roc_auc_score(y[rows], ra[rows]) - roc_auc_score(y[rows], rb[rows])}
 
-        draws = np.array([r["d"] for r in patient_bootstrap(labelled.patient_key.to_numpy(), difference,
-                                                            settings.n_bootstrap, settings.seed)])
+        draws = np.array(
+            [
+                r["d"]
+                for r in patient_bootstrap(
+                    labelled.patient_key.to_numpy(), difference, settings.n_bootstrap, settings.seed
+                )
+            ]
+        )
         low, high = percentile_interval(draws)
         finite = draws[np.isfinite(draws)]
-        p = float(min(1.0, 2 * min(np.mean(finite <= 0), np.mean(finite >= 0)))) if len(finite) else np.nan
-        records.append({**common, "metric": "roc_auc", "method": "paired_patient_bootstrap", "value_a": test.auc_a,
-                        "value_b": test.auc_b, "difference": test.difference, "ci_low": low, "ci_high": high,
-                        "p_value": p})
+        p = (
+            float(min(1.0, 2 * min(np.mean(finite <= 0), np.mean(finite >= 0))))
+            if len(finite)
+            else np.nan
+        )
+        records.append(
+            {
+                **common,
+                "metric": "roc_auc",
+                "method": "paired_patient_bootstrap",
+                "value_a": test.auc_a,
+                "value_b": test.auc_b,
+                "difference": test.difference,
+                "ci_low": low,
+                "ci_high": high,
+                "p_value": p,
+            }
+        )
     return records
 
 
-def evaluate_models(models: list[ModelFolder], manifest: pd.DataFrame, settings: ModelsSettings) -> Evaluation:
+def evaluate_models(
+    models: list[ModelFolder], manifest: pd.DataFrame, settings: ModelsSettings
+) -> Evaluation:
     """Metrics, repeat-averaged predictions and pairwise comparisons (same target) of model folders."""
     if not models:
         raise InputError("no model folders to evaluate")
@@ -200,8 +336,13 @@ def evaluate_models(models: list[ModelFolder], manifest: pd.DataFrame, settings:
     predictions = {m.name: averaged_predictions(m) for m in models}
     comparisons = []
     for i, a in enumerate(models):
-        for b in models[i + 1:]:
+        for b in models[i + 1 :]:
             if a.info["target"] == b.info["target"]:
-                comparisons += _compare(a, b, predictions[a.name], predictions[b.name], manifest, settings)
-    return Evaluation(metrics, pd.concat(predictions.values(), ignore_index=True),
-                      pd.DataFrame(comparisons, columns=list(COMPARISON_COLUMNS)))
+                comparisons += _compare(
+                    a, b, predictions[a.name], predictions[b.name], manifest, settings
+                )
+    return Evaluation(
+        metrics,
+        pd.concat(predictions.values(), ignore_index=True),
+        pd.DataFrame(comparisons, columns=list(COMPARISON_COLUMNS)),
+    )

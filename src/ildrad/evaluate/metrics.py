@@ -26,12 +26,27 @@ __all__ = [
     "regression_metrics",
 ]
 
-METRICS: tuple[str, ...] = ("roc_auc", "pr_auc", "brier", "cal_intercept", "cal_slope", "harrell_c", "uno_c",
-                            "td_auc", "sensitivity", "specificity", "net_benefit", "rmse", "r2")
+METRICS: tuple[str, ...] = (
+    "roc_auc",
+    "pr_auc",
+    "brier",
+    "cal_intercept",
+    "cal_slope",
+    "harrell_c",
+    "uno_c",
+    "td_auc",
+    "sensitivity",
+    "specificity",
+    "net_benefit",
+    "rmse",
+    "r2",
+)
 _EPS = 1e-6
 
 
-def _logistic_fit(x: np.ndarray | None, y: np.ndarray, w: np.ndarray, offset: np.ndarray) -> np.ndarray:
+def _logistic_fit(
+    x: np.ndarray | None, y: np.ndarray, w: np.ndarray, offset: np.ndarray
+) -> np.ndarray:
     """Weighted maximum-likelihood logistic regression by Newton's method: intercept [, slope]."""
     design = np.ones((len(y), 1)) if x is None else np.column_stack([np.ones(len(y)), x])
     beta = np.zeros(design.shape[1])
@@ -46,7 +61,9 @@ def _logistic_fit(x: np.ndarray | None, y: np.ndarray, w: np.ndarray, offset: np
     return beta
 
 
-def calibration_intercept_slope(y: np.ndarray, risk: np.ndarray, weight: np.ndarray | None = None) -> tuple[float, float]:
+def calibration_intercept_slope(
+    y: np.ndarray, risk: np.ndarray, weight: np.ndarray | None = None
+) -> tuple[float, float]:
     """(calibration-in-the-large intercept, calibration slope); ideal (0, 1)."""
     y = np.asarray(y, float)
     w = np.ones_like(y) if weight is None else np.asarray(weight, float)
@@ -63,20 +80,30 @@ def recalibration(y: np.ndarray, risk: np.ndarray) -> tuple[float, float]:
     return float(a), float(b)
 
 
-def operating_points(y: np.ndarray, risk: np.ndarray, fixed_specificity: float,
-                     weight: np.ndarray | None = None) -> dict[str, tuple[float, float, float]]:
+def operating_points(
+    y: np.ndarray, risk: np.ndarray, fixed_specificity: float, weight: np.ndarray | None = None
+) -> dict[str, tuple[float, float, float]]:
     """(threshold, sensitivity, specificity) at the Youden point and at a fixed specificity."""
     fpr, tpr, thresholds = roc_curve(y, risk, sample_weight=weight)
     youden = int(np.argmax(tpr - fpr))
     ok = np.flatnonzero(1 - fpr >= fixed_specificity)
     at_spec = ok[np.argmax(tpr[ok])] if len(ok) else 0
-    return {"youden": (float(thresholds[youden]), float(tpr[youden]), float(1 - fpr[youden])),
-            f"specificity_{fixed_specificity:g}": (float(thresholds[at_spec]), float(tpr[at_spec]),
-                                                    float(1 - fpr[at_spec]))}
+    return {
+        "youden": (float(thresholds[youden]), float(tpr[youden]), float(1 - fpr[youden])),
+        f"specificity_{fixed_specificity:g}": (
+            float(thresholds[at_spec]),
+            float(tpr[at_spec]),
+            float(1 - fpr[at_spec]),
+        ),
+    }
 
 
-def net_benefit(y: np.ndarray, risk: np.ndarray, thresholds: list[float] | np.ndarray,
-                weight: np.ndarray | None = None) -> np.ndarray:
+def net_benefit(
+    y: np.ndarray,
+    risk: np.ndarray,
+    thresholds: list[float] | np.ndarray,
+    weight: np.ndarray | None = None,
+) -> np.ndarray:
     """Net benefit of treating when risk >= pt, per threshold pt."""
     y = np.asarray(y, float)
     w = np.ones_like(y) if weight is None else np.asarray(weight, float)
@@ -90,8 +117,9 @@ def net_benefit(y: np.ndarray, risk: np.ndarray, thresholds: list[float] | np.nd
     return np.asarray(out)
 
 
-def calibration_curve(y: np.ndarray, risk: np.ndarray, n_bins: int = 10,
-                      weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def calibration_curve(
+    y: np.ndarray, risk: np.ndarray, n_bins: int = 10, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean predicted vs observed (weighted) event fraction per risk decile."""
     y = np.asarray(y, float)
     risk = np.asarray(risk, float)
@@ -107,8 +135,12 @@ def calibration_curve(y: np.ndarray, risk: np.ndarray, n_bins: int = 10,
     return np.asarray(predicted), np.asarray(observed)
 
 
-def binary_metrics(y: np.ndarray, risk: np.ndarray, weight: np.ndarray | None = None,
-                   fixed_specificity: float = 0.9) -> dict[tuple[str, str], float]:
+def binary_metrics(
+    y: np.ndarray,
+    risk: np.ndarray,
+    weight: np.ndarray | None = None,
+    fixed_specificity: float = 0.9,
+) -> dict[tuple[str, str], float]:
     """{(metric, at): value} of the binary metrics; ``at`` names the operating point or is ''."""
     y = np.asarray(y, float)
     risk = np.asarray(risk, float)
@@ -123,7 +155,9 @@ def binary_metrics(y: np.ndarray, risk: np.ndarray, weight: np.ndarray | None = 
         intercept, slope = calibration_intercept_slope(y, risk, w)
         out[("cal_intercept", "")] = intercept
         out[("cal_slope", "")] = slope
-    for at, (_, sensitivity, specificity) in operating_points(y, risk, fixed_specificity, w).items():
+    for at, (_, sensitivity, specificity) in operating_points(
+        y, risk, fixed_specificity, w
+    ).items():
         out[("sensitivity", at)] = sensitivity
         out[("specificity", at)] = specificity
     return out
@@ -135,5 +169,7 @@ def regression_metrics(y: np.ndarray, prediction: np.ndarray) -> dict[tuple[str,
     prediction = np.asarray(prediction, float)
     residual = y - prediction
     sst = np.sum((y - y.mean()) ** 2)
-    return {("rmse", ""): float(np.sqrt(np.mean(residual**2))),
-            ("r2", ""): float(1 - np.sum(residual**2) / sst) if sst > 0 else float("nan")}
+    return {
+        ("rmse", ""): float(np.sqrt(np.mean(residual**2))),
+        ("r2", ""): float(1 - np.sum(residual**2) / sst) if sst > 0 else float("nan"),
+    }

@@ -41,7 +41,14 @@ from ildrad.models.features import (
 )
 from ildrad.models.settings import ModelsSettings
 
-__all__ = ["IMAGING_PREFIXES", "MODEL_KINDS", "SURVIVAL_KINDS", "TUNING_GRIDS", "build_pipeline", "predict_risk"]
+__all__ = [
+    "IMAGING_PREFIXES",
+    "MODEL_KINDS",
+    "SURVIVAL_KINDS",
+    "TUNING_GRIDS",
+    "build_pipeline",
+    "predict_risk",
+]
 
 MODEL_KINDS: tuple[str, ...] = ("logistic", "rf", "gb", "coxnet", "rsf", "score")
 SURVIVAL_KINDS: frozenset[str] = frozenset({"coxnet", "rsf"})
@@ -63,14 +70,23 @@ def _estimator(kind: str, task: str, settings: ModelsSettings) -> object:
     classification = task in ("binary", "multiclass")
     if kind in SURVIVAL_KINDS:
         if task != "survival":
-            raise InputError(f"model {kind} is a survival model: use it with a mortality or survival target")
+            raise InputError(
+                f"model {kind} is a survival model: use it with a mortality or survival target"
+            )
         from sksurv.ensemble import RandomSurvivalForest
         from sksurv.linear_model import CoxnetSurvivalAnalysis
 
         if kind == "coxnet":
-            return CoxnetSurvivalAnalysis(l1_ratio=0.5, alphas=[0.01], fit_baseline_model=True, max_iter=100000)
-        return RandomSurvivalForest(n_estimators=settings.n_estimators, min_samples_leaf=10, max_features="sqrt",
-                                    random_state=seed, n_jobs=1)
+            return CoxnetSurvivalAnalysis(
+                l1_ratio=0.5, alphas=[0.01], fit_baseline_model=True, max_iter=100000
+            )
+        return RandomSurvivalForest(
+            n_estimators=settings.n_estimators,
+            min_samples_leaf=10,
+            max_features="sqrt",
+            random_state=seed,
+            n_jobs=1,
+        )
     if task == "survival":
         raise InputError(f"model {kind} does not handle survival targets (use coxnet or rsf)")
     if kind in ("logistic", "score"):
@@ -79,18 +95,27 @@ def _estimator(kind: str, task: str, settings: ModelsSettings) -> object:
         return ElasticNet(alpha=0.01 if kind == "logistic" else 1e-6, l1_ratio=0.5, max_iter=10000)
     if kind == "rf":
         forest = RandomForestClassifier if classification else RandomForestRegressor
-        return forest(n_estimators=settings.n_estimators, min_samples_leaf=5, max_features="sqrt",
-                      random_state=seed, n_jobs=1)
+        return forest(
+            n_estimators=settings.n_estimators,
+            min_samples_leaf=5,
+            max_features="sqrt",
+            random_state=seed,
+            n_jobs=1,
+        )
     if kind == "gb":
         # single-threaded (results independent of the thread count, unlike the OpenMP histogram variant)
         booster = GradientBoostingClassifier if classification else GradientBoostingRegressor
-        return booster(n_estimators=150, learning_rate=0.05, max_depth=2, subsample=0.8, random_state=seed)
+        return booster(
+            n_estimators=150, learning_rate=0.05, max_depth=2, subsample=0.8, random_state=seed
+        )
     raise InputError(f"unknown model kind '{kind}' (known: {', '.join(MODEL_KINDS)})")
 
 
 def _selector(settings: ModelsSettings) -> object | None:
     if settings.selection == "elastic_net":
-        return ElasticNetSelector(C=0.1, l1_ratio=1.0, max_features=settings.n_features, random_state=settings.seed)
+        return ElasticNetSelector(
+            C=0.1, l1_ratio=1.0, max_features=settings.n_features, random_state=settings.seed
+        )
     if settings.selection == "mrmr":
         return MRMRSelector(n_features=settings.n_features)
     if settings.selection == "rf":
@@ -98,7 +123,9 @@ def _selector(settings: ModelsSettings) -> object | None:
     return None
 
 
-def build_pipeline(kind: str, task: str, settings: ModelsSettings, score_column: str | None = None) -> Pipeline:
+def build_pipeline(
+    kind: str, task: str, settings: ModelsSettings, score_column: str | None = None
+) -> Pipeline:
     """An unfitted Pipeline for model ``kind`` on a ``task`` (binary, multiclass, regression, survival)."""
     steps: list[tuple[str, object]] = [("impute", MedianImputer())]
     if kind == "score":
@@ -107,9 +134,17 @@ def build_pipeline(kind: str, task: str, settings: ModelsSettings, score_column:
         steps = [("impute", MedianImputer()), ("columns", ColumnSubset((score_column,)))]
     else:
         if settings.harmonize != "none":
-            steps.append(("harmonize", ComBat(batch_column=settings.harmonize,
-                                              covariate_columns=tuple(settings.combat_covariates),
-                                              parametric=settings.combat_parametric, prefixes=IMAGING_PREFIXES)))
+            steps.append(
+                (
+                    "harmonize",
+                    ComBat(
+                        batch_column=settings.harmonize,
+                        covariate_columns=tuple(settings.combat_covariates),
+                        parametric=settings.combat_parametric,
+                        prefixes=IMAGING_PREFIXES,
+                    ),
+                )
+            )
         steps.append(("scale", StandardScaler().set_output(transform="pandas")))
         steps.append(("prune", CorrelationFilter(max_correlation=settings.max_correlation)))
         selector = _selector(settings)
@@ -119,7 +154,9 @@ def build_pipeline(kind: str, task: str, settings: ModelsSettings, score_column:
     return Pipeline(steps)
 
 
-def predict_risk(pipeline: Pipeline, X: pd.DataFrame, task: str, horizon: float | None = None) -> np.ndarray:
+def predict_risk(
+    pipeline: Pipeline, X: pd.DataFrame, task: str, horizon: float | None = None
+) -> np.ndarray:
     """One risk per row: P(class 1) (binary), expected class (multiclass), prediction (regression),
     ``1 - S(horizon | x)`` for survival models with a horizon, else their risk score."""
     if task == "binary":
@@ -131,5 +168,7 @@ def predict_risk(pipeline: Pipeline, X: pd.DataFrame, task: str, horizon: float 
         if horizon is None:
             return np.asarray(pipeline.predict(X), float)
         curves = pipeline.predict_survival_function(X)
-        return np.array([1.0 - float(curve(min(max(horizon, curve.x[0]), curve.x[-1]))) for curve in curves])
+        return np.array(
+            [1.0 - float(curve(min(max(horizon, curve.x[0]), curve.x[-1]))) for curve in curves]
+        )
     return np.asarray(pipeline.predict(X), float)

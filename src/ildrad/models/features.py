@@ -49,7 +49,11 @@ def feature_columns(table: pd.DataFrame, groups: list[str] | tuple[str, ...]) ->
     if unknown:
         raise InputError(f"unknown feature group(s) {unknown} (known: {', '.join(FEATURE_GROUPS)})")
     prefixes = tuple(f"{g}__" for g in groups)
-    return [c for c in table.columns if c.startswith(prefixes) and pd.api.types.is_numeric_dtype(table[c])]
+    return [
+        c
+        for c in table.columns
+        if c.startswith(prefixes) and pd.api.types.is_numeric_dtype(table[c])
+    ]
 
 
 class _FrameSelector(TransformerMixin, BaseEstimator):
@@ -127,7 +131,11 @@ class CorrelationFilter(_FrameSelector):
 
 
 def _is_classification(y: np.ndarray) -> bool:
-    values = np.unique(y[~np.isnan(y)]) if np.issubdtype(np.asarray(y).dtype, np.floating) else np.unique(y)
+    values = (
+        np.unique(y[~np.isnan(y)])
+        if np.issubdtype(np.asarray(y).dtype, np.floating)
+        else np.unique(y)
+    )
     return len(values) <= 10 and np.all(values == np.round(values))
 
 
@@ -146,8 +154,13 @@ class ElasticNetSelector(_FrameSelector):
     ``max_features`` keeps the largest |coefficients|; at least one column is always kept.
     """
 
-    def __init__(self, C: float = 0.1, l1_ratio: float = 1.0, max_features: int | None = None,
-                 random_state: int = 0) -> None:
+    def __init__(
+        self,
+        C: float = 0.1,
+        l1_ratio: float = 1.0,
+        max_features: int | None = None,
+        random_state: int = 0,
+    ) -> None:
         self.C = C
         self.l1_ratio = l1_ratio
         self.max_features = max_features
@@ -157,12 +170,19 @@ class ElasticNetSelector(_FrameSelector):
         numeric = self._numeric(X)
         target = _event_of(y)
         if _is_classification(target):
-            model = LogisticRegression(C=self.C, l1_ratio=self.l1_ratio, solver="saga", max_iter=5000,
-                                       random_state=self.random_state)
+            model = LogisticRegression(
+                C=self.C,
+                l1_ratio=self.l1_ratio,
+                solver="saga",
+                max_iter=5000,
+                random_state=self.random_state,
+            )
             model.fit(X[numeric].to_numpy(float), target)
             weight = np.abs(model.coef_).max(axis=0)
         else:
-            model = ElasticNet(alpha=1.0 / (2 * self.C * len(target)), l1_ratio=self.l1_ratio, max_iter=5000)
+            model = ElasticNet(
+                alpha=1.0 / (2 * self.C * len(target)), l1_ratio=self.l1_ratio, max_iter=5000
+            )
             model.fit(X[numeric].to_numpy(float), target)
             weight = np.abs(model.coef_)
         order = np.argsort(-weight, kind="stable")
@@ -199,7 +219,9 @@ class MRMRSelector(_FrameSelector):
 class RandomForestSelector(_FrameSelector):
     """Keep the ``n_features`` columns of highest random-forest impurity importance."""
 
-    def __init__(self, n_features: int = 10, n_estimators: int = 200, random_state: int = 0) -> None:
+    def __init__(
+        self, n_features: int = 10, n_estimators: int = 200, random_state: int = 0
+    ) -> None:
         self.n_features = n_features
         self.n_estimators = n_estimators
         self.random_state = random_state
@@ -208,7 +230,11 @@ class RandomForestSelector(_FrameSelector):
         numeric = self._numeric(X)
         target = _event_of(y)
         forest = (RandomForestClassifier if _is_classification(target) else RandomForestRegressor)(
-            n_estimators=self.n_estimators, min_samples_leaf=5, random_state=self.random_state, n_jobs=1)
+            n_estimators=self.n_estimators,
+            min_samples_leaf=5,
+            random_state=self.random_state,
+            n_jobs=1,
+        )
         forest.fit(X[numeric].to_numpy(float), target)
         order = np.argsort(-forest.feature_importances_, kind="stable")[: self.n_features]
         self.selected_ = [numeric[i] for i in sorted(order)]
@@ -216,8 +242,13 @@ class RandomForestSelector(_FrameSelector):
         return self
 
 
-def icc(table: pd.DataFrame, features: list[str], subject: str = "scan_key", rater: str = "perturbation",
-        form: str = "2,1") -> pd.Series:
+def icc(
+    table: pd.DataFrame,
+    features: list[str],
+    subject: str = "scan_key",
+    rater: str = "perturbation",
+    form: str = "2,1",
+) -> pd.Series:
     """ICC per feature from a long table (one row per subject x rater/perturbation/repeat).
 
     ``form`` ``"2,1"``: two-way random, absolute agreement, single measure
@@ -236,7 +267,9 @@ def icc(table: pd.DataFrame, features: list[str], subject: str = "scan_key", rat
         grand = x.mean()
         msr = k * ((x.mean(axis=1) - grand) ** 2).sum() / (n - 1)
         msc = n * ((x.mean(axis=0) - grand) ** 2).sum() / (k - 1)
-        sse = ((x - x.mean(axis=1, keepdims=True) - x.mean(axis=0, keepdims=True) + grand) ** 2).sum()
+        sse = (
+            (x - x.mean(axis=1, keepdims=True) - x.mean(axis=0, keepdims=True) + grand) ** 2
+        ).sum()
         mse = sse / ((n - 1) * (k - 1))
         denominator = msr + (k - 1) * mse + (k * (msc - mse) / n if form == "2,1" else 0.0)
         result[feature] = (msr - mse) / denominator if denominator > 0 else np.nan
@@ -248,7 +281,9 @@ def stable_features(icc_values: pd.Series, threshold: float = 0.75) -> list[str]
     return sorted(icc_values[icc_values >= threshold].index)
 
 
-def delta_per_year(features: pd.DataFrame, manifest: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+def delta_per_year(
+    features: pd.DataFrame, manifest: pd.DataFrame, columns: list[str]
+) -> pd.DataFrame:
     """Delta-radiomics: change per year since the patient's previous scan, ``delta__{column}``.
 
     Rows: ``scan_key`` and one column per feature; a patient's first scan gets NaN. Scans on the
@@ -258,7 +293,8 @@ def delta_per_year(features: pd.DataFrame, manifest: pd.DataFrame, columns: list
     if needed:
         raise InputError(f"manifest lacks column(s) {needed} needed for delta features")
     joined = manifest[["scan_key", "patient_key", "study_date"]].merge(
-        features[["scan_key"] + columns], on="scan_key", how="inner")
+        features[["scan_key"] + columns], on="scan_key", how="inner"
+    )
     joined = joined.sort_values(["patient_key", "study_date", "scan_key"])
     years = pd.to_datetime(joined.study_date).groupby(joined.patient_key).diff().dt.days / 365.25
     years = years.where(years > 0)

@@ -47,14 +47,21 @@ def _patients(manifest: pd.DataFrame) -> pd.DataFrame:
     return manifest
 
 
-def make_folds(manifest: pd.DataFrame, n_splits: int = 5, n_repeats: int = 5, seed: int = 0,
-               stratify: str | None = "death") -> pd.DataFrame:
+def make_folds(
+    manifest: pd.DataFrame,
+    n_splits: int = 5,
+    n_repeats: int = 5,
+    seed: int = 0,
+    stratify: str | None = "death",
+) -> pd.DataFrame:
     """Repeated, patient-grouped folds stratified by a patient-level flag (any ``death`` by default)."""
     _patients(manifest)
     if n_splits < 2:
         raise InputError(f"need at least 2 folds, got {n_splits}")
     if stratify is not None and stratify in manifest.columns:
-        per_patient = manifest.groupby("patient_key")[stratify].agg(lambda v: bool(np.any(v.fillna(False))))
+        per_patient = manifest.groupby("patient_key")[stratify].agg(
+            lambda v: bool(np.any(v.fillna(False)))
+        )
     else:
         per_patient = manifest.groupby("patient_key").size() * 0
     per_patient = per_patient.sort_index()
@@ -64,15 +71,21 @@ def make_folds(manifest: pd.DataFrame, n_splits: int = 5, n_repeats: int = 5, se
     labels = per_patient.to_numpy().astype(int)
     if np.bincount(labels).min() < n_splits:
         labels = np.zeros_like(labels)
-        log.warning("too few patients in a stratum for %d folds: folds are not stratified", n_splits)
+        log.warning(
+            "too few patients in a stratum for %d folds: folds are not stratified", n_splits
+        )
     rows = []
     rng = np.random.default_rng(seed)
     for repeat in range(n_repeats):
-        splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=int(rng.integers(2**31 - 1)))
+        splitter = StratifiedKFold(
+            n_splits=n_splits, shuffle=True, random_state=int(rng.integers(2**31 - 1))
+        )
         fold = np.empty(n_patients, int)
         for index, (_, test) in enumerate(splitter.split(np.zeros(n_patients), labels)):
             fold[test] = index
-        rows.append(pd.DataFrame({"patient_key": per_patient.index, "repeat": repeat, "fold": fold}))
+        rows.append(
+            pd.DataFrame({"patient_key": per_patient.index, "repeat": repeat, "fold": fold})
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -85,8 +98,13 @@ def leave_one_site_out_folds(manifest: pd.DataFrame, column: str = "site") -> pd
     sites = sorted(first.unique().tolist(), key=str)
     if len(sites) < 2:
         raise InputError(f"leave-one-site-out needs at least two values of '{column}', got {sites}")
-    return pd.DataFrame({"patient_key": first.index, "repeat": 0,
-                         "fold": first.map({s: i for i, s in enumerate(sites)}).to_numpy(int)})
+    return pd.DataFrame(
+        {
+            "patient_key": first.index,
+            "repeat": 0,
+            "fold": first.map({s: i for i, s in enumerate(sites)}).to_numpy(int),
+        }
+    )
 
 
 def temporal_folds(manifest: pd.DataFrame, cutoff: str) -> pd.DataFrame:
@@ -128,8 +146,9 @@ def check_disjoint(train_patients: object, test_patients: object) -> None:
         raise LeakageError(f"{len(shared)} patient(s) have scans in both training and test data")
 
 
-def patient_splits(patient_keys: pd.Series | np.ndarray, folds: pd.DataFrame,
-                   repeat: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+def patient_splits(
+    patient_keys: pd.Series | np.ndarray, folds: pd.DataFrame, repeat: int
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """Yield ``(fold, train_rows, test_rows)`` (positions into ``patient_keys``) for one repeat."""
     keys = pd.Series(np.asarray(patient_keys))
     assignment = folds[folds.repeat == repeat].set_index("patient_key").fold
@@ -138,8 +157,10 @@ def patient_splits(patient_keys: pd.Series | np.ndarray, folds: pd.DataFrame,
     fold_of_row = keys.map(assignment)
     unknown = keys[fold_of_row.isna()].unique()
     if len(unknown):
-        raise InputError(f"{len(unknown)} patient(s) of the data have no fold in folds.parquet "
-                         "(re-run `ildrad folds` after changing the manifest)")
+        raise InputError(
+            f"{len(unknown)} patient(s) of the data have no fold in folds.parquet "
+            "(re-run `ildrad folds` after changing the manifest)"
+        )
     fold_of_row = fold_of_row.to_numpy(int)
     for fold in sorted(set(fold_of_row.tolist()) - {-1}):
         test = np.flatnonzero(fold_of_row == fold)

@@ -48,8 +48,14 @@ def library_versions() -> dict[str, str]:
     import sklearn
     import sksurv
 
-    return {"ildrad": __version__, "python": platform.python_version(), "numpy": np.__version__,
-            "pandas": pd.__version__, "scikit-learn": sklearn.__version__, "scikit-survival": sksurv.__version__}
+    return {
+        "ildrad": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "scikit-survival": sksurv.__version__,
+    }
 
 
 def folds_digest(folds: pd.DataFrame) -> str:
@@ -80,7 +86,9 @@ class ModelFolder:
         return joblib.load(path)
 
 
-def save_model_folder(out: str | Path, info: dict[str, Any], oof: pd.DataFrame, estimator: Any | None) -> Path:
+def save_model_folder(
+    out: str | Path, info: dict[str, Any], oof: pd.DataFrame, estimator: Any | None
+) -> Path:
     """Write ``model.json``, ``oof.parquet`` and (when given) ``estimator.joblib`` into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -116,7 +124,11 @@ def load_model_folder(path: str | Path) -> ModelFolder:
         if key not in info:
             raise InputError(f"{path / MODEL_FILE}: lacks '{key}'")
     oof = pd.read_parquet(path / OOF_FILE)
-    missing = [c for c in ("scan_key", "patient_key", "target", "repeat", "fold", "y", "risk") if c not in oof.columns]
+    missing = [
+        c
+        for c in ("scan_key", "patient_key", "target", "repeat", "fold", "y", "risk")
+        if c not in oof.columns
+    ]
     if missing:
         raise InputError(f"{path / OOF_FILE}: lacks column(s) {missing}")
     return ModelFolder(path, info, oof)
@@ -126,6 +138,10 @@ def require_features(info: dict[str, Any], table: pd.DataFrame, where: str = "th
     """Raise :class:`MissingFeaturesError` when ``table`` lacks any feature of the model."""
     missing = [c for c in info["features"] if c not in table.columns]
     if missing:
-        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-        raise MissingFeaturesError(f"{where} lack {len(missing)} feature(s) of model "
-                                   f"'{info.get('name', info['kind'])}': {shown}")
+        shown = ", ".join(missing[:10]) + (
+            f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        )
+        raise MissingFeaturesError(
+            f"{where} lack {len(missing)} feature(s) of model "
+            f"'{info.get('name', info['kind'])}': {shown}"
+        )

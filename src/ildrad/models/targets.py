@@ -127,9 +127,13 @@ def mortality_target(manifest: pd.DataFrame, horizon_years: float, ipcw: bool = 
     frame["weight"] = weight
     frame["time"] = time
     frame["event"] = event
-    counts = {"dead_within": int(died.sum()), "alive_at": int(alive.sum()),
-              "censored_before": int(np.isnan(y).sum()), "scans": len(frame),
-              "patients": int(frame.patient_key.nunique())}
+    counts = {
+        "dead_within": int(died.sum()),
+        "alive_at": int(alive.sum()),
+        "censored_before": int(np.isnan(y).sum()),
+        "scans": len(frame),
+        "patients": int(frame.patient_key.nunique()),
+    }
     log.info("mortality_%gy: %s", horizon_years, counts)
     return Target(f"mortality_{horizon_years:g}y", "binary", frame, horizon_years, counts)
 
@@ -142,8 +146,12 @@ def survival_target(manifest: pd.DataFrame) -> Target:
     frame["weight"] = 1.0
     frame["time"] = time
     frame["event"] = event
-    counts = {"deaths": int(event.sum()), "censored": int((~event).sum()), "scans": len(frame),
-              "patients": int(frame.patient_key.nunique())}
+    counts = {
+        "deaths": int(event.sum()),
+        "censored": int((~event).sum()),
+        "scans": len(frame),
+        "patients": int(frame.patient_key.nunique()),
+    }
     return Target("survival", "survival", frame, None, counts)
 
 
@@ -154,8 +162,13 @@ def _declined(base: float, later: float, threshold: float, relative: bool) -> bo
     return drop >= threshold
 
 
-def progression_target(manifest: pd.DataFrame, visits: pd.DataFrame, window_years: float,
-                       relative: bool = True, min_followup_fraction: float = 0.75) -> Target:
+def progression_target(
+    manifest: pd.DataFrame,
+    visits: pd.DataFrame,
+    window_years: float,
+    relative: bool = True,
+    min_followup_fraction: float = 0.75,
+) -> Target:
     """ILD progression within ``window_years`` of each scan, from pulmonary-function visits.
 
     ``visits``: ``patient_key``, ``date``, ``fvc_pct``, ``dlco_pct``. The baseline is the scan's
@@ -172,43 +185,60 @@ def progression_target(manifest: pd.DataFrame, visits: pd.DataFrame, window_year
             raise InputError(f"manifest lacks column '{column}' needed for progression targets")
     frame = _base_frame(manifest)
     dates = pd.to_datetime(visits.date)
-    by_patient = {key: group.assign(date=dates.loc[group.index]).sort_values("date")
-                  for key, group in visits.groupby("patient_key")}
+    by_patient = {
+        key: group.assign(date=dates.loc[group.index]).sort_values("date")
+        for key, group in visits.groupby("patient_key")
+    }
     window = pd.Timedelta(days=window_years * DAYS_PER_YEAR)
     labels = []
     for row in manifest.reset_index(drop=True).itertuples():
         group = by_patient.get(row.patient_key)
         t0 = pd.Timestamp(row.study_date)
-        base_fvc, base_dlco = float(row.fvc_pct if row.fvc_pct is not None else np.nan), \
-            float(row.dlco_pct if row.dlco_pct is not None else np.nan)
+        base_fvc, base_dlco = (
+            float(row.fvc_pct if row.fvc_pct is not None else np.nan),
+            float(row.dlco_pct if row.dlco_pct is not None else np.nan),
+        )
         label = np.nan
         if group is not None and np.isfinite(base_fvc):
             later = group[(group.date > t0) & (group.date <= t0 + window)]
             progressed = any(
                 _declined(base_fvc, v.fvc_pct, 10.0, relative)
-                or (_declined(base_fvc, v.fvc_pct, 5.0, relative) and _declined(base_dlco, v.dlco_pct, 15.0, relative))
-                for v in later.itertuples())
+                or (
+                    _declined(base_fvc, v.fvc_pct, 5.0, relative)
+                    and _declined(base_dlco, v.dlco_pct, 15.0, relative)
+                )
+                for v in later.itertuples()
+            )
             if progressed:
                 label = 1.0
             elif len(later) and (later.date.max() - t0) >= window * min_followup_fraction:
                 label = 0.0
         labels.append(label)
-    time, event = _time_event(manifest) if "followup_days" in manifest.columns else (
-        np.full(len(frame), np.nan), np.zeros(len(frame), bool))
+    time, event = (
+        _time_event(manifest)
+        if "followup_days" in manifest.columns
+        else (np.full(len(frame), np.nan), np.zeros(len(frame), bool))
+    )
     frame["y"] = labels
     frame["weight"] = 1.0
     frame["time"] = time
     frame["event"] = event
     y = frame.y
-    counts = {"progressed": int((y == 1).sum()), "stable": int((y == 0).sum()),
-              "not_assessable": int(y.isna().sum()), "scans": len(frame)}
+    counts = {
+        "progressed": int((y == 1).sum()),
+        "stable": int((y == 0).sum()),
+        "not_assessable": int(y.isna().sum()),
+        "scans": len(frame),
+    }
     return Target(f"progression_{window_years:g}y", "binary", frame, window_years, counts)
 
 
 def column_target(table: pd.DataFrame, column: str) -> Target:
     """A user column (manifest or feature table) as a classification or regression target."""
     if column not in table.columns:
-        raise InputError(f"target column '{column}' is in neither the manifest nor the feature table")
+        raise InputError(
+            f"target column '{column}' is in neither the manifest nor the feature table"
+        )
     frame = _base_frame(table)
     values = table[column].reset_index(drop=True)
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
@@ -229,8 +259,13 @@ def column_target(table: pd.DataFrame, column: str) -> Target:
     return Target(column, kind, frame, None, counts)
 
 
-def build_target(name: str, manifest: pd.DataFrame, features: pd.DataFrame | None = None,
-                 visits: pd.DataFrame | None = None, ipcw: bool = False) -> Target:
+def build_target(
+    name: str,
+    manifest: pd.DataFrame,
+    features: pd.DataFrame | None = None,
+    visits: pd.DataFrame | None = None,
+    ipcw: bool = False,
+) -> Target:
     """The target called ``name`` (module docstring), rows in the manifest's order."""
     match = _MORTALITY.match(name)
     if match:
@@ -240,13 +275,18 @@ def build_target(name: str, manifest: pd.DataFrame, features: pd.DataFrame | Non
     match = _PROGRESSION.match(name)
     if match:
         if visits is None:
-            raise InputError(f"target {name} needs the visits table (WORKSPACE/visits.parquet with patient_key)")
+            raise InputError(
+                f"target {name} needs the visits table (WORKSPACE/visits.parquet with patient_key)"
+            )
         return progression_target(manifest, visits, float(match.group(1)))
     if name in manifest.columns:
         return column_target(manifest, name)
     if features is not None and name in features.columns:
         joined = manifest[["scan_key", "patient_key"]].merge(
-            features[["scan_key", name]], on="scan_key", how="left")
+            features[["scan_key", name]], on="scan_key", how="left"
+        )
         return column_target(joined, name)
-    raise InputError(f"unknown target '{name}': use mortality_<h>y, survival, progression_<w>y or a column "
-                     "of the manifest or feature table")
+    raise InputError(
+        f"unknown target '{name}': use mortality_<h>y, survival, progression_<w>y or a column "
+        "of the manifest or feature table"
+    )

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 
 from ildrad.clinical import clinical_scores
 from ildrad.errors import InputError
+from ildrad.harmonize import COVARIATE_ONLY
 from ildrad.models.estimators import SURVIVAL_KINDS, TUNING_GRIDS, build_pipeline, predict_risk
 from ildrad.models.features import delta_per_year, feature_columns
 from ildrad.models.folds import check_disjoint, patient_splits
@@ -26,7 +26,14 @@ from ildrad.models.settings import ModelsSettings
 from ildrad.models.targets import Target
 from ildrad.progress import track
 
-__all__ = ["OOF_COLUMNS", "TrainingResult", "assemble_inputs", "clinical_features", "cross_validate", "fit_final"]
+__all__ = [
+    "OOF_COLUMNS",
+    "TrainingResult",
+    "assemble_inputs",
+    "clinical_features",
+    "cross_validate",
+    "fit_final",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +55,9 @@ def clinical_features(manifest: pd.DataFrame) -> pd.DataFrame:
         out["clin__dlco_cannot_perform"] = manifest.dlco_cannot_perform.fillna(False).astype(float)
     if "smoking" in manifest.columns:
         smoking = manifest.smoking.astype("string").str.lower()
-        out["clin__smoking_ever"] = np.where(smoking.isna(), np.nan, smoking.isin(["former", "current"]).astype(float))
+        out["clin__smoking_ever"] = np.where(
+            smoking.isna(), np.nan, smoking.isin(["former", "current"]).astype(float)
+        )
     if {"sex", "age_years", "fvc_pct", "dlco_pct"} <= set(manifest.columns):
         out = out.join(clinical_scores(manifest))
     for column in manifest.columns:
@@ -69,8 +78,13 @@ def _deltas(manifest: pd.DataFrame, features: pd.DataFrame, groups: list[str]) -
     return deltas
 
 
-def assemble_inputs(manifest: pd.DataFrame, features: pd.DataFrame | None, groups: list[str],
-                    settings: ModelsSettings, score_column: str | None = None) -> pd.DataFrame:
+def assemble_inputs(
+    manifest: pd.DataFrame,
+    features: pd.DataFrame | None,
+    groups: list[str],
+    settings: ModelsSettings,
+    score_column: str | None = None,
+) -> pd.DataFrame:
     """Model inputs, one row per manifest scan: ``scan_key``, ``patient_key``, the feature columns
     of ``groups`` (feature table, or manifest for ``clin``), the score column and, when ComBat is
     on, the batch column. Scans without a feature row keep NaN features (imputed in-fold)."""
@@ -78,7 +92,9 @@ def assemble_inputs(manifest: pd.DataFrame, features: pd.DataFrame | None, group
     base = manifest[["scan_key", "patient_key"]].copy()
     if features is not None and len(features.columns) > 2:
         extra = features.drop(columns=[c for c in ("patient_key",) if c in features.columns])
-        extra = extra.drop(columns=[c for c in extra.columns if c.startswith("clin__") and c in clin.columns])
+        extra = extra.drop(
+            columns=[c for c in extra.columns if c.startswith("clin__") and c in clin.columns]
+        )
         base = base.merge(extra, on="scan_key", how="left")
     base = base.merge(clin, on="scan_key", how="left")
     if "delta" in groups and features is not None and "study_date" in manifest.columns:
@@ -86,17 +102,28 @@ def assemble_inputs(manifest: pd.DataFrame, features: pd.DataFrame | None, group
     columns = feature_columns(base, groups)
     if score_column:
         if score_column not in base.columns:
-            raise InputError(f"score column '{score_column}' is in neither the feature table nor the manifest")
+            raise InputError(
+                f"score column '{score_column}' is in neither the feature table nor the manifest"
+            )
         columns = [score_column]
     if not columns:
         raise InputError(f"no feature columns of group(s) {', '.join(groups)} in the workspace")
     keep = ["scan_key", "patient_key"] + columns
     if settings.harmonize != "none":
         if settings.harmonize not in manifest.columns:
-            raise InputError(f"harmonisation batch column '{settings.harmonize}' is not in the manifest")
+            raise InputError(
+                f"harmonisation batch column '{settings.harmonize}' is not in the manifest"
+            )
         base[settings.harmonize] = manifest[settings.harmonize].astype(str).to_numpy()
         keep.append(settings.harmonize)
-        keep += [c for c in settings.combat_covariates if c in base.columns and c not in keep]
+        for covariate in settings.combat_covariates:
+            if covariate not in base.columns:
+                raise InputError(
+                    f"ComBat covariate '{covariate}' is not available (models.combat_covariates)"
+                )
+            if covariate not in keep:  # a covariate only: ComBat uses it, the model does not see it
+                base[f"{COVARIATE_ONLY}{covariate}"] = base[covariate]
+                keep.append(f"{COVARIATE_ONLY}{covariate}")
     return base[keep].reset_index(drop=True)
 
 
@@ -114,7 +141,9 @@ class TrainingResult:
 def _task(kind: str, target: Target) -> str:
     if kind in SURVIVAL_KINDS:
         if target.frame.time.isna().all():
-            raise InputError(f"survival model {kind} needs follow-up times (a mortality or survival target)")
+            raise InputError(
+                f"survival model {kind} needs follow-up times (a mortality or survival target)"
+            )
         return "survival"
     if target.kind == "survival":
         raise InputError(f"target 'survival' needs a survival model (coxnet, rsf), not {kind}")
@@ -125,23 +154,46 @@ def _y(frame: pd.DataFrame, task: str) -> np.ndarray:
     if task == "survival":
         from sksurv.util import Surv
 
-        return Surv.from_arrays(frame.event.to_numpy(bool), np.maximum(frame.time.to_numpy(float), _MIN_TIME_YEARS))
+        return Surv.from_arrays(
+            frame.event.to_numpy(bool), np.maximum(frame.time.to_numpy(float), _MIN_TIME_YEARS)
+        )
     return frame.y.to_numpy(float) if task == "regression" else frame.y.to_numpy(int)
 
 
-def _search(pipeline: Pipeline, kind: str, task: str, settings: ModelsSettings, groups: np.ndarray,
-            y: np.ndarray) -> Pipeline | GridSearchCV:
+def _search(
+    pipeline: Pipeline,
+    kind: str,
+    task: str,
+    settings: ModelsSettings,
+    groups: np.ndarray,
+    y: np.ndarray,
+) -> Pipeline | GridSearchCV:
     grid = TUNING_GRIDS.get(kind, {})
     if not settings.tune or not grid:
         return pipeline
-    inner = (StratifiedGroupKFold(settings.inner_splits, shuffle=True, random_state=settings.seed)
-             if task in ("binary", "multiclass") else GroupKFold(settings.inner_splits))
-    scoring = {"binary": "roc_auc", "multiclass": "roc_auc_ovr", "regression": "neg_root_mean_squared_error"}.get(task)
-    return GridSearchCV(pipeline, grid, cv=inner, scoring=scoring, refit=True, error_score="raise", n_jobs=1)
+    inner = (
+        StratifiedGroupKFold(settings.inner_splits, shuffle=True, random_state=settings.seed)
+        if task in ("binary", "multiclass")
+        else GroupKFold(settings.inner_splits)
+    )
+    scoring = {
+        "binary": "roc_auc",
+        "multiclass": "roc_auc_ovr",
+        "regression": "neg_root_mean_squared_error",
+    }.get(task)
+    return GridSearchCV(
+        pipeline, grid, cv=inner, scoring=scoring, refit=True, error_score="raise", n_jobs=1
+    )
 
 
-def _fit(kind: str, task: str, settings: ModelsSettings, X: pd.DataFrame, frame: pd.DataFrame,
-         score_column: str | None) -> tuple[Pipeline, dict]:
+def _fit(
+    kind: str,
+    task: str,
+    settings: ModelsSettings,
+    X: pd.DataFrame,
+    frame: pd.DataFrame,
+    score_column: str | None,
+) -> tuple[Pipeline, dict]:
     pipeline = build_pipeline(kind, task, settings, score_column)
     y = _y(frame, task)
     groups = frame.patient_key.to_numpy()
@@ -162,8 +214,14 @@ def _rows(target: Target, task: str) -> pd.DataFrame:
     return target.frame if task == "survival" else target.assessable
 
 
-def cross_validate(inputs: pd.DataFrame, target: Target, folds: pd.DataFrame, kind: str,
-                   settings: ModelsSettings, score_column: str | None = None) -> pd.DataFrame:
+def cross_validate(
+    inputs: pd.DataFrame,
+    target: Target,
+    folds: pd.DataFrame,
+    kind: str,
+    settings: ModelsSettings,
+    score_column: str | None = None,
+) -> pd.DataFrame:
     """Out-of-fold risks (``OOF_COLUMNS``) for every repeat of ``folds``.
 
     ``inputs`` come from :func:`assemble_inputs` and align with ``target.frame`` by scan_key.
@@ -179,7 +237,9 @@ def cross_validate(inputs: pd.DataFrame, target: Target, folds: pd.DataFrame, ki
     for repeat in track(repeats, description=f"cross-validating {kind} on {target.name}"):
         for fold, train, test in patient_splits(frame.patient_key, folds, repeat):
             check_disjoint(frame.patient_key.iloc[train], frame.patient_key.iloc[test])
-            model, _ = _fit(kind, task, settings, feature_table.iloc[train], frame.iloc[train], score_column)
+            model, _ = _fit(
+                kind, task, settings, feature_table.iloc[train], frame.iloc[train], score_column
+            )
             risk = predict_risk(model, feature_table.iloc[test], task, target.horizon)
             piece = frame.iloc[test][["scan_key", "patient_key", "y", "weight"]].copy()
             piece.insert(2, "target", target.name)
@@ -196,11 +256,21 @@ def cross_validate(inputs: pd.DataFrame, target: Target, folds: pd.DataFrame, ki
     return pd.concat(pieces, ignore_index=True)
 
 
-def fit_final(inputs: pd.DataFrame, target: Target, kind: str, settings: ModelsSettings,
-              score_column: str | None = None) -> tuple[Pipeline, dict, list[str]]:
+def fit_final(
+    inputs: pd.DataFrame,
+    target: Target,
+    kind: str,
+    settings: ModelsSettings,
+    score_column: str | None = None,
+) -> tuple[Pipeline, dict, list[str]]:
     """The model fitted (and tuned) on all usable scans; returns it, its parameters, its features."""
     task = _task(kind, target)
     frame = _rows(target, task).reset_index(drop=True)
-    X = inputs.set_index("scan_key").loc[frame.scan_key].reset_index().drop(columns=["scan_key", "patient_key"])
+    X = (
+        inputs.set_index("scan_key")
+        .loc[frame.scan_key]
+        .reset_index()
+        .drop(columns=["scan_key", "patient_key"])
+    )
     model, params = _fit(kind, task, settings, X, frame, score_column)
     return model, params, list(X.columns)

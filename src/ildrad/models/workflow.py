@@ -20,12 +20,23 @@ from ildrad.errors import InputError
 from ildrad.evaluate.metrics import calibration_intercept_slope, recalibration
 from ildrad.models.estimators import SURVIVAL_KINDS, predict_risk
 from ildrad.models.folds import FOLDS_FILE, make_folds, read_folds, write_folds
-from ildrad.models.model_folder import folds_digest, load_model_folder, require_features, save_model_folder
+from ildrad.models.model_folder import (
+    folds_digest,
+    load_model_folder,
+    require_features,
+    save_model_folder,
+)
 from ildrad.models.settings import ModelsSettings
 from ildrad.models.targets import build_target
 from ildrad.models.training import assemble_inputs, cross_validate, fit_final
 
-__all__ = ["VISITS_FILE", "load_scan_tables", "predict_workspace", "train_workspace", "write_workspace_folds"]
+__all__ = [
+    "VISITS_FILE",
+    "load_scan_tables",
+    "predict_workspace",
+    "train_workspace",
+    "write_workspace_folds",
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +44,9 @@ VISITS_FILE = "visits.parquet"
 _PET_PREFIXES = ("pet__", "petrad__")
 
 
-def load_scan_tables(workspace: str | Path, need_features: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def load_scan_tables(
+    workspace: str | Path, need_features: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """(CT rows of the manifest, feature table with PET features joined to their CT) of a workspace."""
     from ildrad.cohort.manifest import read_manifest
 
@@ -50,10 +63,12 @@ def load_scan_tables(workspace: str | Path, need_features: bool = True) -> tuple
         pet_columns = [c for c in features.columns if c.startswith(_PET_PREFIXES)]
         if pet_columns and "ct_scan_key" in manifest.columns:
             pet_rows = manifest[manifest.modality == "PT"][["scan_key", "ct_scan_key"]].merge(
-                features[["scan_key"] + pet_columns], on="scan_key")
+                features[["scan_key"] + pet_columns], on="scan_key"
+            )
             pet_rows = pet_rows.drop(columns="scan_key").rename(columns={"ct_scan_key": "scan_key"})
-            features = features.drop(columns=pet_columns).merge(pet_rows.drop_duplicates("scan_key"),
-                                                                on="scan_key", how="left")
+            features = features.drop(columns=pet_columns).merge(
+                pet_rows.drop_duplicates("scan_key"), on="scan_key", how="left"
+            )
     return ct, features
 
 
@@ -62,8 +77,9 @@ def _visits(workspace: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.is_file() else None
 
 
-def write_workspace_folds(workspace: str | Path, settings: ModelsSettings, scheme: str = "cv",
-                          cutoff: str | None = None) -> pd.DataFrame:
+def write_workspace_folds(
+    workspace: str | Path, settings: ModelsSettings, scheme: str = "cv", cutoff: str | None = None
+) -> pd.DataFrame:
     """Write ``folds.parquet``: repeated stratified patient folds (``cv``), ``site`` (leave one site
     out) or ``temporal`` (train before ``cutoff``, test from it)."""
     from ildrad.models.folds import leave_one_site_out_folds, temporal_folds
@@ -83,11 +99,20 @@ def write_workspace_folds(workspace: str | Path, settings: ModelsSettings, schem
     return folds
 
 
-def train_workspace(workspace: str | Path, target_name: str, kind: str, groups: list[str], out: str | Path,
-                    settings: ModelsSettings, score_column: str | None = None) -> dict:
+def train_workspace(
+    workspace: str | Path,
+    target_name: str,
+    kind: str,
+    groups: list[str],
+    out: str | Path,
+    settings: ModelsSettings,
+    score_column: str | None = None,
+) -> dict:
     """Cross-validate on the workspace folds, fit the final model, write the model folder; returns model.json."""
     workspace = Path(workspace)
-    need_features = any(g != "clin" for g in groups) or bool(score_column and not score_column.startswith("clin__"))
+    need_features = any(g != "clin" for g in groups) or bool(
+        score_column and not score_column.startswith("clin__")
+    )
     manifest, features = load_scan_tables(workspace, need_features)
     folds = read_folds(workspace)
     target = build_target(target_name, manifest, features, _visits(workspace), ipcw=settings.ipcw)
@@ -95,21 +120,36 @@ def train_workspace(workspace: str | Path, target_name: str, kind: str, groups: 
     oof = cross_validate(inputs, target, folds, kind, settings, score_column)
     pipeline, params, columns = fit_final(inputs, target, kind, settings, score_column)
     info = {
-        "name": Path(out).name, "kind": kind, "target": target.name, "task": target.kind,
-        "fit_task": "survival" if kind in SURVIVAL_KINDS else target.kind, "horizon": target.horizon,
-        "features": columns, "feature_groups": groups, "score_column": score_column,
-        "config_hash": config_hash(settings), "settings": settings.model_dump(mode="json"),
-        "folds": {"file": FOLDS_FILE, "digest": folds_digest(folds), "repeats": int(folds.repeat.nunique())},
+        "name": Path(out).name,
+        "kind": kind,
+        "target": target.name,
+        "task": target.kind,
+        "fit_task": "survival" if kind in SURVIVAL_KINDS else target.kind,
+        "horizon": target.horizon,
+        "features": columns,
+        "feature_groups": groups,
+        "score_column": score_column,
+        "config_hash": config_hash(settings),
+        "settings": settings.model_dump(mode="json"),
+        "folds": {
+            "file": FOLDS_FILE,
+            "digest": folds_digest(folds),
+            "repeats": int(folds.repeat.nunique()),
+        },
         "best_params": params,
-        "training_cohort": {**target.counts, "scans_used": int(len(target.assessable)),
-                            "events_used": int(np.nansum(target.assessable.y)) if target.kind == "binary" else None},
+        "training_cohort": {
+            **target.counts,
+            "scans_used": int(len(target.assessable)),
+            "events_used": int(np.nansum(target.assessable.y)) if target.kind == "binary" else None,
+        },
     }
     save_model_folder(out, info, oof, pipeline)
     return info
 
 
-def predict_workspace(model_dir: str | Path, workspace: str | Path, out: str | Path,
-                      recalibrate: bool = False) -> pd.DataFrame:
+def predict_workspace(
+    model_dir: str | Path, workspace: str | Path, out: str | Path, recalibrate: bool = False
+) -> pd.DataFrame:
     """External validation: apply a saved model to another workspace; writes a model folder at
     ``out`` (``model.json`` with ``external: true``, ``oof.parquet`` as repeat 0 / fold 0) that
     ``ildrad evaluate`` reads. With ``recalibrate``, the intercept and slope of logit(risk) are
@@ -121,7 +161,9 @@ def predict_workspace(model_dir: str | Path, workspace: str | Path, out: str | P
         raise InputError(f"{model_dir}: model folder has no estimator to apply")
     groups = info.get("feature_groups", [])
     score_column = info.get("score_column")
-    need_features = any(g != "clin" for g in groups) or bool(score_column and not score_column.startswith("clin__"))
+    need_features = any(g != "clin" for g in groups) or bool(
+        score_column and not score_column.startswith("clin__")
+    )
     manifest, features = load_scan_tables(workspace, need_features)
     settings = ModelsSettings.model_validate(info["settings"])
     try:
@@ -136,17 +178,33 @@ def predict_workspace(model_dir: str | Path, workspace: str | Path, out: str | P
     except InputError as err:
         log.warning("no labels for %s in %s (%s): predictions only", info["target"], workspace, err)
         y = np.full(len(manifest), np.nan)
-    oof = pd.DataFrame({"scan_key": manifest.scan_key, "patient_key": manifest.patient_key, "target": info["target"],
-                        "repeat": 0, "fold": 0, "y": y, "weight": 1.0, "risk": risk})
+    oof = pd.DataFrame(
+        {
+            "scan_key": manifest.scan_key,
+            "patient_key": manifest.patient_key,
+            "target": info["target"],
+            "repeat": 0,
+            "fold": 0,
+            "y": y,
+            "weight": 1.0,
+            "risk": risk,
+        }
+    )
     external = {**info, "name": Path(out).name, "external": True, "source_model": str(model_dir)}
     labelled = np.isfinite(y)
     if recalibrate:
         if info.get("task") != "binary" or labelled.sum() < 10 or len(np.unique(y[labelled])) < 2:
-            raise InputError(f"{workspace}: recalibration needs binary labels of both classes in the external data")
+            raise InputError(
+                f"{workspace}: recalibration needs binary labels of both classes in the external data"
+            )
         before, slope_before = calibration_intercept_slope(y[labelled], risk[labelled])
         a, b = recalibration(y[labelled], risk[labelled])
         oof["risk"] = expit(a + b * logit(np.clip(risk, 1e-6, 1 - 1e-6)))
-        external["recalibration"] = {"intercept": a, "slope": b, "cal_intercept_before": before,
-                                     "cal_slope_before": slope_before}
+        external["recalibration"] = {
+            "intercept": a,
+            "slope": b,
+            "cal_intercept_before": before,
+            "cal_slope_before": slope_before,
+        }
     save_model_folder(out, external, oof, None)
     return oof
