@@ -19,7 +19,11 @@ def test_default_spec_validates_and_round_trips(tmp_path) -> None:
     spec = load_cohort_spec()
     assert spec.name == "default"
     assert spec.hazard.coefficients.ground_glass_per_10pct == 0.0
-    assert spec.hazard.coefficients.honeycombing_per_10pct > spec.hazard.coefficients.reticulation_per_10pct > 0
+    assert (
+        spec.hazard.coefficients.honeycombing_per_10pct
+        > spec.hazard.coefficients.reticulation_per_10pct
+        > 0
+    )
     path = tmp_path / "spec.yaml"
     path.write_text(spec_to_yaml(spec))
     assert load_cohort_spec(path) == spec
@@ -41,7 +45,10 @@ def test_partial_spec_is_merged_over_the_default(tmp_path) -> None:
     ("data", "message"),
     [
         ({"hazzard": {}}, "unknown key 'hazzard'"),
-        ({"hazard": {"coefficients": {"mean_density": 1.0}}}, "unknown key 'hazard.coefficients.mean_density'"),
+        (
+            {"hazard": {"coefficients": {"mean_density": 1.0}}},
+            "unknown key 'hazard.coefficients.mean_density'",
+        ),
         ({"hazard": {"baseline": {"kind": "lognormal"}}}, "hazard.baseline.kind"),
         ({"study": {"loss_to_followup_per_year": -1}}, "study.loss_to_followup_per_year"),
         ({"study": {"enrollment_end": "2030-01-01"}}, "administrative_end"),

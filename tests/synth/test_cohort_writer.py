@@ -1,4 +1,4 @@
-"""Image-level synthetic cohorts: the PACS-like tree with its decoys, the tables, the truth, the CLI.
+"""Image-level synthetic cohorts: the PACS-like tree with its decoys, tables, truth and CLI.
 
 The tree is read back with pydicom and SimpleITK (independent of the writer) and checked against
 the truth tables.
@@ -16,8 +16,8 @@ import SimpleITK as sitk
 import yaml
 
 from ildrad.cli import main
-from ildrad.synth.outcome_model import simulate_cohort_tables
 from ildrad.synth.cohort_spec import parse_cohort_spec
+from ildrad.synth.outcome_model import simulate_cohort_tables
 
 SMALL_SPEC = {"name": "test", "schedule": {"max_scans": 2}}
 
@@ -28,8 +28,22 @@ def cohort_dir(tmp_path_factory) -> Path:
     spec_file = root / "spec.yaml"
     spec_file.write_text(yaml.safe_dump(SMALL_SPEC))
     out = root / "out"
-    code = main(["synth", "cohort", "--patients", "3", "--seed", "7", "--size", "tiny",
-                 "--spec", str(spec_file), "--out", str(out)])
+    code = main(
+        [
+            "synth",
+            "cohort",
+            "--patients",
+            "3",
+            "--seed",
+            "7",
+            "--size",
+            "tiny",
+            "--spec",
+            str(spec_file),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     return out
 
@@ -49,20 +63,45 @@ def test_tables_have_the_contract_columns(cohort_dir) -> None:
     clinical = pd.read_csv(cohort_dir / "clinical.csv", dtype=str, keep_default_na=False)
     visits = pd.read_csv(cohort_dir / "visits.csv", dtype=str, keep_default_na=False)
     scans = pd.read_csv(cohort_dir / "truth" / "scans.csv", dtype=str, keep_default_na=False)
-    assert list(clinical.columns) == ["patient_id", "sex", "birth_date", "smoking", "death_date",
-                                      "last_followup_date"]
-    assert list(visits.columns) == ["patient_id", "date", "fvc_pct", "dlco_pct", "dlco_cannot_perform",
-                                    "treatment"]
-    for column in ("patient_id", "study_instance_uid", "series_instance_uid", "study_date",
-                   "linear_predictor", "frailty", "extent_honeycombing", "extent_reticulation",
-                   "extent_ground_glass", "extent_consolidation", "lung_volume_ml", "scanner_batch",
-                   "image_extent_ild", "image_lung_volume_ml"):
+    assert list(clinical.columns) == [
+        "patient_id",
+        "sex",
+        "birth_date",
+        "smoking",
+        "death_date",
+        "last_followup_date",
+    ]
+    assert list(visits.columns) == [
+        "patient_id",
+        "date",
+        "fvc_pct",
+        "dlco_pct",
+        "dlco_cannot_perform",
+        "treatment",
+    ]
+    for column in (
+        "patient_id",
+        "study_instance_uid",
+        "series_instance_uid",
+        "study_date",
+        "linear_predictor",
+        "frailty",
+        "extent_honeycombing",
+        "extent_reticulation",
+        "extent_ground_glass",
+        "extent_consolidation",
+        "lung_volume_ml",
+        "scanner_batch",
+        "image_extent_ild",
+        "image_lung_volume_ml",
+    ):
         assert column in scans.columns, column
     assert len(clinical) == 3
     assert set(visits["dlco_cannot_perform"]) <= {"true", "false"}
     assert clinical["birth_date"].str.match(r"^\d{4}-\d{2}-\d{2}$").all()
     spec = yaml.safe_load((cohort_dir / "truth" / "spec.yaml").read_text())
-    assert spec["name"] == "test" and spec["schedule"]["max_scans"] == 2
+    assert spec["name"] == "test"
+    assert spec["schedule"]["max_scans"] == 2
     # the written tables are those of the table-level simulation with the same spec and seed
     tables = simulate_cohort_tables(parse_cohort_spec(SMALL_SPEC), 3, seed=7)
     assert list(scans["series_instance_uid"]) == list(tables.scans["series_instance_uid"])
@@ -74,7 +113,9 @@ def test_tree_holds_every_truth_series_and_the_decoys(cohort_dir) -> None:
     for name in ("README.txt", "export.xml", "EXPORT_COMPLETE.marker"):
         assert (dicom / name).is_file()
     scans = pd.read_csv(cohort_dir / "truth" / "scans.csv", dtype=str, keep_default_na=False)
-    clinical = pd.read_csv(cohort_dir / "clinical.csv", dtype=str, keep_default_na=False).set_index("patient_id")
+    clinical = pd.read_csv(cohort_dir / "clinical.csv", dtype=str, keep_default_na=False).set_index(
+        "patient_id"
+    )
     headers = _headers(dicom)
     by_series: dict[str, list[pydicom.Dataset]] = {}
     for _, ds in headers:
@@ -87,21 +128,29 @@ def test_tree_holds_every_truth_series_and_the_decoys(cohort_dir) -> None:
         first = main_series[0]
         assert first.PatientID == row.patient_id
         assert first.PatientBirthDate == clinical.loc[row.patient_id, "birth_date"].replace("-", "")
-        assert str(first.PatientName) and first.StudyDate == row.study_date.replace("-", "")
+        assert str(first.PatientName)
+        assert first.StudyDate == row.study_date.replace("-", "")
         assert "LOCALIZER" not in first.ImageType
         frame = first.FrameOfReferenceUID
         second = by_series[row.second_kernel_series_instance_uid]
         assert second[0].ConvolutionKernel != first.ConvolutionKernel
-        assert second[0].FrameOfReferenceUID == frame and len(second) == len(main_series)
+        assert second[0].FrameOfReferenceUID == frame
+        assert len(second) == len(main_series)
         thick = by_series[row.thick_series_instance_uid]
-        assert float(thick[0].SliceThickness) >= 5.0 and float(thick[0].SliceThickness) > float(first.SliceThickness)
+        assert float(thick[0].SliceThickness) >= 5.0
+        assert float(thick[0].SliceThickness) > float(
+            first.SliceThickness
+        )
         scouts = [ds for ds in study if "LOCALIZER" in ds.get("ImageType", [])]
         assert 1 <= len(scouts) <= 2
         dose = [ds for ds in study if ds.get("SeriesDescription") == "Dose Report"]
-        assert len(dose) == 1 and dose[0].Modality in ("SR", "CT")
+        assert len(dose) == 1
+        assert dose[0].Modality in ("SR", "CT")
         if dose[0].Modality == "CT":
             assert "SECONDARY" in dose[0].ImageType
-        folder = Path(next(p for p, ds in headers if ds.SeriesInstanceUID == row.series_instance_uid)).parents[1]
+        folder = Path(
+            next(p for p, ds in headers if ds.SeriesInstanceUID == row.series_instance_uid)
+        ).parents[1]
         assert (folder / "DIRFILE").is_file()
         assert folder.parent.name == row.patient_id
 
@@ -111,9 +160,13 @@ def test_analysed_series_reads_back_with_the_truth_geometry(cohort_dir) -> None:
     row = scans.iloc[0]
     reader = sitk.ImageSeriesReader()
     folders = {p.parent for p in (cohort_dir / "dicom").rglob("IM*.dcm")}
-    folder = next(f for f in folders if row["series_instance_uid"] in reader.GetGDCMSeriesIDs(str(f)))
+    folder = next(
+        f for f in folders if row["series_instance_uid"] in reader.GetGDCMSeriesIDs(str(f))
+    )
     image = sitk.ReadImage(reader.GetGDCMSeriesFileNames(str(folder), row["series_instance_uid"]))
-    lungs = sitk.ReadImage(str(cohort_dir / "truth" / "masks" / row["series_instance_uid"] / "lungs.nii.gz"))
+    lungs = sitk.ReadImage(
+        str(cohort_dir / "truth" / "masks" / row["series_instance_uid"] / "lungs.nii.gz")
+    )
     assert image.GetSize() == lungs.GetSize()
     assert np.allclose(image.GetSpacing(), lungs.GetSpacing(), atol=1e-3)
     assert np.allclose(image.GetOrigin(), lungs.GetOrigin(), atol=1e-2)
@@ -126,45 +179,138 @@ def test_analysed_series_reads_back_with_the_truth_geometry(cohort_dir) -> None:
 
 def test_cli_tables_only_and_bad_spec(tmp_path) -> None:
     out = tmp_path / "tables"
-    assert main(["synth", "cohort", "--patients", "50", "--seed", "3", "--no-images", "--out", str(out)]) == 0
+    assert (
+        main(
+            ["synth", "cohort", "--patients", "50", "--seed", "3", "--no-images", "--out", str(out)]
+        )
+        == 0
+    )
     assert not (out / "dicom").exists()
     assert len(pd.read_csv(out / "clinical.csv")) == 50
     bad = tmp_path / "bad.yaml"
     bad.write_text("hazard:\n  coefficients:\n    mean_density: 1.0\n")
-    assert main(["synth", "cohort", "--patients", "5", "--no-images", "--spec", str(bad),
-                 "--out", str(tmp_path / "x")]) == 2
-    assert main(["synth", "cohort", "--patients", "5", "--size", "huge", "--out", str(tmp_path / "y")]) == 2
-    assert main(["synth", "cohort", "--patients", "5", "--no-images", "--out", str(out)]) == 2  # not empty
+    assert (
+        main(
+            [
+                "synth",
+                "cohort",
+                "--patients",
+                "5",
+                "--no-images",
+                "--spec",
+                str(bad),
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(["synth", "cohort", "--patients", "5", "--size", "huge", "--out", str(tmp_path / "y")])
+        == 2
+    )
+    assert (
+        main(["synth", "cohort", "--patients", "5", "--no-images", "--out", str(out)]) == 2
+    )  # not empty
 
 
 def test_pet_cohort_writes_a_pet_ct_study_sharing_the_frame_of_reference(tmp_path) -> None:
     from ildrad.synth.cohort import write_cohort
 
     out = tmp_path / "pet"
-    tables = write_cohort(out, n_patients=1, seed=11, size="tiny", pet=True,
-                          spec=parse_cohort_spec({"schedule": {"max_scans": 1}}))
+    tables = write_cohort(
+        out,
+        n_patients=1,
+        seed=11,
+        size="tiny",
+        pet=True,
+        spec=parse_cohort_spec({"schedule": {"max_scans": 1}}),
+    )
     pet_row = tables.scans[tables.scans["study_kind"] == "petct"].iloc[0]
-    headers = [ds for _, ds in _headers(out / "dicom") if ds.StudyInstanceUID == pet_row["study_instance_uid"]]
+    headers = [
+        ds
+        for _, ds in _headers(out / "dicom")
+        if ds.StudyInstanceUID == pet_row["study_instance_uid"]
+    ]
     pet = [ds for ds in headers if ds.Modality == "PT"]
     ct = [ds for ds in headers if ds.SeriesInstanceUID == pet_row["series_instance_uid"]]
-    assert pet and ct and all(ds.SeriesInstanceUID == pet_row["pet_series_instance_uid"] for ds in pet)
+    assert pet
+    assert ct
+    assert (
+        all(ds.SeriesInstanceUID == pet_row["pet_series_instance_uid"] for ds in pet)
+    )
     assert {ds.FrameOfReferenceUID for ds in pet} == {ds.FrameOfReferenceUID for ds in ct}
-    assert ct[0].Modality == "CT" and pet[0].Units == "BQML" and pet[0].DecayCorrection == "START"
+    assert ct[0].Modality == "CT"
+    assert pet[0].Units == "BQML"
+    assert pet[0].DecayCorrection == "START"
     radio = pet[0].RadiopharmaceuticalInformationSequence[0]
-    assert float(radio.RadionuclideTotalDose) > 1e8 and float(radio.RadionuclideHalfLife) == pytest.approx(6586.2)
+    assert float(radio.RadionuclideTotalDose) > 1e8
+    assert float(
+        radio.RadionuclideHalfLife
+    ) == pytest.approx(6586.2)
     assert float(pet[0].PatientWeight) > 40
-    assert (out / "truth" / "pet" / pet_row["pet_series_instance_uid"] / "truth_suv.nii.gz").is_file()
+    assert (
+        out / "truth" / "pet" / pet_row["pet_series_instance_uid"] / "truth_suv.nii.gz"
+    ).is_file()
     # SUV recomputed from the header alone (body weight, dose decayed to the series start) matches
     # the generator's noise-free SUV on average (PSF and noise preserve the mean)
     files = sorted((p for p in (out / "dicom").rglob("*.dcm")), key=str)
     slices = [pydicom.dcmread(p) for p in files]
     slices = [ds for ds in slices if ds.get("Modality") == "PT"]
-    bqml = np.stack([ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept) for ds in slices])
-    uptake = (pd.Timestamp(f"{pet[0].SeriesDate} {pet[0].SeriesTime}")
-              - pd.Timestamp(f"{pet[0].SeriesDate} {radio.RadiopharmaceuticalStartTime}")).total_seconds()
+    bqml = np.stack(
+        [ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept) for ds in slices]
+    )
+    uptake = (
+        pd.Timestamp(f"{pet[0].SeriesDate} {pet[0].SeriesTime}")
+        - pd.Timestamp(f"{pet[0].SeriesDate} {radio.RadiopharmaceuticalStartTime}")
+    ).total_seconds()
     dose = float(radio.RadionuclideTotalDose) * 2.0 ** (-uptake / float(radio.RadionuclideHalfLife))
     suv = bqml * float(pet[0].PatientWeight) * 1000.0 / dose
-    truth = sitk.GetArrayFromImage(sitk.ReadImage(
-        str(out / "truth" / "pet" / pet_row["pet_series_instance_uid"] / "truth_suv.nii.gz")))
+    truth = sitk.GetArrayFromImage(
+        sitk.ReadImage(
+            str(out / "truth" / "pet" / pet_row["pet_series_instance_uid"] / "truth_suv.nii.gz")
+        )
+    )
     assert suv.shape == truth.shape
     assert suv.mean() == pytest.approx(truth.mean(), rel=0.05)
+
+
+def test_cli_phantom_writes_ct_and_truth(tmp_path) -> None:
+    import json
+
+    out = tmp_path / "phantom"
+    assert (
+        main(
+            [
+                "synth",
+                "phantom",
+                "--size",
+                "tiny",
+                "--extent",
+                "0.3",
+                "--honeycombing",
+                "0.5",
+                "--kernel",
+                "sharp",
+                "--seed",
+                "2",
+                "--dicom",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    numbers = json.loads((out / "truth.json").read_text())["numbers"]
+    assert numbers["ild_extent"] == pytest.approx(0.3, abs=0.03)
+    reader = sitk.ImageSeriesReader()
+    image = sitk.ReadImage(reader.GetGDCMSeriesFileNames(str(out / "dicom")))
+    patterns = sitk.ReadImage(str(out / "truth" / "patterns.nii.gz"))
+    lungs = sitk.GetArrayFromImage(sitk.ReadImage(str(out / "truth" / "lungs.nii.gz"))) > 0
+    assert image.GetSize() == patterns.GetSize()
+    assert np.allclose(image.GetOrigin(), patterns.GetOrigin(), atol=1e-2)
+    labels = sitk.GetArrayFromImage(patterns)
+    assert ((labels > 0) & (labels < 5)).sum() / lungs.sum() == pytest.approx(
+        numbers["ild_extent"], abs=1e-6
+    )
+    assert main(["synth", "phantom", "--extent", "0.9", "--out", str(tmp_path / "bad")]) == 2

@@ -22,7 +22,9 @@ from ildrad.synth.outcome_model import (
 N_PATIENTS = 3000
 
 
-def _labels(scans: pd.DataFrame, clinical: pd.DataFrame, years: float) -> tuple[np.ndarray, np.ndarray]:
+def _labels(
+    scans: pd.DataFrame, clinical: pd.DataFrame, years: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(dead within h, assessable at h) per scan, written independently of the package."""
     by_id = clinical.set_index("patient_id")
     death = pd.to_datetime(by_id.loc[scans["patient_id"], "death_date"]).to_numpy()
@@ -49,7 +51,9 @@ def test_default_spec_resembles_the_registry(default_cohort) -> None:
     auc = roc_auc_score(dead[assessable], scans["linear_predictor"].to_numpy()[assessable])
     assert 0.78 <= auc <= 0.85, auc
     admin_end = pd.Timestamp(default_cohort.spec.study.administrative_end)
-    lost = clinical["death_date"].isna() & (pd.to_datetime(clinical["last_followup_date"]) < admin_end)
+    lost = clinical["death_date"].isna() & (
+        pd.to_datetime(clinical["last_followup_date"]) < admin_end
+    )
     assert 0.20 <= lost.mean() <= 0.30, lost.mean()
     summary = cohort_summary(default_cohort)  # the package's own summary agrees with the above
     assert summary["oracle_auc_3y"] == pytest.approx(auc, abs=1e-12)
@@ -64,25 +68,38 @@ def test_doubled_baseline_hazard_gives_more_deaths(default_cohort) -> None:
     high = cohort_summary(more)
     for years in (1, 3, 5):
         assert high[f"death_within_{years}y"] > base[f"death_within_{years}y"] + 0.02
-    assert more.clinical["death_date"].notna().mean() > default_cohort.clinical["death_date"].notna().mean()
+    assert (
+        more.clinical["death_date"].notna().mean()
+        > default_cohort.clinical["death_date"].notna().mean()
+    )
 
 
 def test_exponential_hazard_matches_closed_form() -> None:
     """No covariates, no frailty, no drop-out: death ~ Exp(rate), so P(dead by the data freeze)
-    = mean over patients of 1 - exp(-rate * years to the freeze) and true_risk_h = 1 - exp(-rate h)."""
+    = mean over patients of 1 - exp(-rate * years to the freeze), and
+    true_risk_h = 1 - exp(-rate h)."""
     rate = 0.1
     zero = dict.fromkeys(
         (
-            "honeycombing_per_10pct", "reticulation_per_10pct", "ground_glass_per_10pct",
-            "consolidation_per_10pct", "fibrosis_progression_per_pct_per_year", "fvc_per_10pct",
-            "dlco_per_10pct", "age_per_10_years", "male",
+            "honeycombing_per_10pct",
+            "reticulation_per_10pct",
+            "ground_glass_per_10pct",
+            "consolidation_per_10pct",
+            "fibrosis_progression_per_pct_per_year",
+            "fvc_per_10pct",
+            "dlco_per_10pct",
+            "age_per_10_years",
+            "male",
         ),
         0.0,
     )
     spec = parse_cohort_spec(
         {
-            "hazard": {"baseline": {"kind": "exponential", "rate_per_year": rate}, "coefficients": zero,
-                       "frailty_sd": 0.0},
+            "hazard": {
+                "baseline": {"kind": "exponential", "rate_per_year": rate},
+                "coefficients": zero,
+                "frailty_sd": 0.0,
+            },
             "study": {"loss_to_followup_per_year": 0.0},
         }
     )
@@ -102,11 +119,21 @@ def test_weibull_shape_changes_timing_as_documented() -> None:
     5-year risk is 1 - exp(-0.1 * 5^k)."""
     for shape in (0.5, 1.5):
         spec = parse_cohort_spec(
-            {"hazard": {"baseline": {"kind": "weibull", "rate_per_year": 0.1, "weibull_shape": shape},
-                        "frailty_sd": 0.0,
-                        "coefficients": {"honeycombing_per_10pct": 0.0, "reticulation_per_10pct": 0.0,
-                                         "fibrosis_progression_per_pct_per_year": 0.0, "fvc_per_10pct": 0.0,
-                                         "dlco_per_10pct": 0.0, "age_per_10_years": 0.0, "male": 0.0}}}
+            {
+                "hazard": {
+                    "baseline": {"kind": "weibull", "rate_per_year": 0.1, "weibull_shape": shape},
+                    "frailty_sd": 0.0,
+                    "coefficients": {
+                        "honeycombing_per_10pct": 0.0,
+                        "reticulation_per_10pct": 0.0,
+                        "fibrosis_progression_per_pct_per_year": 0.0,
+                        "fvc_per_10pct": 0.0,
+                        "dlco_per_10pct": 0.0,
+                        "age_per_10_years": 0.0,
+                        "male": 0.0,
+                    },
+                }
+            }
         )
         first = simulate_cohort_tables(spec, 300, seed=1).scans.query("scan_index == 0")
         assert np.allclose(first["true_risk_1y"], 1 - np.exp(-0.1), atol=2e-3)
@@ -143,8 +170,10 @@ def test_hazard_ignores_ground_glass_and_mean_density() -> None:
     eta = linear_predictor(spec, state)
     assert eta[0] == eta[1]
     more_honeycombing = dict(state, extent_honeycombing=np.array([0.15, 0.15]))
-    assert np.all(linear_predictor(spec, more_honeycombing) - eta == pytest.approx(
-        spec.hazard.coefficients.honeycombing_per_10pct))
+    assert np.all(
+        linear_predictor(spec, more_honeycombing) - eta
+        == pytest.approx(spec.hazard.coefficients.honeycombing_per_10pct)
+    )
 
 
 def test_scanner_batch_is_unrelated_to_outcome(default_cohort) -> None:
@@ -158,12 +187,25 @@ def test_scanner_batch_is_unrelated_to_outcome(default_cohort) -> None:
 def test_tables_are_consistent(default_cohort) -> None:
     clinical, visits, scans = default_cohort.clinical, default_cohort.visits, default_cohort.scans
     assert list(clinical.columns) == [
-        "patient_id", "sex", "birth_date", "smoking", "death_date", "last_followup_date"]
+        "patient_id",
+        "sex",
+        "birth_date",
+        "smoking",
+        "death_date",
+        "last_followup_date",
+    ]
     assert list(visits.columns) == [
-        "patient_id", "date", "fvc_pct", "dlco_pct", "dlco_cannot_perform", "treatment"]
+        "patient_id",
+        "date",
+        "fvc_pct",
+        "dlco_pct",
+        "dlco_cannot_perform",
+        "treatment",
+    ]
     assert clinical["patient_id"].is_unique
     assert set(scans["patient_id"]) == set(clinical["patient_id"])  # every patient has a scan
-    assert scans["series_instance_uid"].is_unique and scans["study_instance_uid"].is_unique
+    assert scans["series_instance_uid"].is_unique
+    assert scans["study_instance_uid"].is_unique
     assert scans["series_instance_uid"].str.match(r"^2\.25\.\d+$").all()
     assert (scans["series_instance_uid"].str.len() <= 64).all()
     by_id = clinical.set_index("patient_id")
@@ -173,7 +215,8 @@ def test_tables_are_consistent(default_cohort) -> None:
     assert (clinical.loc[dead, "death_date"] == clinical.loc[dead, "last_followup_date"]).all()
     # DLCO empty exactly when it could not be performed or was not done; flag implies empty
     assert visits.loc[visits["dlco_cannot_perform"], "dlco_pct"].isna().all()
-    assert visits["dlco_cannot_perform"].any() and visits["dlco_pct"].notna().mean() > 0.9
+    assert visits["dlco_cannot_perform"].any()
+    assert visits["dlco_pct"].notna().mean() > 0.9
     vlast = pd.to_datetime(by_id.loc[visits["patient_id"], "last_followup_date"]).to_numpy()
     assert (pd.to_datetime(visits["date"]).to_numpy() <= vlast).all()
     assert set(visits["treatment"]) <= {"none", *default_cohort.spec.treatment.drugs}
@@ -198,8 +241,11 @@ def test_pet_studies_are_extra_rows() -> None:
     plain = simulate_cohort_tables(None, 100, seed=2)
     with_pet = simulate_cohort_tables(None, 100, seed=2, pet=True)
     pet = with_pet.scans[with_pet.scans["study_kind"] == "petct"]
-    assert len(pet) == 100 and pet["pet_series_instance_uid"].str.startswith("2.25.").all()
+    assert len(pet) == 100
+    assert pet["pet_series_instance_uid"].str.startswith("2.25.").all()
     hrct = with_pet.scans[with_pet.scans["study_kind"] == "hrct"].reset_index(drop=True)
     pd.testing.assert_frame_equal(hrct, plain.scans)
     first = hrct.query("scan_index == 0").set_index("patient_id")
-    assert (pet.set_index("patient_id")["study_date"] == first.loc[pet["patient_id"], "study_date"]).all()
+    assert (
+        pet.set_index("patient_id")["study_date"] == first.loc[pet["patient_id"], "study_date"]
+    ).all()

@@ -1,7 +1,7 @@
 """Synthetic SSc-ILD cohorts on disk: a PACS-like DICOM export, registry tables and the truth.
 
-:func:`write_cohort` simulates the tables (:func:`ildrad.synth.outcome_model.simulate_cohort_tables`)
-and writes::
+:func:`write_cohort` simulates the tables
+(:func:`ildrad.synth.outcome_model.simulate_cohort_tables`) and writes::
 
     DIR/dicom/README.txt, export.xml, EXPORT_COMPLETE.marker     non-DICOM files of the export
     DIR/dicom/<PatientID>/<StudyDate>_<StudyUID suffix>/DIRFILE  non-DICOM index file per study
@@ -9,7 +9,7 @@ and writes::
         2_Thorax_<mm>_<kernel>/IM00001.dcm ...                   analysed thin recon (truth row)
         3_Thorax_<mm>_<lung kernel>/                             second kernel, same acquisition
         4_Thorax_<mm>_<kernel>/                                  thick recon (>= 5 mm slabs)
-        501_Dose_Report/                                         dose report (SR or secondary capture)
+        501_Dose_Report/                                         dose report (SR or sec. capture)
       PET/CT studies (``--pet``): 2_CT_LowDose_<mm>_<kernel>/ and 3_PET_AC/ sharing one frame
       of reference (the low-dose CT is the study's truth row)
     DIR/clinical.csv, DIR/visits.csv                             registry tables
@@ -48,6 +48,9 @@ _REFERENCE_LUNG_ML = 5000.0  # model lung volume imaged at PhantomSpec.lung_scal
 _SR_DOSE = "1.2.840.10008.5.1.4.1.1.88.67"  # X-Ray Radiation Dose SR Storage
 _SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 _TRUTH_MASKS = ("lungs", "zones", "patterns")
+# tiny grids sample every 6 mm; their slices are reconstructed 5 mm thick (a gap of 1 mm, as in
+# sequential HRCT) so that the analysed series passes the usual "at most 5 mm" selection rule
+_TINY_SLICE_THICKNESS_MM = 5.0
 
 
 @dataclass(frozen=True)
@@ -124,19 +127,34 @@ def write_cohort(
         with_pet = set(tables.scans.loc[tables.scans["study_kind"] == "petct", "patient_id"])
         rows = list(tables.scans.iterrows())
         for _, row in track(rows, "synthetic scans", total=len(rows)):
-            study = _Study(row, clinical.loc[row["patient_id"]], names[row["patient_id"]], namespace,
-                           out / "dicom" / row["patient_id"] / _study_folder(row))
+            study = _Study(
+                row,
+                clinical.loc[row["patient_id"]],
+                names[row["patient_id"]],
+                namespace,
+                out / "dicom" / row["patient_id"] / _study_folder(row),
+            )
             measured.append(
                 _write_study(study, tables.spec, size, out, cache, row["patient_id"] in with_pet)
             )
         image_cols = pd.DataFrame(measured, index=tables.scans.index)
         tables = CohortTables(
-            tables.clinical, tables.visits, pd.concat([tables.scans, image_cols], axis=1),
-            tables.patients, tables.names, tables.spec, tables.seed,
+            tables.clinical,
+            tables.visits,
+            pd.concat([tables.scans, image_cols], axis=1),
+            tables.patients,
+            tables.names,
+            tables.spec,
+            tables.seed,
         )
         _write_export_files(out / "dicom", tables)
     write_cohort_tables(tables, out)
-    log.info("cohort of %d patients, %d scans written to %s", len(tables.clinical), len(tables.scans), out)
+    log.info(
+        "cohort of %d patients, %d scans written to %s",
+        len(tables.clinical),
+        len(tables.scans),
+        out,
+    )
     return tables
 
 
@@ -150,10 +168,19 @@ def _series_folder(number: int, description: str) -> str:
 
 
 def _int_seed(*parts: object) -> int:
-    return int.from_bytes(hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()[:4], "big") >> 1
+    return (
+        int.from_bytes(hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()[:4], "big")
+        >> 1
+    )
 
 
-_VENDOR_WORDS = {"siemens": "SIEMENS", "ge": "GE", "philips": "Philips", "canon": "Canon", "toshiba": "Canon"}
+_VENDOR_WORDS = {
+    "siemens": "SIEMENS",
+    "ge": "GE",
+    "philips": "Philips",
+    "canon": "Canon",
+    "toshiba": "Canon",
+}
 
 
 def _phantom_vendor(manufacturer: str) -> str:
@@ -179,6 +206,7 @@ def phantom_spec_for_scan(row: pd.Series, size: str, kernel: str, male: bool) ->
         noise_hu=float(row["noise_hu"]),
         kernel=kernel,
         vendor=_phantom_vendor(str(row["manufacturer"])),
+        slice_thickness_mm=_TINY_SLICE_THICKNESS_MM if size == "tiny" else None,
     )
 
 
@@ -210,8 +238,9 @@ def _common_header(study: _Study, spec: CohortSpec) -> dict[str, Any]:
     }
 
 
-def _write_study(study: _Study, spec: CohortSpec, size: str, out: Path, cache: dict[str, Any],
-                 keep_for_pet: bool) -> dict[str, float]:
+def _write_study(
+    study: _Study, spec: CohortSpec, size: str, out: Path, cache: dict[str, Any], keep_for_pet: bool
+) -> dict[str, float]:
     """Write the series of one study; return the ``image_*`` truth values of its analysed CT.
 
     ``cache`` keeps the first diagnostic phantom of patients with a PET/CT (``keep_for_pet``)
@@ -239,7 +268,9 @@ def _write_study(study: _Study, spec: CohortSpec, size: str, out: Path, cache: d
     for name in _TRUTH_MASKS:
         write_mask(scan.truth[name], masks / f"{name}.nii.gz")
     numbers = scan.numbers
-    values = {f"image_extent_{name}": numbers[f"extent_{name}"] for name in (*PATTERNS, "emphysema")}
+    values = {
+        f"image_extent_{name}": numbers[f"extent_{name}"] for name in (*PATTERNS, "emphysema")
+    }
     values["image_extent_ild"] = numbers["ild_extent"]
     for key in ("lung_volume_ml", "right_lung_volume_ml", "left_lung_volume_ml"):
         values[f"image_{key}"] = numbers[key]
@@ -247,17 +278,32 @@ def _write_study(study: _Study, spec: CohortSpec, size: str, out: Path, cache: d
     return values
 
 
-def _write_ct(image: Any, folder: Path, header: dict[str, Any], series_uid: str, study_uid: str,
-              frame_uid: str, **kwargs: Any) -> list[Path]:
+def _write_ct(
+    image: Any,
+    folder: Path,
+    header: dict[str, Any],
+    series_uid: str,
+    study_uid: str,
+    frame_uid: str,
+    **kwargs: Any,
+) -> list[Path]:
     from ildrad.io.dicom_write import write_dicom_series
 
-    return write_dicom_series(image, folder, modality="CT", series_instance_uid=series_uid,
-                              study_instance_uid=study_uid, frame_of_reference_uid=frame_uid,
-                              header=header, **kwargs)
+    return write_dicom_series(
+        image,
+        folder,
+        modality="CT",
+        series_instance_uid=series_uid,
+        study_instance_uid=study_uid,
+        frame_of_reference_uid=frame_uid,
+        header=header,
+        **kwargs,
+    )
 
 
-def _write_hrct_series(study: _Study, spec: CohortSpec, scan: Any, header: dict[str, Any],
-                       frame_uid: str) -> None:
+def _write_hrct_series(
+    study: _Study, spec: CohortSpec, scan: Any, header: dict[str, Any], frame_uid: str
+) -> None:
     row, folder = study.row, study.folder
     study_uid = row["study_instance_uid"]
     batch = next((b for b in spec.scanners if b.name == row["scanner_batch"]), None)
@@ -267,26 +313,58 @@ def _write_hrct_series(study: _Study, spec: CohortSpec, scan: Any, header: dict[
 
     _write_scout(scan.ct, folder / _series_folder(1, "Topogram"), header, study, frame_uid)
     description = f"Thorax {thin_mm:.1f} {kernel_name}"
-    _write_ct(scan.ct, folder / _series_folder(2, description), {
-        **header, "SeriesNumber": 2, "SeriesDescription": description, "ConvolutionKernel": kernel_name,
-    }, row["series_instance_uid"], study_uid, frame_uid)
+    _write_ct(
+        scan.ct,
+        folder / _series_folder(2, description),
+        {
+            **header,
+            "SeriesNumber": 2,
+            "SeriesDescription": description,
+            "ConvolutionKernel": kernel_name,
+        },
+        row["series_instance_uid"],
+        study_uid,
+        frame_uid,
+    )
 
     second = _second_kernel_recon(scan.ct)
     description = f"Thorax {thin_mm:.1f} {second_name}"
-    _write_ct(second, folder / _series_folder(3, description), {
-        **header, "SeriesNumber": 3, "SeriesDescription": description, "ConvolutionKernel": second_name,
-    }, row["second_kernel_series_instance_uid"], study_uid, frame_uid)
+    _write_ct(
+        second,
+        folder / _series_folder(3, description),
+        {
+            **header,
+            "SeriesNumber": 3,
+            "SeriesDescription": description,
+            "ConvolutionKernel": second_name,
+        },
+        row["second_kernel_series_instance_uid"],
+        study_uid,
+        frame_uid,
+    )
 
     thick = _thick_recon(scan.ct)
     thick_mm = float(thick.spacing[0])
     description = f"Thorax {thick_mm:.1f} {kernel_name}"
-    _write_ct(thick, folder / _series_folder(4, description), {
-        **header, "SeriesNumber": 4, "SeriesDescription": description, "ConvolutionKernel": kernel_name,
-        "SliceThickness": thick_mm,
-    }, row["thick_series_instance_uid"], study_uid, frame_uid)
+    _write_ct(
+        thick,
+        folder / _series_folder(4, description),
+        {
+            **header,
+            "SeriesNumber": 4,
+            "SeriesDescription": description,
+            "ConvolutionKernel": kernel_name,
+            "SliceThickness": thick_mm,
+        },
+        row["thick_series_instance_uid"],
+        study_uid,
+        frame_uid,
+    )
 
     _write_dose_report(folder / _series_folder(501, "Dose Report"), header, study, batch)
-    (folder / "DIRFILE").write_bytes(b"PHILIPS-DIRFILE\x00" + row["patient_id"].encode() + b"\x00" * 16)
+    (folder / "DIRFILE").write_bytes(
+        b"PHILIPS-DIRFILE\x00" + row["patient_id"].encode() + b"\x00" * 16
+    )
 
 
 def _second_kernel_recon(ct: Any) -> Any:
@@ -321,19 +399,23 @@ def _thick_recon(ct: Any) -> Any:
     return Image(np.round(slabs).astype(np.float32), grid, ct.modality, ct.unit, metadata)
 
 
-def _write_scout(ct: Any, folder: Path, header: dict[str, Any], study: _Study, frame_uid: str) -> None:
+def _write_scout(
+    ct: Any, folder: Path, header: dict[str, Any], study: _Study, frame_uid: str
+) -> None:
     """Two localizers (AP and lateral): projections of the CT volume, ImageType LOCALIZER."""
     from ildrad.image import Grid, Image, Modality, Unit
 
     grid = ct.grid
-    positions = grid.index_to_physical(np.stack([np.arange(ct.shape[0]), np.zeros(ct.shape[0]),
-                                                 np.zeros(ct.shape[0])], axis=1))
+    positions = grid.index_to_physical(
+        np.stack([np.arange(ct.shape[0]), np.zeros(ct.shape[0]), np.zeros(ct.shape[0])], axis=1)
+    )
     head_first = np.argsort(-positions[:, 2])  # rows from head to feet
     attenuation = np.clip(ct.array.astype(np.float64) + 1000.0, 0.0, None)[head_first]
     series_uid = deterministic_uid(study.namespace, study.row["study_instance_uid"], "scout")
     top = positions[head_first[0]]
-    for number, (axis, cols, prefix) in enumerate(((1, (1.0, 0.0, 0.0), "IM_AP_"),
-                                                   (2, (0.0, 1.0, 0.0), "IM_LAT_")), start=1):
+    for number, (axis, cols, prefix) in enumerate(
+        ((1, (1.0, 0.0, 0.0), "IM_AP_"), (2, (0.0, 1.0, 0.0), "IM_LAT_")), start=1
+    ):
         projection = attenuation.mean(axis=axis) * 2.0 - 1000.0  # (rows, cols)
         rows_dir = np.array([0.0, 0.0, -1.0])
         cols_dir = np.asarray(cols)
@@ -342,17 +424,36 @@ def _write_scout(ct: Any, folder: Path, header: dict[str, Any], study: _Study, f
         origin = np.array([top[0], top[1], top[2]])
         origin[0 if axis == 1 else 1] = -(projection.shape[1] - 1) / 2.0 * col_spacing
         direction = np.stack([normal, rows_dir, cols_dir], axis=1)
-        scout_grid = Grid((1, *projection.shape), (1.0, grid.spacing[0], col_spacing), tuple(origin),
-                          tuple(map(tuple, direction)))
-        image = Image(np.round(projection)[None].astype(np.float32), scout_grid, Modality.CT, Unit.HU, {})
-        _write_ct(image, folder, {
-            **header, "SeriesNumber": 1, "SeriesDescription": "Topogram 0.6 T20s",
-            "ImageType": ["ORIGINAL", "PRIMARY", "LOCALIZER"], "InstanceNumber": number,
-            "ConvolutionKernel": "T20s",
-        }, series_uid, study.row["study_instance_uid"], frame_uid, file_prefix=prefix)
+        scout_grid = Grid(
+            (1, *projection.shape),
+            (1.0, grid.spacing[0], col_spacing),
+            tuple(origin),
+            tuple(map(tuple, direction)),
+        )
+        image = Image(
+            np.round(projection)[None].astype(np.float32), scout_grid, Modality.CT, Unit.HU, {}
+        )
+        _write_ct(
+            image,
+            folder,
+            {
+                **header,
+                "SeriesNumber": 1,
+                "SeriesDescription": "Topogram 0.6 T20s",
+                "ImageType": ["ORIGINAL", "PRIMARY", "LOCALIZER"],
+                "InstanceNumber": number,
+                "ConvolutionKernel": "T20s",
+            },
+            series_uid,
+            study.row["study_instance_uid"],
+            frame_uid,
+            file_prefix=prefix,
+        )
 
 
-def _write_dose_report(folder: Path, header: dict[str, Any], study: _Study, batch: ScannerBatch | None) -> None:
+def _write_dose_report(
+    folder: Path, header: dict[str, Any], study: _Study, batch: ScannerBatch | None
+) -> None:
     """A dose report as real exports hold it: an SR (GE style) or a secondary capture with
     Modality CT (Siemens style), one instance in series 501."""
     from pydicom.dataset import Dataset, FileMetaDataset
@@ -379,12 +480,20 @@ def _write_dose_report(folder: Path, header: dict[str, Any], study: _Study, batc
         ds.CompletionFlag = "COMPLETE"
         ds.VerificationFlag = "UNVERIFIED"
         title = Dataset()
-        title.CodeValue, title.CodingSchemeDesignator, title.CodeMeaning = "113701", "DCM", "X-Ray Radiation Dose Report"
+        title.CodeValue, title.CodingSchemeDesignator, title.CodeMeaning = (
+            "113701",
+            "DCM",
+            "X-Ray Radiation Dose Report",
+        )
         ds.ConceptNameCodeSequence = [title]
         item = Dataset()
         item.RelationshipType, item.ValueType = "CONTAINS", "NUM"
         name = Dataset()
-        name.CodeValue, name.CodingSchemeDesignator, name.CodeMeaning = "113830", "DCM", "Mean CTDIvol"
+        name.CodeValue, name.CodingSchemeDesignator, name.CodeMeaning = (
+            "113830",
+            "DCM",
+            "Mean CTDIvol",
+        )
         item.ConceptNameCodeSequence = [name]
         value = Dataset()
         value.NumericValue = str(ctdi)
@@ -404,7 +513,9 @@ def _write_dose_report(folder: Path, header: dict[str, Any], study: _Study, batc
         ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
         page = np.zeros((64, 128), dtype=np.uint8)
         for line in range(4):  # bars standing in for the rendered dose table
-            page[8 + 12 * line: 14 + 12 * line, 8: 8 + int(20 + ctdi * 10 + 15 * line) % 112] = 255
+            page[8 + 12 * line : 14 + 12 * line, 8 : 8 + int(20 + ctdi * 10 + 15 * line) % 112] = (
+                255
+            )
         ds.PixelData = page.tobytes()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
@@ -413,8 +524,15 @@ def _write_dose_report(folder: Path, header: dict[str, Any], study: _Study, batc
     ds.save_as(folder / "IM00001.dcm", enforce_file_format=True)
 
 
-def _write_pet_study(study: _Study, spec: CohortSpec, ct: Any, seed: int, header: dict[str, Any],
-                     frame_uid: str, out: Path) -> Any:
+def _write_pet_study(
+    study: _Study,
+    spec: CohortSpec,
+    ct: Any,
+    seed: int,
+    header: dict[str, Any],
+    frame_uid: str,
+    out: Path,
+) -> Any:
     """PET/CT study: the low-dose CT (the study's truth row) and the FDG PET in Bq/mL with the
     header fields SUV needs, sharing one frame of reference; returns the low-dose SyntheticCT."""
     from ildrad.io.dicom_write import write_dicom_series
@@ -428,7 +546,9 @@ def _write_pet_study(study: _Study, spec: CohortSpec, ct: Any, seed: int, header
     weight = round((80.0 if male else 65.0) + 12.0 * jitter, 1)
     height = 1.78 if male else 1.64
     pet_spec = PetPhantomSpec(
-        weight_kg=weight, height_m=height, uptake_minutes=spec.pet.uptake_minutes,
+        weight_kg=weight,
+        height_m=height,
+        uptake_minutes=spec.pet.uptake_minutes,
         injected_activity_mbq=spec.pet.injected_activity_mbq_per_kg * weight,
         low_dose_ct_noise_hu=spec.pet.ct_noise_hu,
     )
@@ -440,13 +560,29 @@ def _write_pet_study(study: _Study, spec: CohortSpec, ct: Any, seed: int, header
     low_dose = study_pet.low_dose_ct
     ld_mm = float(low_dose.ct.spacing[0])
     description = f"CT LowDose {ld_mm:.1f} {spec.pet.ct_kernel_name}"
-    common = {**header, "Manufacturer": spec.pet.manufacturer, "ManufacturerModelName": spec.pet.model,
-              "StudyDescription": "PET-CT WB FDG", "SeriesTime": scan_time, "AcquisitionTime": scan_time,
-              "PatientWeight": weight, "PatientSize": height}
-    _write_ct(low_dose.ct, folder / _series_folder(2, description), {
-        **common, "SeriesNumber": 2, "SeriesDescription": description,
-        "ConvolutionKernel": spec.pet.ct_kernel_name,
-    }, row["series_instance_uid"], row["study_instance_uid"], frame_uid)
+    common = {
+        **header,
+        "Manufacturer": spec.pet.manufacturer,
+        "ManufacturerModelName": spec.pet.model,
+        "StudyDescription": "PET-CT WB FDG",
+        "SeriesTime": scan_time,
+        "AcquisitionTime": scan_time,
+        "PatientWeight": weight,
+        "PatientSize": height,
+    }
+    _write_ct(
+        low_dose.ct,
+        folder / _series_folder(2, description),
+        {
+            **common,
+            "SeriesNumber": 2,
+            "SeriesDescription": description,
+            "ConvolutionKernel": spec.pet.ct_kernel_name,
+        },
+        row["series_instance_uid"],
+        row["study_instance_uid"],
+        frame_uid,
+    )
     radiopharmaceutical = {
         "Radiopharmaceutical": "Fluorodeoxyglucose",
         "RadiopharmaceuticalStartTime": injection,
@@ -455,12 +591,22 @@ def _write_pet_study(study: _Study, spec: CohortSpec, ct: Any, seed: int, header
         "RadionuclideHalfLife": study_pet.numbers["half_life_s"],
     }
     write_dicom_series(
-        study_pet.activity_concentration_bqml(), folder / _series_folder(3, "PET AC WB"), modality="PT",
-        series_instance_uid=row["pet_series_instance_uid"], study_instance_uid=row["study_instance_uid"],
+        study_pet.activity_concentration_bqml(),
+        folder / _series_folder(3, "PET AC WB"),
+        modality="PT",
+        series_instance_uid=row["pet_series_instance_uid"],
+        study_instance_uid=row["study_instance_uid"],
         frame_of_reference_uid=frame_uid,
-        header={**common, "SeriesNumber": 3, "SeriesDescription": "PET AC WB", "Units": "BQML",
-                "DecayCorrection": "START", "CorrectedImage": ["ATTN", "DECY"],
-                "SeriesType": ["STATIC", "IMAGE"], "RadiopharmaceuticalInformationSequence": [radiopharmaceutical]},
+        header={
+            **common,
+            "SeriesNumber": 3,
+            "SeriesDescription": "PET AC WB",
+            "Units": "BQML",
+            "DecayCorrection": "START",
+            "CorrectedImage": ["ATTN", "DECY"],
+            "SeriesType": ["STATIC", "IMAGE"],
+            "RadiopharmaceuticalInformationSequence": [radiopharmaceutical],
+        },
     )
     truth = out / "truth" / "pet" / row["pet_series_instance_uid"]
     write_image(study_pet.truth_suv, truth / "truth_suv.nii.gz")
@@ -481,6 +627,7 @@ def _write_export_files(root: Path, tables: CohortTables) -> None:
         for row in tables.scans.itertuples()
     )
     (root / "export.xml").write_text(
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<export studies="{len(tables.scans)}">\n{studies}\n</export>\n'
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<export studies="{len(tables.scans)}">\n{studies}\n</export>\n'
     )
     (root / "EXPORT_COMPLETE.marker").write_text("export complete; DICOMDIR not created\n")

@@ -33,6 +33,7 @@ __all__ = [
 #: ILD patterns whose extent the model tracks (fractions of lung volume).
 PATTERNS: tuple[str, ...] = ("ground_glass", "reticulation", "honeycombing", "consolidation")
 
+
 class StudyDesign(Section):
     """Calendar of the registry and the censoring mechanism."""
 
@@ -44,9 +45,7 @@ class StudyDesign(Section):
     @model_validator(mode="after")
     def _ordered(self) -> StudyDesign:
         if not self.enrollment_start <= self.enrollment_end < self.administrative_end:
-            raise ValueError(
-                "need enrollment_start <= enrollment_end < administrative_end"
-            )
+            raise ValueError("need enrollment_start <= enrollment_end < administrative_end")
         return self
 
 

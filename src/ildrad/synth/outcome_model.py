@@ -84,21 +84,87 @@ _GAUSS_HERMITE_NODES = 40
 _EMPHYSEMA_CAP = 0.3
 
 _FEMALE_NAMES = (
-    "ANNA", "MARIA", "ELENA", "SOFIA", "LAURA", "CLAIRE", "HANNA", "JULIA", "NORA", "EVA",
-    "IRENE", "LUCIA", "MARTA", "ROSA", "INGRID", "GRETA", "ALICE", "EMMA", "LENA", "MIRIAM",
+    "ANNA",
+    "MARIA",
+    "ELENA",
+    "SOFIA",
+    "LAURA",
+    "CLAIRE",
+    "HANNA",
+    "JULIA",
+    "NORA",
+    "EVA",
+    "IRENE",
+    "LUCIA",
+    "MARTA",
+    "ROSA",
+    "INGRID",
+    "GRETA",
+    "ALICE",
+    "EMMA",
+    "LENA",
+    "MIRIAM",
 )
 _MALE_NAMES = (
-    "JOHN", "PETER", "MARCO", "LUCAS", "DAVID", "KARL", "PAUL", "OSCAR", "HUGO", "IVAN",
-    "FELIX", "TOMAS", "ANDRE", "NIKO", "SAMUEL", "VICTOR", "LEON", "MAX", "OTTO", "BRUNO",
+    "JOHN",
+    "PETER",
+    "MARCO",
+    "LUCAS",
+    "DAVID",
+    "KARL",
+    "PAUL",
+    "OSCAR",
+    "HUGO",
+    "IVAN",
+    "FELIX",
+    "TOMAS",
+    "ANDRE",
+    "NIKO",
+    "SAMUEL",
+    "VICTOR",
+    "LEON",
+    "MAX",
+    "OTTO",
+    "BRUNO",
 )
 _FAMILY_NAMES = (
-    "MUSTERMANN", "DOE", "ROSSI", "DUBOIS", "NOVAK", "JANSEN", "LINDQVIST", "GARCIA", "KOWALSKI",
-    "MURPHY", "SILVA", "MEIER", "BERGER", "HOLM", "VERMEER", "PETROV", "COSTA", "LAMBERT",
-    "FISCHER", "MORENO", "NILSSON", "HUBER", "BIANCHI", "KRAUSE", "WEBER", "SANTOS",
+    "MUSTERMANN",
+    "DOE",
+    "ROSSI",
+    "DUBOIS",
+    "NOVAK",
+    "JANSEN",
+    "LINDQVIST",
+    "GARCIA",
+    "KOWALSKI",
+    "MURPHY",
+    "SILVA",
+    "MEIER",
+    "BERGER",
+    "HOLM",
+    "VERMEER",
+    "PETROV",
+    "COSTA",
+    "LAMBERT",
+    "FISCHER",
+    "MORENO",
+    "NILSSON",
+    "HUBER",
+    "BIANCHI",
+    "KRAUSE",
+    "WEBER",
+    "SANTOS",
 )
 
 #: Columns of ``clinical.csv`` / ``visits.csv`` (the contract with ``ildrad index``).
-CLINICAL_COLUMNS = ("patient_id", "sex", "birth_date", "smoking", "death_date", "last_followup_date")
+CLINICAL_COLUMNS = (
+    "patient_id",
+    "sex",
+    "birth_date",
+    "smoking",
+    "death_date",
+    "last_followup_date",
+)
 VISIT_COLUMNS = ("patient_id", "date", "fvc_pct", "dlco_pct", "dlco_cannot_perform", "treatment")
 
 
@@ -151,7 +217,9 @@ def _rngs(seed: int, names: tuple[str, ...]) -> dict[str, np.random.Generator]:
     return {name: np.random.default_rng(child) for name, child in zip(names, children, strict=True)}
 
 
-def _categorical(rng: np.random.Generator, weights: tuple[float, ...] | list[float], n: int) -> np.ndarray:
+def _categorical(
+    rng: np.random.Generator, weights: tuple[float, ...] | list[float], n: int
+) -> np.ndarray:
     w = np.asarray(weights, dtype=float)
     return rng.choice(len(w), size=n, p=w / w.sum())
 
@@ -215,7 +283,9 @@ def _pattern_extents(spec: CohortSpec, p: _Patients, t: np.ndarray) -> np.ndarra
     r = np.moveaxis(p.rate, 1, 0) if p.rate.ndim == 3 else p.rate.T
     extents = np.maximum(e0 + r * tau, 0.0)
     total = extents.sum(axis=0)
-    scale = np.where(total > spec.disease.max_extent, spec.disease.max_extent / np.maximum(total, 1e-12), 1.0)
+    scale = np.where(
+        total > spec.disease.max_extent, spec.disease.max_extent / np.maximum(total, 1e-12), 1.0
+    )
     return extents * scale
 
 
@@ -237,14 +307,20 @@ def disease_state(spec: CohortSpec, p: _Patients, t: np.ndarray) -> dict[str, np
     state["extent_ild"] = total
     state["extent_emphysema"] = np.broadcast_to(p.emphysema, total.shape)
     state["fibrosis_progression_pct_per_year"] = progression
-    state["fvc_pct_true"] = np.maximum(p.fvc_healthy + phys.fvc_pct_per_extent * total, phys.floor_pct)
+    state["fvc_pct_true"] = np.maximum(
+        p.fvc_healthy + phys.fvc_pct_per_extent * total, phys.floor_pct
+    )
     state["dlco_pct_true"] = np.maximum(
-        p.dlco_healthy + phys.dlco_pct_per_extent * total + phys.dlco_pct_per_emphysema * p.emphysema,
+        p.dlco_healthy
+        + phys.dlco_pct_per_extent * total
+        + phys.dlco_pct_per_emphysema * p.emphysema,
         phys.floor_pct,
     )
     state["age_years"] = p.age0 + t
     state["male"] = np.broadcast_to(p.male, total.shape)
-    volume = p.volume_healthy * (1.0 - phys.lung_volume_loss_per_fibrotic_extent * fibrosis(extents))
+    volume = p.volume_healthy * (
+        1.0 - phys.lung_volume_loss_per_fibrotic_extent * fibrosis(extents)
+    )
     state["lung_volume_ml"] = volume
     state["right_lung_volume_ml"] = volume * phys.right_lung_fraction
     state["left_lung_volume_ml"] = volume * (1.0 - phys.right_lung_fraction)
@@ -311,7 +387,9 @@ def _first_crossing(cumhaz: np.ndarray, grid: np.ndarray, target: np.ndarray) ->
 
 
 def _spec_digest(spec: CohortSpec) -> str:
-    return hashlib.sha256(json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+    return hashlib.sha256(
+        json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode()
+    ).hexdigest()[:16]
 
 
 def _days(d: date) -> int:
@@ -335,9 +413,9 @@ def simulate_cohort_tables(
     """Simulate a cohort at the level of tables (no images): thousands of patients in seconds.
 
     ``pet`` adds a PET/CT study (its low-dose CT is a truth row of kind ``petct``) on the first
-    scan date of ``spec.pet.fraction_of_patients`` of the patients. The same ``spec``, ``n_patients``
-    and ``seed`` always give the same tables, UIDs included; ``ildrad synth cohort`` writes these
-    tables and the images that match them.
+    scan date of ``spec.pet.fraction_of_patients`` of the patients. The same ``spec``,
+    ``n_patients`` and ``seed`` always give the same tables, UIDs included; ``ildrad synth
+    cohort`` writes these tables and the images that match them.
     """
     from ildrad.errors import InputError
 
@@ -345,14 +423,20 @@ def simulate_cohort_tables(
     if n_patients < 1:
         raise InputError(f"n_patients must be >= 1, got {n_patients}")
     n = int(n_patients)
-    rngs = _rngs(seed, ("patients", "entry", "death", "censor", "scans", "visits", "identity", "pet"))
+    rngs = _rngs(
+        seed, ("patients", "entry", "death", "censor", "scans", "visits", "identity", "pet")
+    )
     params, smoking, drug = _draw_patients(spec, n, rngs["patients"])
     study, sched = spec.study, spec.schedule
 
-    entry_day = rngs["entry"].integers(_days(study.enrollment_start), _days(study.enrollment_end) + 1, n)
+    entry_day = rngs["entry"].integers(
+        _days(study.enrollment_start), _days(study.enrollment_end) + 1, n
+    )
     admin_years = (_days(study.administrative_end) - entry_day) / DAYS_PER_YEAR
     ltfu_rate = study.loss_to_followup_per_year
-    ltfu_years = rngs["censor"].exponential(1.0 / ltfu_rate, n) if ltfu_rate > 0 else np.full(n, np.inf)
+    ltfu_years = (
+        rngs["censor"].exponential(1.0 / ltfu_rate, n) if ltfu_rate > 0 else np.full(n, np.inf)
+    )
     exp1 = rngs["death"].exponential(1.0, n)
     uniform_gaps = rngs["scans"].uniform(
         sched.scan_interval_years_min, sched.scan_interval_years_max, (n, sched.max_scans - 1)
@@ -372,14 +456,29 @@ def simulate_cohort_tables(
     namespace = f"{_spec_digest(spec)}:{seed}"
     with_pet = pet & (rngs["pet"].random(n) < spec.pet.fraction_of_patients)
     scans = _scan_rows(
-        spec, params, ids, namespace, entry_day, scan_off, valid, batch, cum_at_scan, end_off, died, with_pet
+        spec,
+        params,
+        ids,
+        namespace,
+        entry_day,
+        scan_off,
+        valid,
+        batch,
+        cum_at_scan,
+        end_off,
+        died,
+        with_pet,
     )
-    visits = _visit_rows(spec, params, ids, entry_day, scan_off, valid, end_off, died, drug, rngs["visits"])
+    visits = _visit_rows(
+        spec, params, ids, entry_day, scan_off, valid, end_off, died, drug, rngs["visits"]
+    )
     clinical = pd.DataFrame(
         {
             "patient_id": ids["patient_id"],
             "sex": np.where(params.male > 0, "M", "F"),
-            "birth_date": _to_dates(entry_day - np.round(params.age0 * DAYS_PER_YEAR).astype(np.int64)),
+            "birth_date": _to_dates(
+                entry_day - np.round(params.age0 * DAYS_PER_YEAR).astype(np.int64)
+            ),
             "smoking": np.asarray(["never", "former", "current"])[smoking],
             "death_date": np.where(died, _to_dates(entry_day + end_off), np.datetime64("NaT")),
             "last_followup_date": _to_dates(entry_day + end_off),
@@ -398,12 +497,19 @@ def simulate_cohort_tables(
             "treatment": np.where(treated, drugs[drug], "none"),
             "treatment_start_date": np.where(
                 treated,
-                _to_dates(entry_day + np.round(np.where(treated, params.treat_start, 0) * DAYS_PER_YEAR).astype(np.int64)),
+                _to_dates(
+                    entry_day
+                    + np.round(np.where(treated, params.treat_start, 0) * DAYS_PER_YEAR).astype(
+                        np.int64
+                    )
+                ),
                 np.datetime64("NaT"),
             ),
             "death": died,
             "lost_to_followup": lost,
-            "censoring": np.where(died, "death", np.where(lost, "lost_to_followup", "administrative")),
+            "censoring": np.where(
+                died, "death", np.where(lost, "lost_to_followup", "administrative")
+            ),
             "n_scans": valid.sum(axis=1),
         }
     )
@@ -428,7 +534,11 @@ def _scan_schedule(spec: CohortSpec, params: _Patients, uniform_gaps: np.ndarray
 
 
 def _integrate(
-    spec: CohortSpec, params: _Patients, exp1: np.ndarray, scan_t: np.ndarray, admin_years: np.ndarray
+    spec: CohortSpec,
+    params: _Patients,
+    exp1: np.ndarray,
+    scan_t: np.ndarray,
+    admin_years: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Death times and the observable cumulative hazard at each candidate scan time + horizons.
 
@@ -472,7 +582,9 @@ def _true_risks(spec: CohortSpec, cum: np.ndarray) -> np.ndarray:
     return 1.0 - np.einsum("rq,rqh->rh", post, survive)
 
 
-def _identities(spec: CohortSpec, n: int, rng: np.random.Generator, male: np.ndarray) -> dict[str, np.ndarray]:
+def _identities(
+    spec: CohortSpec, n: int, rng: np.random.Generator, male: np.ndarray
+) -> dict[str, np.ndarray]:
     numbers = rng.choice(900_000, size=n, replace=False) + 100_000
     family = np.asarray(_FAMILY_NAMES)[rng.integers(0, len(_FAMILY_NAMES), n)]
     female_given = np.asarray(_FEMALE_NAMES)[rng.integers(0, len(_FEMALE_NAMES), n)]
@@ -484,7 +596,9 @@ def _identities(spec: CohortSpec, n: int, rng: np.random.Generator, male: np.nda
     }
 
 
-def _state_frame(spec: CohortSpec, params: _Patients, patient: np.ndarray, t: np.ndarray) -> pd.DataFrame:
+def _state_frame(
+    spec: CohortSpec, params: _Patients, patient: np.ndarray, t: np.ndarray
+) -> pd.DataFrame:
     state = disease_state(spec, params.subset(patient), t)
     frame = pd.DataFrame({key: np.asarray(value, dtype=float) for key, value in state.items()})
     frame["linear_predictor"] = linear_predictor(spec, state)
@@ -521,7 +635,9 @@ def _scan_rows(
     is_pet = kinds == "petct"
 
     def uid(row: int, *parts: object) -> str:
-        return deterministic_uid(namespace, pid[row], "pet" if is_pet[row] else "ct", slot[row], *parts)
+        return deterministic_uid(
+            namespace, pid[row], "pet" if is_pet[row] else "ct", slot[row], *parts
+        )
 
     rows = range(len(patient))
     batches = spec.scanners
@@ -542,15 +658,21 @@ def _scan_rows(
     for column in frame.columns.drop("linear_predictor"):
         out[column] = frame[column].to_numpy()
     out["scanner_batch"] = np.where(is_pet, "petct", [batches[b].name for b in bsel])
-    out["manufacturer"] = np.where(is_pet, spec.pet.manufacturer, [batches[b].manufacturer for b in bsel])
+    out["manufacturer"] = np.where(
+        is_pet, spec.pet.manufacturer, [batches[b].manufacturer for b in bsel]
+    )
     out["model"] = np.where(is_pet, spec.pet.model, [batches[b].model for b in bsel])
     out["kernel"] = np.where(is_pet, "smooth", [batches[b].kernel for b in bsel])
-    out["kernel_name"] = np.where(is_pet, spec.pet.ct_kernel_name, [batches[b].kernel_name for b in bsel])
+    out["kernel_name"] = np.where(
+        is_pet, spec.pet.ct_kernel_name, [batches[b].kernel_name for b in bsel]
+    )
     out["noise_hu"] = np.where(is_pet, spec.pet.ct_noise_hu, [batches[b].noise_hu for b in bsel])
     out["second_kernel_series_instance_uid"] = [
         "" if is_pet[r] else uid(r, "series", "second_kernel") for r in rows
     ]
-    out["thick_series_instance_uid"] = ["" if is_pet[r] else uid(r, "series", "thick") for r in rows]
+    out["thick_series_instance_uid"] = [
+        "" if is_pet[r] else uid(r, "series", "thick") for r in rows
+    ]
     out["pet_series_instance_uid"] = [uid(r, "series", "pet") if is_pet[r] else "" for r in rows]
     for k, horizon in enumerate(HORIZONS_YEARS):
         out[f"true_risk_{horizon}y"] = risks[:, k]
@@ -578,7 +700,9 @@ def _visit_rows(
     n_routine = int(np.ceil(max_years / sched.visit_interval_years_min)) + 1
     routine = np.floor(
         np.cumsum(
-            rng.uniform(sched.visit_interval_years_min, sched.visit_interval_years_max, (n, n_routine)),
+            rng.uniform(
+                sched.visit_interval_years_min, sched.visit_interval_years_max, (n, n_routine)
+            ),
             axis=1,
         )
         * DAYS_PER_YEAR
@@ -617,7 +741,9 @@ def _visit_rows(
     )
 
 
-def horizon_outcome(scans: pd.DataFrame, clinical: pd.DataFrame, horizon_years: float) -> pd.DataFrame:
+def horizon_outcome(
+    scans: pd.DataFrame, clinical: pd.DataFrame, horizon_years: float
+) -> pd.DataFrame:
     """Per scan: ``dead`` (death within h years of the study date) and ``assessable``.
 
     Computed from the exported columns only (``study_date``; ``death_date`` and
@@ -646,7 +772,10 @@ def cohort_summary(tables: CohortTables) -> dict[str, float]:
     from sklearn.metrics import roc_auc_score
 
     scans = tables.scans[tables.scans["study_kind"] == "hrct"]
-    summary: dict[str, float] = {"patients": float(len(tables.clinical)), "scans": float(len(scans))}
+    summary: dict[str, float] = {
+        "patients": float(len(tables.clinical)),
+        "scans": float(len(scans)),
+    }
     for horizon in HORIZONS_YEARS:
         outcome = horizon_outcome(scans, tables.clinical, horizon)
         summary[f"death_within_{horizon}y"] = float(outcome["dead"].mean())
@@ -727,7 +856,9 @@ def calibrate_spec(
     )
 
     def loss(theta: np.ndarray) -> float:
-        summary = cohort_summary(simulate_cohort_tables(_calibration_candidate(spec, theta), n_patients, seed))
+        summary = cohort_summary(
+            simulate_cohort_tables(_calibration_candidate(spec, theta), n_patients, seed)
+        )
         total = 0.0
         for key, target in targets.items():
             scale = _TARGET_SCALE.get(key, target)
@@ -736,12 +867,15 @@ def calibrate_spec(
         return total
 
     result = minimize(
-        loss, theta0, method="Nelder-Mead",
+        loss,
+        theta0,
+        method="Nelder-Mead",
         options={
             "maxfev": max_evaluations,
             "xatol": 0.01,
             "fatol": 0.01,
-            "initial_simplex": theta0 + np.vstack([np.zeros(len(theta0)), 0.15 * np.eye(len(theta0))]),
+            "initial_simplex": theta0
+            + np.vstack([np.zeros(len(theta0)), 0.15 * np.eye(len(theta0))]),
         },
     )
     best = _calibration_candidate(spec, result.x)
