@@ -18,14 +18,14 @@ def mask_file_name(name: str) -> str:
 HELP = "\n\n".join(
     [
         "Convert a DICOM CT series to OUT/image.nii.gz (HU, float32, geometry kept).",
-        "With --rtstruct and --roi, each named ROI is rasterised on the CT grid with the voxel-centre rule "
-        "(a voxel belongs to the ROI when its centre lies inside the contour polygon; even-odd rule across the "
-        "ROI's contours on a slice, so holes work) and written as OUT/<ROI name as in the file>.nii.gz. "
-        "With --seg, each segment is written as OUT/<SegmentLabel>.nii.gz. Only path separators in names are "
-        "replaced (by _).",
-        "Broken series (missing, duplicated or unevenly spaced slices, gantry tilt, mixed orientations, "
-        "unreadable or truncated files, no CT series) stop with exit code 2 and a message saying what is wrong "
-        "and where.",
+        "With --rtstruct and --roi, each named ROI is rasterised on the CT grid with the "
+        "voxel-centre rule (a voxel belongs to the ROI when its centre lies inside the contour "
+        "polygon; even-odd rule across the ROI's contours on a slice, so holes work) and written "
+        "as OUT/<ROI name as in the file>.nii.gz. With --seg, each segment is written as "
+        "OUT/<SegmentLabel>.nii.gz. Only path separators in names are replaced (by _).",
+        "Broken series (missing, duplicated or unevenly spaced slices, gantry tilt, mixed "
+        "orientations, unreadable or truncated files, no CT series) stop with exit code 2 and a "
+        "message saying what is wrong and where.",
     ]
 )
 

@@ -65,7 +65,7 @@ def _plain(keyword: str, value: Any) -> Any:
 
 
 def metadata_from_header(ds: Dataset) -> dict[str, Any]:
-    """The acquisition facts of one header as plain Python values (absent or empty fields left out)."""
+    """Acquisition facts of one header as plain values (absent or empty fields left out)."""
     found: dict[str, Any] = {}
     for key, keyword in ACQUISITION_KEYWORDS.items():
         value = ds.get(keyword)

@@ -149,7 +149,7 @@ def read_seg_segments(
     names: Sequence[str] | None = None,
     settings: IoSettings | None = None,
 ) -> dict[str, Mask]:
-    """One binary :class:`Mask` per segment (all, or those ``names``, case-insensitive), keyed by SegmentLabel."""
+    """A binary :class:`Mask` per segment (all, or ``names``, case-insensitive), by SegmentLabel."""
     path = Path(path)
     arrays, labels = _segment_arrays(path, grid, settings or IoSettings())
     wanted = list(labels)

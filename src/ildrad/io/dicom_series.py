@@ -508,13 +508,15 @@ def _check_stack(
         steps = gaps[k] / nominal
         if round(steps) >= 2 and abs(gaps[k] - round(steps) * nominal) <= allowed:
             raise MissingSliceError(
-                f"{where}: {round(steps) - 1} slice(s) missing between positions {along[k]:.3f} and "
-                f"{along[k + 1]:.3f} mm along the normal ({planes[k].name()} and {planes[k + 1].name()}; "
+                f"{where}: {round(steps) - 1} slice(s) missing between positions "
+                f"{along[k]:.3f} and {along[k + 1]:.3f} mm along the normal "
+                f"({planes[k].name()} and {planes[k + 1].name()}; "
                 f"spacing elsewhere {nominal:.4g} mm)"
             )
         raise NonUniformSpacingError(
-            f"{where}: non-uniform slice spacing: {gaps[k]:.4g} mm between positions {along[k]:.3f} and "
-            f"{along[k + 1]:.3f} mm ({planes[k].name()} and {planes[k + 1].name()}), {nominal:.4g} mm elsewhere"
+            f"{where}: non-uniform slice spacing: {gaps[k]:.4g} mm between positions "
+            f"{along[k]:.3f} and {along[k + 1]:.3f} mm ({planes[k].name()} and "
+            f"{planes[k + 1].name()}), {nominal:.4g} mm elsewhere"
         )
     return float((along[-1] - along[0]) / (len(planes) - 1))
 
@@ -598,8 +600,8 @@ def _series(
 def _warn_missing_modality(info: SeriesInfo, stack: _Stack, where: str, modality: str) -> None:
     if "Modality" not in stack.planes[0].header or not str(stack.planes[0].header.Modality):
         warnings.warn(
-            f"{where}: {stack.planes[0].name()} lacks Modality (0008,0060); read as {modality} from "
-            f"its SOP class",
+            f"{where}: {stack.planes[0].name()} lacks Modality (0008,0060); read as "
+            f"{modality} from its SOP class",
             IncompleteHeaderWarning,
             stacklevel=3,
         )
@@ -610,7 +612,7 @@ def _warn_missing_modality(info: SeriesInfo, stack: _Stack, where: str, modality
 
 
 def _padding_mask(stack: _Stack, settings: IoSettings) -> np.ndarray:
-    """Voxels outside the field of view: padding values, sentinels, sub-air values outside the circle."""
+    """Voxels outside the field of view: padding value, sentinels, sub-air outside the circle."""
     padding = stack.values < settings.padding_below_hu
     for k, plane in enumerate(stack.planes):
         value = plane.header.get("PixelPaddingValue")
@@ -677,7 +679,7 @@ def read_pet_series(
     series_uid: str | None = None,
     settings: IoSettings | None = None,
 ) -> PetSeries:
-    """Read a PET series (folder or files): stored values and per-slice headers (:class:`PetSeries`).
+    """A PET series (folder or files): stored values and per-slice headers (:class:`PetSeries`).
 
     The headers keep every element but the pixel data and patient identifiers (Units,
     DecayCorrection, CorrectedImage, RadiopharmaceuticalInformationSequence,

@@ -1,4 +1,4 @@
-"""Write an :class:`~ildrad.image.Image` as a DICOM CT or PET series (classic or enhanced multi-frame).
+"""Write an :class:`~ildrad.image.Image` as a DICOM CT or PET series (classic or multi-frame).
 
 Signature (used by ``ildrad.synth`` to build synthetic cohorts)::
 
@@ -33,7 +33,8 @@ Signature (used by ``ildrad.synth`` to build synthetic cohorts)::
 * Transfer syntaxes: implicit/explicit VR little endian, RLE lossless (pydicom), JPEG-LS lossless
   (pyjpegls), JPEG 2000 lossless (pylibjpeg-openjpeg; rows and columns >= 32), JPEG lossless SV1
   (GDCM). JPEG baseline
-  (8 bit) cannot hold 16-bit CT/PET values, so it is refused (see :data:`WRITABLE_TRANSFER_SYNTAXES`).
+  (8 bit) cannot hold 16-bit CT/PET values, so it is refused
+  (see :data:`WRITABLE_TRANSFER_SYNTAXES`).
 """
 
 from __future__ import annotations
@@ -407,7 +408,7 @@ def _write_classic(
 
 
 def _frame_timing(values: Mapping[Any, Any]) -> dict[str, Any]:
-    """FrameContentSequence timing elements from classic AcquisitionDate/Time and ActualFrameDuration."""
+    """FrameContentSequence timing from classic AcquisitionDate/Time and ActualFrameDuration."""
     timing: dict[str, Any] = {}
     if "AcquisitionDate" in values and "AcquisitionTime" in values:
         timing["FrameAcquisitionDateTime"] = (

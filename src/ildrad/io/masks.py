@@ -27,7 +27,7 @@ __all__ = ["mask_file_kind", "read_masks"]
 
 
 def mask_file_kind(path: str | Path) -> str:
-    """``"rtstruct"``, ``"seg"`` or ``"volume"`` (NIfTI/NRRD), from the file's ending or DICOM Modality."""
+    """``"rtstruct"``, ``"seg"`` or ``"volume"`` (NIfTI/NRRD), by file ending or DICOM Modality."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such mask file")
@@ -62,7 +62,7 @@ def read_masks(
     names: Sequence[str] | None = None,
     settings: IoSettings | None = None,
 ) -> dict[str, Mask]:
-    """Regions of interest of ``path`` on ``grid`` as ``{name: Mask}`` (see the module docstring)."""
+    """Regions of interest of ``path`` on ``grid`` as ``{name: Mask}`` (see module docstring)."""
     path = Path(path)
     kind = mask_file_kind(path)
     if kind == "rtstruct":

@@ -106,7 +106,7 @@ def _contours(ds: Dataset, number: int) -> list[Dataset]:
 
 
 def _contour_points(contour: Dataset, where: str) -> np.ndarray:
-    """ContourData as (n, 3) LPS points; raw bytes are parsed directly (pydicom's DS objects are slow)."""
+    """ContourData as (n, 3) LPS points; raw bytes parsed directly (pydicom's DS is slow)."""
     if _CONTOUR_DATA not in contour:
         raise DicomError(f"{where}: ContourData (3006,0050) missing")
     value = contour.get_item(_CONTOUR_DATA).value
@@ -139,7 +139,8 @@ def _rasterise(contours: list[Dataset], grid: Grid, where: str, settings: IoSett
         if offset > settings.contour_slice_tolerance:
             spread = np.ptp(plane) * grid.spacing[0]
             detail = (
-                f"its points span {spread:.3f} mm across the slice axis (not parallel to the slices)"
+                f"its points span {spread:.3f} mm across the slice axis "
+                "(not parallel to the slices)"
                 if spread > settings.contour_slice_tolerance * grid.spacing[0]
                 else f"it lies {offset * grid.spacing[0]:.3f} mm from the nearest slice centre"
             )
@@ -168,9 +169,10 @@ def _check_frame_of_reference(ds: Dataset, number: int, expected: str, where: st
             found = str(item.get("ReferencedFrameOfReferenceUID", "") or "")
             if found and found != expected:
                 warnings.warn(
-                    f"{where}: contours are in frame of reference {found}, the image in {expected}; "
-                    "the mask is placed by coordinates and may be misplaced if they are not the same "
-                    "patient space",
+                    f"{where}: contours are in frame of reference {found}, "
+                    f"the image in {expected}; "
+                    "the mask is placed by coordinates and may be misplaced if they are not the "
+                    "same patient space",
                     IldradWarning,
                     stacklevel=3,
                 )

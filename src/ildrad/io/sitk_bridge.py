@@ -1,4 +1,4 @@
-"""Conversion between ildrad's :class:`~ildrad.image.Image`/:class:`~ildrad.image.Mask` and SimpleITK.
+"""Conversion of ildrad's :class:`~ildrad.image.Image` / :class:`~ildrad.image.Mask` to SimpleITK.
 
 SimpleITK indexes (x, y, z); ildrad arrays are (z, y, x). Spacing is reversed accordingly and the
 direction matrix's columns are reversed (ildrad column j = SimpleITK column 2 - j).
@@ -13,7 +13,14 @@ import SimpleITK as sitk
 
 from ildrad.image import Grid, Image, Mask, Modality, Unit
 
-__all__ = ["grid_from_sitk", "grid_to_sitk", "image_from_sitk", "image_to_sitk", "mask_from_sitk", "mask_to_sitk"]
+__all__ = [
+    "grid_from_sitk",
+    "grid_to_sitk",
+    "image_from_sitk",
+    "image_to_sitk",
+    "mask_from_sitk",
+    "mask_to_sitk",
+]
 
 
 def grid_from_sitk(itk: sitk.Image) -> Grid:

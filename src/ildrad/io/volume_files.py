@@ -10,7 +10,14 @@ from ildrad.errors import InputError
 from ildrad.image import Image, Mask, Modality, Unit
 from ildrad.io.sitk_bridge import image_from_sitk, image_to_sitk, mask_from_sitk, mask_to_sitk
 
-__all__ = ["VOLUME_SUFFIXES", "is_volume_file", "read_image", "read_mask", "write_image", "write_mask"]
+__all__ = [
+    "VOLUME_SUFFIXES",
+    "is_volume_file",
+    "read_image",
+    "read_mask",
+    "write_image",
+    "write_mask",
+]
 
 #: File name endings read and written as single-file volumes.
 VOLUME_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
@@ -25,16 +32,22 @@ def _read_sitk(path: Path, pixel_type: int) -> sitk.Image:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     if not is_volume_file(path):
-        raise InputError(f"{path}: not a NIfTI/NRRD file (expected one of {', '.join(VOLUME_SUFFIXES)})")
+        raise InputError(
+            f"{path}: not a NIfTI/NRRD file (expected one of {', '.join(VOLUME_SUFFIXES)})"
+        )
     try:
         itk = sitk.ReadImage(str(path), pixel_type)
     except RuntimeError as err:
-        raise InputError(f"{path}: unreadable image file ({str(err).strip().splitlines()[-1]})") from err
+        raise InputError(
+            f"{path}: unreadable image file ({str(err).strip().splitlines()[-1]})"
+        ) from err
     if itk.GetDimension() == 2:
         itk = sitk.JoinSeries(itk)
     if itk.GetDimension() != 3 or itk.GetNumberOfComponentsPerPixel() != 1:
-        raise InputError(f"{path}: expected a 3D scalar volume, got {itk.GetDimension()}D with "
-                         f"{itk.GetNumberOfComponentsPerPixel()} components")
+        raise InputError(
+            f"{path}: expected a 3D scalar volume, got {itk.GetDimension()}D with "
+            f"{itk.GetNumberOfComponentsPerPixel()} components"
+        )
     return itk
 
 
