@@ -78,7 +78,8 @@ def bench_rasterise(slices: int) -> None:
     differ = sum(int((a != b).sum()) for a, b in zip(ours, theirs, strict=False))
     print(
         f"rasterise {slices} slices x 4 contours x 400 points on 512 x 512: ildrad {ours_s:.2f} s, "
-        f"matplotlib {theirs_s:.1f} s (extrapolated from {peer_slices} slices), ratio {ours_s / theirs_s:.3f}; "
+        f"matplotlib {theirs_s:.1f} s (extrapolated from {peer_slices} slices), "
+        f"ratio {ours_s / theirs_s:.3f}; "
         f"{differ} differing voxels on the compared slices"
     )
 

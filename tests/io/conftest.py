@@ -41,5 +41,5 @@ def _write_rtstruct(path, rois: dict[str, list[np.ndarray]]) -> None:
 
 @pytest.fixture
 def write_rtstruct() -> Callable[..., None]:
-    """``write_rtstruct(path, {name: [contour (n, 3) LPS points, ...]})`` writes a minimal RTSTRUCT."""
+    """``write_rtstruct(path, {name: [(n, 3) LPS contour points, ...]})``: a minimal RTSTRUCT."""
     return _write_rtstruct

@@ -1,4 +1,4 @@
-"""``ildrad convert`` and ``read_masks``: DICOM + RTSTRUCT to NIfTI, names kept, bad input -> exit 2."""
+"""``ildrad convert`` and ``read_masks``: DICOM + RTSTRUCT to NIfTI, names kept, bad input: 2."""
 
 from __future__ import annotations
 

@@ -96,7 +96,7 @@ def test_compressed_variants_read_identically(tmp_path, transfer_syntax, multifr
 
 
 def test_jpeg_baseline_8bit_series_is_decoded(tmp_path):
-    """JPEG baseline holds 8-bit samples only: an 8-bit CT (slope 8) encoded by GDCM, decoded by pydicom."""
+    """JPEG baseline holds 8-bit samples: an 8-bit CT (slope 8) encoded by GDCM, read back."""
     gdcm = pytest.importorskip("gdcm")
     stored = np.tile(np.linspace(0, 255, 40).astype(np.uint8), (40, 1))
     path = tmp_path / "slice.dcm"

@@ -15,7 +15,7 @@ from ildrad.io.sitk_bridge import grid_from_sitk
 
 
 def oblique_direction() -> np.ndarray:
-    """A right-handed DICOM frame (x, y, normal) rotated by 10, 20, 30 degrees, as an ildrad direction."""
+    """A right-handed DICOM frame (x, y, normal) rotated by 10, 20, 30 degrees, ildrad order."""
     ax, ay, az = np.deg2rad([10.0, 20.0, 30.0])
     rx = np.array([[1, 0, 0], [0, np.cos(ax), -np.sin(ax)], [0, np.sin(ax), np.cos(ax)]])
     ry = np.array([[np.cos(ay), 0, np.sin(ay)], [0, 1, 0], [-np.sin(ay), 0, np.cos(ay)]])

@@ -1,4 +1,4 @@
-"""RTSTRUCT rasterisation with the voxel-centre rule: IBSI phantom, matplotlib parity, holes, oblique grids."""
+"""RTSTRUCT rasterisation (voxel-centre rule): IBSI phantom, matplotlib parity, holes, oblique."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def test_ibsi_ct_phantom_gtv_equals_the_reference_mask_exactly(shared_data):
 
 
 def test_fill_agrees_with_matplotlib_on_random_polygons():
-    """Away from edges the crossing rule is matplotlib's point-in-path; centres near edges are excluded."""
+    """Away from edges the crossing rule is matplotlib's point-in-path (near-edge centres skipped)."""
     rng = np.random.default_rng(11)
     yy, xx = np.mgrid[0:60, 0:70]
     centres = np.column_stack([yy.ravel(), xx.ravel()]).astype(float)
@@ -54,7 +54,7 @@ def test_fill_agrees_with_matplotlib_on_random_polygons():
 
 
 def test_edges_through_voxel_centres_follow_the_half_open_rule():
-    # a square whose vertices are voxel centres (2, 2) .. (5, 6): left and lower edges (x = 2, y = 2)
+    # a square with vertices on voxel centres (2, 2) .. (5, 6): left and lower edges (x = 2, y = 2)
     # are inside, right and upper edges (x = 6, y = 5) outside
     square = np.array([[2, 2], [2, 6], [5, 6], [5, 2]], dtype=float)
     expected = np.zeros((8, 9), dtype=bool)
