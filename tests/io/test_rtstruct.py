@@ -33,7 +33,7 @@ def test_ibsi_ct_phantom_gtv_equals_the_reference_mask_exactly(shared_data):
 
 
 def test_fill_agrees_with_matplotlib_on_random_polygons():
-    """Away from edges the crossing rule is matplotlib's point-in-path (near-edge centres skipped)."""
+    """Away from edges the crossing rule is matplotlib's point-in-path (edge centres skipped)."""
     rng = np.random.default_rng(11)
     yy, xx = np.mgrid[0:60, 0:70]
     centres = np.column_stack([yy.ravel(), xx.ravel()]).astype(float)
