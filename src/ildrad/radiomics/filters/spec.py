@@ -208,6 +208,7 @@ class SimoncelliSpec(_FilterBase):
     """Simoncelli non-separable isotropic wavelet (defined in the Fourier domain; periodic)."""
 
     filter: Literal["simoncelli"]
+    boundary: Boundary = Boundary.PERIODIC
     level: int = Field(default=1, ge=1)
 
     @model_validator(mode="after")
