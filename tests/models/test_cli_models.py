@@ -8,6 +8,7 @@ import pytest
 from conftest import simulate
 
 from ildrad.cli import main
+from ildrad.models.targets import build_target
 
 FAST_CONFIG = "models:\n  n_repeats: 2\n  tune: false\n  n_bootstrap: 50\n  n_estimators: 50\n"
 
@@ -123,7 +124,6 @@ def test_evaluate_writes_tables_and_figures(trained):
                 str(ws),
                 "--models",
                 str(root / "m_rad"),
-                "--models",
                 str(root / "m_gap"),
                 "--out",
                 str(out),
@@ -145,6 +145,15 @@ def test_evaluate_writes_tables_and_figures(trained):
     assert list(predictions.columns) == ["scan_key", "patient_key", "model", "target", "y", "risk"]
     comparisons = pd.read_csv(out / "comparisons.csv")
     assert set(comparisons.method) == {"clustered_delong", "paired_patient_bootstrap"}
+    labels = pd.read_csv(out / "labels.csv").set_index(["model", "label"])["count"]
+    truth = build_target("mortality_3y", pd.read_parquet(ws / "manifest.parquet")).counts
+    assert labels["m_rad", "dead_within"] == truth["dead_within"]
+    assert labels["m_rad", "censored_before"] == truth["censored_before"]
+    per_patient = root / "per_patient"
+    argv = ["evaluate", str(ws), "--models", str(root / "m_rad"), "--out", str(per_patient)]
+    assert main([*argv, "--unit", "first_scan", "--config", str(config)]) == 0
+    first = pd.read_csv(per_patient / "metrics.csv", keep_default_na=False)
+    assert first.n_patients.iloc[0] == first.n_scans.iloc[0] < auc.loc["m_rad", "n_scans"]
     assert (out / "roc_mortality_3y.png").is_file() and (
         out / "decision_mortality_3y.png"
     ).is_file()

@@ -78,33 +78,44 @@ def train(
 
 def evaluate(
     workspace: Path = typer.Argument(..., help="Workspace the models were trained or applied on."),
-    models: list[Path] = typer.Option(..., "--models", help="Model folders (repeat the option)."),
-    out: Path = typer.Option(..., "--out", help="Results folder."),
-    config: Path | None = typer.Option(
-        None, "--config", help="Configuration YAML (section models)."
+    more_models: list[Path] | None = typer.Argument(
+        None, help="Further model folders (so that `--models A B C` works).", show_default=False
     ),
+    models: list[Path] = typer.Option(..., "--models", help="Model folders (`--models A B` or repeated)."),
+    out: Path = typer.Option(..., "--out", help="Results folder."),
+    unit: str | None = typer.Option(
+        None, "--unit", help="scan, first_scan or random_scan (default: models.unit of the configuration)."
+    ),
+    config: Path | None = typer.Option(None, "--config", help="Configuration YAML (section models)."),
 ) -> None:
-    """Write metrics.csv, predictions.csv, comparisons.csv and figures (ROC, calibration, decision curve)."""
-    from ildrad.evaluate.evaluation import evaluate_models
+    """Write metrics.csv, predictions.csv, comparisons.csv, labels.csv and figures (ROC,
+    calibration, decision curve) for model folders evaluated on the same workspace."""
+    from ildrad.evaluate.evaluation import evaluate_models, label_counts
     from ildrad.evaluate.figures import write_figures
     from ildrad.models.model_folder import load_model_folder
     from ildrad.models.workflow import load_scan_tables
 
     settings = _settings(config)
+    if unit is not None:
+        settings = settings.model_validate({**settings.model_dump(), "unit": unit})
     manifest, _ = load_scan_tables(workspace, need_features=False)
-    result = evaluate_models([load_model_folder(m) for m in models], manifest, settings)
+    folders = [load_model_folder(m) for m in [*models, *(more_models or [])]]
+    result = evaluate_models(folders, manifest, settings)
     out.mkdir(parents=True, exist_ok=True)
     result.metrics.to_csv(out / "metrics.csv", index=False)
     result.predictions.to_csv(out / "predictions.csv", index=False)
     result.comparisons.to_csv(out / "comparisons.csv", index=False)
+    label_counts(folders).to_csv(out / "labels.csv", index=False)
     figures = write_figures(result.predictions, out, settings.decision_thresholds)
     auc = result.metrics[(result.metrics.metric == "roc_auc") & (result.metrics.at == "")]
     for row in auc.itertuples():
         typer.echo(
-            f"{row.model} {row.target}: ROC AUC {row.value:.3f} (95% CI {row.ci_low:.3f}-{row.ci_high:.3f})"
+            f"{row.model} {row.target}: ROC AUC {row.value:.3f} "
+            f"(95% CI {row.ci_low:.3f}-{row.ci_high:.3f}; {row.n_scans} scans, {row.n_patients} patients)"
         )
     typer.echo(
-        f"{len(result.metrics)} metrics, {len(result.comparisons)} comparisons, {len(figures)} figures -> {out}"
+        f"{len(result.metrics)} metrics, {len(result.comparisons)} comparisons, "
+        f"{len(figures)} figures -> {out}"
     )
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "Evaluation",
     "averaged_predictions",
     "evaluate_models",
+    "label_counts",
     "select_unit",
 ]
 
@@ -321,6 +322,18 @@ def _compare(
             }
         )
     return records
+
+
+def label_counts(models: list[ModelFolder]) -> pd.DataFrame:
+    """Label counts of each model's training cohort (model.json ``training_cohort``), long format:
+    model, target, label, count (e.g. dead_within, alive_at, censored_before)."""
+    rows = [
+        {"model": m.name, "target": m.info["target"], "label": key, "count": value}
+        for m in models
+        for key, value in (m.info.get("training_cohort") or {}).items()
+        if value is not None
+    ]
+    return pd.DataFrame(rows, columns=["model", "target", "label", "count"])
 
 
 def evaluate_models(

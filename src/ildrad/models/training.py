@@ -87,7 +87,9 @@ def assemble_inputs(
 ) -> pd.DataFrame:
     """Model inputs, one row per manifest scan: ``scan_key``, ``patient_key``, the feature columns
     of ``groups`` (feature table, or manifest for ``clin``), the score column and, when ComBat is
-    on, the batch column. Scans without a feature row keep NaN features (imputed in-fold)."""
+    on, the batch column. When imaging groups are requested, scans without a row in the feature
+    table (failed or not yet extracted) are left out and counted in the log; missing values of
+    scans that have a row are imputed in-fold."""
     clin = clinical_features(manifest)
     base = manifest[["scan_key", "patient_key"]].copy()
     if features is not None and len(features.columns) > 2:
@@ -124,7 +126,17 @@ def assemble_inputs(
             if covariate not in keep:  # a covariate only: ComBat uses it, the model does not see it
                 base[f"{COVARIATE_ONLY}{covariate}"] = base[covariate]
                 keep.append(f"{COVARIATE_ONLY}{covariate}")
-    return base[keep].reset_index(drop=True)
+    result = base[keep]
+    if features is not None and any(c.split("__")[0] != "clin" for c in columns):
+        present = result.scan_key.isin(features.scan_key)
+        if not present.all():
+            log.warning(
+                "%d of %d scans have no row in the feature table and are left out",
+                int((~present).sum()),
+                len(result),
+            )
+        result = result[present]
+    return result.reset_index(drop=True)
 
 
 @dataclass
@@ -209,9 +221,10 @@ def _fit(
     return model, {}
 
 
-def _rows(target: Target, task: str) -> pd.DataFrame:
-    """Training/test candidates: assessable scans, or every scan for survival models."""
-    return target.frame if task == "survival" else target.assessable
+def _rows(target: Target, task: str, inputs: pd.DataFrame) -> pd.DataFrame:
+    """Training/test candidates with inputs: assessable scans, or every scan for survival models."""
+    frame = target.frame if task == "survival" else target.assessable
+    return frame[frame.scan_key.isin(inputs.scan_key)].reset_index(drop=True)
 
 
 def cross_validate(
@@ -229,7 +242,7 @@ def cross_validate(
     are scored on every test scan (``y`` NaN where the horizon is not assessable).
     """
     task = _task(kind, target)
-    frame = _rows(target, task).reset_index(drop=True)
+    frame = _rows(target, task, inputs)
     X_all = inputs.set_index("scan_key").loc[frame.scan_key].reset_index()
     feature_table = X_all.drop(columns=["scan_key", "patient_key"])
     pieces = []
@@ -265,7 +278,7 @@ def fit_final(
 ) -> tuple[Pipeline, dict, list[str]]:
     """The model fitted (and tuned) on all usable scans; returns it, its parameters, its features."""
     task = _task(kind, target)
-    frame = _rows(target, task).reset_index(drop=True)
+    frame = _rows(target, task, inputs)
     X = (
         inputs.set_index("scan_key")
         .loc[frame.scan_key]

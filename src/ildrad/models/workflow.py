@@ -118,6 +118,8 @@ def train_workspace(
     target = build_target(target_name, manifest, features, _visits(workspace), ipcw=settings.ipcw)
     inputs = assemble_inputs(manifest, features, groups, settings, score_column)
     oof = cross_validate(inputs, target, folds, kind, settings, score_column)
+    used = target.frame if kind in SURVIVAL_KINDS else target.assessable
+    used = used[used.scan_key.isin(inputs.scan_key)]
     pipeline, params, columns = fit_final(inputs, target, kind, settings, score_column)
     info = {
         "name": Path(out).name,
@@ -139,8 +141,10 @@ def train_workspace(
         "best_params": params,
         "training_cohort": {
             **target.counts,
-            "scans_used": int(len(target.assessable)),
-            "events_used": int(np.nansum(target.assessable.y)) if target.kind == "binary" else None,
+            "scans_used": int(len(used)),
+            "patients_used": int(used.patient_key.nunique()),
+            "scans_without_features": int((~target.frame.scan_key.isin(inputs.scan_key)).sum()),
+            "events_used": int(np.nansum(used.y)) if target.kind == "binary" else None,
         },
     }
     save_model_folder(out, info, oof, pipeline)
