@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pydicom
 import pytest
 from typer.testing import CliRunner
 
@@ -103,3 +104,16 @@ def test_read_masks_dispatches_on_file_kind(tmp_path, ct_with_rtstruct):
         read_masks(tmp_path / "rs.dcm", grid)
     with pytest.raises(InputError, match="not RTSTRUCT or SEG"):
         read_masks(tmp_path / "dicom" / "IM00001.dcm", grid)
+
+
+def test_convert_writes_each_seg_segment(tmp_path, ct_with_rtstruct, write_seg):
+    image, expected = ct_with_rtstruct
+    sources = [pydicom.dcmread(p) for p in sorted((tmp_path / "dicom").glob("*.dcm"))]
+    other = np.zeros_like(expected)
+    other[0, 1:5, 1:4] = 1
+    masks = np.stack([expected, other], axis=-1).astype(bool)
+    write_seg(tmp_path / "seg.dcm", sources, masks, labels=("Lung/Left", "Nodule"))
+    args = ["convert", str(tmp_path / "dicom"), "--out", str(tmp_path / "out")]
+    assert main([*args, "--seg", str(tmp_path / "seg.dcm")]) == 0
+    np.testing.assert_array_equal(read_mask(tmp_path / "out" / "Lung_Left.nii.gz").array, expected)
+    np.testing.assert_array_equal(read_mask(tmp_path / "out" / "Nodule.nii.gz").array, other)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
-from pydicom.sr.codedict import codes
 
 from ildrad.errors import DicomError, GridMismatchError
 from ildrad.image import Grid, Image
@@ -22,16 +20,6 @@ def oblique_direction() -> np.ndarray:
     return frame[:, ::-1]
 
 
-def segment(number: int, label: str) -> hd.seg.SegmentDescription:
-    return hd.seg.SegmentDescription(
-        segment_number=number,
-        segment_label=label,
-        segmented_property_category=codes.SCT.Tissue,
-        segmented_property_type=codes.SCT.Lung,
-        algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
-    )
-
-
 def make_series(tmp_path):
     values = np.random.default_rng(2).integers(-1000, 200, size=(4, 24, 20)).astype(np.float32)
     image = Image(
@@ -44,25 +32,6 @@ def make_series(tmp_path):
     return read_ct_series(tmp_path / "ct"), [pydicom.dcmread(f) for f in files]
 
 
-def write_seg(path, sources, masks, kind="BINARY", labels=("Lung_R", "Lung_L")):
-    seg = hd.seg.Segmentation(
-        source_images=sources,
-        pixel_array=masks,
-        segmentation_type=kind,
-        segment_descriptions=[segment(n + 1, label) for n, label in enumerate(labels)],
-        series_instance_uid=hd.UID(),
-        series_number=5,
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer="test",
-        manufacturer_model_name="test",
-        software_versions="0",
-        device_serial_number="0",
-        max_fractional_value=100,
-    )
-    seg.save_as(path)
-
-
 def two_segments(shape):
     right = np.zeros(shape, dtype=np.uint8)
     left = np.zeros(shape, dtype=np.uint8)
@@ -72,7 +41,7 @@ def two_segments(shape):
     return right, left
 
 
-def test_binary_seg_segments_and_label_map_on_an_oblique_grid(tmp_path):
+def test_binary_seg_segments_and_label_map_on_an_oblique_grid(tmp_path, write_seg):
     image, sources = make_series(tmp_path)
     right, left = two_segments(image.shape)
     write_seg(tmp_path / "seg.dcm", sources, np.stack([right, left], axis=-1).astype(bool))
@@ -89,7 +58,7 @@ def test_binary_seg_segments_and_label_map_on_an_oblique_grid(tmp_path):
         read_seg_segments(tmp_path / "seg.dcm", image.grid, names=["heart"])
 
 
-def test_fractional_seg_is_thresholded_at_one_half(tmp_path):
+def test_fractional_seg_is_thresholded_at_one_half(tmp_path, write_seg):
     image, sources = make_series(tmp_path)
     fractions = np.zeros(image.shape, dtype=np.float32)
     fractions[1, 5:15, 5:15] = 0.7
@@ -100,7 +69,7 @@ def test_fractional_seg_is_thresholded_at_one_half(tmp_path):
     np.testing.assert_array_equal(mask.array, (fractions >= 0.5).astype(np.uint8))
 
 
-def test_overlap_and_grid_mismatch_are_reported(tmp_path):
+def test_overlap_and_grid_mismatch_are_reported(tmp_path, write_seg):
     image, sources = make_series(tmp_path)
     right, left = two_segments(image.shape)
     right[1, 12, 12] = 1  # also in left
