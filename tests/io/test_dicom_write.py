@@ -123,3 +123,25 @@ def test_refuses_what_it_cannot_write(tmp_path):
         write_dicom_series(
             image, tmp_path, header={"NoSuchKeyword": 1}, transfer_syntax=ExplicitVRLittleEndian
         )
+
+
+def test_metadata_becomes_header_fields_in_their_value_representation(tmp_path):
+    metadata = {
+        "manufacturer": "ACME",
+        "kernel": "B70f",
+        "exposure_mas": 120.6,
+        "kvp": 119.99999999999,
+        "slice_thickness_mm": 1.0 / 3,
+        "contrast_agent": "Iomeron",
+        "patient_position": "FFS",
+    }
+    image = ct_image(shape=(2, 8, 8)).with_array(np.zeros((2, 8, 8)))
+    image = Image(image.array, image.grid, "CT", "HU", metadata)
+    ds = pydicom.dcmread(write_dicom_series(image, tmp_path)[0])
+    assert ds.Exposure == 121
+    assert ds.ConvolutionKernel == "B70f"
+    assert ds.PatientPosition == "FFS"
+    assert float(ds.KVP) == pytest.approx(120.0)
+    assert len(str(ds.SliceThickness)) <= 16
+    assert ds.ContrastBolusAgent == "Iomeron"
+    assert ds.Manufacturer == "ACME"

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydicom.datadict import tag_for_keyword
+from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import (
@@ -161,6 +161,16 @@ def _encode_slices(
     return stored, slopes, 0.0
 
 
+def _header_value(keyword: str, value: Any) -> Any:
+    """A metadata value in the form its element's VR accepts (IS: integer, DS: 16 characters)."""
+    vr = dictionary_VR(keyword)
+    if vr == "IS":
+        return int(round(float(value)))
+    if vr == "DS":
+        return _ds_number(float(value))
+    return value
+
+
 def _base_dataset(
     image: Image, modality: Modality, uids: dict[str, str], sop_class: UID
 ) -> Dataset:
@@ -191,7 +201,7 @@ def _base_dataset(
             "StudyInstanceUID",
             "FrameOfReferenceUID",
         ):
-            setattr(ds, keyword, value)
+            setattr(ds, keyword, _header_value(keyword, value))
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.Rows, ds.Columns = image.shape[1], image.shape[2]
