@@ -138,9 +138,7 @@ def test_tree_holds_every_truth_series_and_the_decoys(cohort_dir) -> None:
         assert len(second) == len(main_series)
         thick = by_series[row.thick_series_instance_uid]
         assert float(thick[0].SliceThickness) >= 5.0
-        assert float(thick[0].SliceThickness) > float(
-            first.SliceThickness
-        )
+        assert float(thick[0].SliceThickness) > float(first.SliceThickness)
         scouts = [ds for ds in study if "LOCALIZER" in ds.get("ImageType", [])]
         assert 1 <= len(scouts) <= 2
         dose = [ds for ds in study if ds.get("SeriesDescription") == "Dose Report"]
@@ -214,7 +212,7 @@ def test_cli_tables_only_and_bad_spec(tmp_path) -> None:
     )  # not empty
 
 
-def test_pet_cohort_writes_a_pet_ct_study_sharing_the_frame_of_reference(tmp_path) -> None:
+def test_pet_ct_study_and_prone_expiratory_decoys(tmp_path) -> None:
     from ildrad.synth.cohort import write_cohort
 
     out = tmp_path / "pet"
@@ -224,9 +222,24 @@ def test_pet_cohort_writes_a_pet_ct_study_sharing_the_frame_of_reference(tmp_pat
         seed=11,
         size="tiny",
         pet=True,
-        spec=parse_cohort_spec({"schedule": {"max_scans": 1}}),
+        spec=parse_cohort_spec(
+            {
+                "schedule": {"max_scans": 1},
+                "protocol": {"prone_probability": 1.0, "expiratory_probability": 1.0},
+            }
+        ),
     )
+    hrct_row = tables.scans[tables.scans["study_kind"] == "hrct"].iloc[0]
+    by_series = {ds.SeriesInstanceUID: ds for _, ds in _headers(out / "dicom")}
+    prone = by_series[hrct_row["prone_series_instance_uid"]]
+    expiratory = by_series[hrct_row["expiratory_series_instance_uid"]]
+    assert prone.PatientPosition == "HFP"
+    assert "Prone" in prone.SeriesDescription
+    assert "Exp" in expiratory.SeriesDescription
+    assert expiratory.PatientPosition == "HFS"
+    assert prone.StudyInstanceUID == expiratory.StudyInstanceUID == hrct_row["study_instance_uid"]
     pet_row = tables.scans[tables.scans["study_kind"] == "petct"].iloc[0]
+    assert pet_row["prone_series_instance_uid"] == ""
     headers = [
         ds
         for _, ds in _headers(out / "dicom")
@@ -236,18 +249,14 @@ def test_pet_cohort_writes_a_pet_ct_study_sharing_the_frame_of_reference(tmp_pat
     ct = [ds for ds in headers if ds.SeriesInstanceUID == pet_row["series_instance_uid"]]
     assert pet
     assert ct
-    assert (
-        all(ds.SeriesInstanceUID == pet_row["pet_series_instance_uid"] for ds in pet)
-    )
+    assert all(ds.SeriesInstanceUID == pet_row["pet_series_instance_uid"] for ds in pet)
     assert {ds.FrameOfReferenceUID for ds in pet} == {ds.FrameOfReferenceUID for ds in ct}
     assert ct[0].Modality == "CT"
     assert pet[0].Units == "BQML"
     assert pet[0].DecayCorrection == "START"
     radio = pet[0].RadiopharmaceuticalInformationSequence[0]
     assert float(radio.RadionuclideTotalDose) > 1e8
-    assert float(
-        radio.RadionuclideHalfLife
-    ) == pytest.approx(6586.2)
+    assert float(radio.RadionuclideHalfLife) == pytest.approx(6586.2)
     assert float(pet[0].PatientWeight) > 40
     assert (
         out / "truth" / "pet" / pet_row["pet_series_instance_uid"] / "truth_suv.nii.gz"

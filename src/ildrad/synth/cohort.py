@@ -9,6 +9,8 @@
         2_Thorax_<mm>_<kernel>/IM00001.dcm ...                   analysed thin recon (truth row)
         3_Thorax_<mm>_<lung kernel>/                             second kernel, same acquisition
         4_Thorax_<mm>_<kernel>/                                  thick recon (>= 5 mm slabs)
+        5_Thorax_Prone_<mm>_<kernel>/, 6_Thorax_Exp_<mm>_<kernel>/   some studies: prone (HFP)
+                                                                 and expiratory acquisitions
         501_Dose_Report/                                         dose report (SR or sec. capture)
       PET/CT studies (``--pet``): 2_CT_LowDose_<mm>_<kernel>/ and 3_PET_AC/ sharing one frame
       of reference (the low-dose CT is the study's truth row)
@@ -361,10 +363,46 @@ def _write_hrct_series(
         frame_uid,
     )
 
+    _write_protocol_series(study, scan, header, frame_uid)
     _write_dose_report(folder / _series_folder(501, "Dose Report"), header, study, batch)
     (folder / "DIRFILE").write_bytes(
         b"PHILIPS-DIRFILE\x00" + row["patient_id"].encode() + b"\x00" * 16
     )
+
+
+def _write_protocol_series(
+    study: _Study, scan: Any, header: dict[str, Any], frame_uid: str
+) -> None:
+    """The study's extra prone (series 5, HFP) and expiratory (series 6) acquisitions, if any."""
+    from ildrad.synth.phantom import make_chest_ct
+
+    row = study.row
+    kernel_name = str(row["kernel_name"])
+    extra = (
+        (5, "prone", "Prone", {"position": "prone"}, "HFP"),
+        (6, "expiratory", "Exp", {"breath": "expiratory"}, "HFS"),
+    )
+    for number, kind, label, update, position in extra:
+        uid = row.get(f"{kind}_series_instance_uid", "")
+        if not isinstance(uid, str) or not uid:
+            continue
+        image = make_chest_ct(scan.spec.model_copy(update=update), scan.seed).ct
+        description = f"Thorax {label} {image.spacing[0]:.1f} {kernel_name}"
+        series_header = {
+            **header,
+            "SeriesNumber": number,
+            "SeriesDescription": description,
+            "ConvolutionKernel": kernel_name,
+            "PatientPosition": position,
+        }
+        _write_ct(
+            image,
+            study.folder / _series_folder(number, description),
+            series_header,
+            uid,
+            row["study_instance_uid"],
+            frame_uid,
+        )
 
 
 def _second_kernel_recon(ct: Any) -> Any:

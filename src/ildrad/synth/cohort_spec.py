@@ -228,6 +228,13 @@ class ScannerBatch(Section):
     weight: float = Field(gt=0)
 
 
+class Protocol(Section):
+    """Extra acquisitions of HRCT studies (decoys for series selection), per study."""
+
+    prone_probability: float = Field(ge=0, le=1)
+    expiratory_probability: float = Field(ge=0, le=1)
+
+
 class Identity(Section):
     """Fake identifiers written into the DICOM headers and the clinical table."""
 
@@ -259,6 +266,7 @@ class CohortSpec(Section):
     schedule: Schedule
     hazard: Hazard
     scanners: list[ScannerBatch] = Field(min_length=1)
+    protocol: Protocol
     identity: Identity
     pet: Pet
 

@@ -424,7 +424,8 @@ def simulate_cohort_tables(
         raise InputError(f"n_patients must be >= 1, got {n_patients}")
     n = int(n_patients)
     rngs = _rngs(
-        seed, ("patients", "entry", "death", "censor", "scans", "visits", "identity", "pet")
+        seed,
+        ("patients", "entry", "death", "censor", "scans", "visits", "identity", "pet", "protocol"),
     )
     params, smoking, drug = _draw_patients(spec, n, rngs["patients"])
     study, sched = spec.study, spec.schedule
@@ -469,6 +470,7 @@ def simulate_cohort_tables(
         died,
         with_pet,
     )
+    _add_protocol_series(spec, scans, namespace, rngs["protocol"])
     visits = _visit_rows(
         spec, params, ids, entry_day, scan_off, valid, end_off, died, drug, rngs["visits"]
     )
@@ -679,6 +681,22 @@ def _scan_rows(
     out["followup_days"] = end_off[patient] - scan_off[patient, slot]
     out["death"] = died[patient]
     return out
+
+
+def _add_protocol_series(
+    spec: CohortSpec, scans: pd.DataFrame, namespace: str, rng: np.random.Generator
+) -> None:
+    """UIDs of the extra prone / expiratory acquisitions of HRCT studies ('' when absent)."""
+    hrct = (scans["study_kind"] == "hrct").to_numpy()
+    for kind, probability in (
+        ("prone", spec.protocol.prone_probability),
+        ("expiratory", spec.protocol.expiratory_probability),
+    ):
+        present = hrct & (rng.random(len(scans)) < probability)
+        scans[f"{kind}_series_instance_uid"] = [
+            deterministic_uid(namespace, study, "series", kind) if flag else ""
+            for study, flag in zip(scans["study_instance_uid"], present, strict=True)
+        ]
 
 
 def _visit_rows(
