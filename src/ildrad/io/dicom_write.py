@@ -118,6 +118,8 @@ def _apply_header(ds: Dataset, values: Mapping[Any, Any]) -> None:
             raise InputError(
                 f"{key!r} is not a DICOM keyword (header elements must be keywords or tags)"
             )
+        if isinstance(value, float):
+            value = _header_value(key, value)
         try:
             setattr(ds, key, value)
         except (AttributeError, TypeError, ValueError) as err:
