@@ -18,7 +18,7 @@ import math
 import numpy as np
 import pytest
 
-from ildrad.radiomics import gldzm, glcm, glrlm, glszm, ngldm, ngtdm
+from ildrad.radiomics import glcm, gldzm, glrlm, glszm, ngldm, ngtdm
 from ildrad.radiomics.texture_settings import TextureSettings
 
 SLICE_0 = [[1, 1, 2], [3, 2, 2], [3, 3, 1]]
@@ -106,7 +106,8 @@ def test_glrlm_3d_through_plane_runs():
     # level in both slices (runs of 2); the 18 - 4 other voxels are runs of 1:
     # level 1: 6 voxels -> 4 x 1 + 1 x 2; level 2: 6 x 1; level 3: 4 x 1 + 1 x 2.
     np.testing.assert_array_equal(dense[0, 8, :, :2], [[4, 1], [6, 0], [4, 1]])
-    assert n_voxels.shape == (1, 13) and np.all(n_voxels == 18)
+    assert n_voxels.shape == (1, 13)
+    assert np.all(n_voxels == 18)
 
 
 def test_glszm_2d_and_3d_zones():

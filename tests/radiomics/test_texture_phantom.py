@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from ildrad.radiomics import gldzm, glcm, glrlm, glszm, ngldm, ngtdm
+from ildrad.radiomics import glcm, gldzm, glrlm, glszm, ngldm, ngtdm
 from ildrad.radiomics.texture_settings import TextureSettings
 
 FAMILIES = {"cm": glcm, "rlm": glrlm, "szm": glszm, "dzm": gldzm, "ngt": ngtdm, "ngl": ngldm}

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from ildrad.radiomics import gldzm, glcm, glrlm, glszm, ngldm, ngtdm
+from ildrad.radiomics import glcm, gldzm, glrlm, glszm, ngldm, ngtdm
 from ildrad.radiomics._texture_common import DIRECTIONS_3D
 from ildrad.radiomics.texture_settings import TextureSettings
 
@@ -188,7 +188,9 @@ def _runs_by_walking(binned: np.ndarray, direction: tuple[int, int, int]) -> dic
     for start in np.ndindex(shape):
         g = binned[start]
         before = np.array(start) - step
-        if g == 0 or (np.all(before >= 0) and np.all(before < shape) and binned[tuple(before)] == g):
+        if g == 0 or (
+            np.all(before >= 0) and np.all(before < shape) and binned[tuple(before)] == g
+        ):
             continue
         length, here = 0, np.array(start)
         while np.all(here >= 0) and np.all(here < shape) and binned[tuple(here)] == g:

@@ -221,14 +221,13 @@ def aggregate_directional(
     2D; the caller merges the slices first for 2.5D, and passes one slab for 3D. Matrices
     without any count (e.g. a slice too small for a direction) are left out of the averages.
     """
-    matrix_axes = tuple(range(2, counts.ndim))
     out: dict[str, dict[str, float]] = {}
     for method in methods:
         if method == "avg":
             batch, nv = counts, n_voxels
         else:
             batch, nv = counts.sum(axis=1), n_voxels.sum(axis=1)
-        nonempty = batch.sum(axis=tuple(a - (method != "avg") for a in matrix_axes)) > 0
+        nonempty = batch.sum(axis=(-2, -1)) > 0
         out[method] = mean_of_nonempty(feature_fn(batch, nv), nonempty)
     return out
 

@@ -1,9 +1,9 @@
 """Compiled (numba, cached) kernels that count the IBSI texture matrices.
 
-Every kernel reads ``binned``, an int32 (z, y, x) array of grey levels 1..Ng inside the ROI and
-0 outside, and loops once over it in raster order. All are serial (no ``parallel=True``), so
-their results never depend on the number of threads; float sums (NGTDM) are accumulated in
-raster order and are therefore reproducible bit for bit.
+The kernels read ``binned``, an int32 (z, y, x) array of grey levels 1..Ng inside the ROI and
+0 outside, and loop over it in raster order (zones are labelled by ``cc3d`` beforehand). All
+are serial (no ``parallel=True``), so their results never depend on the number of threads;
+float sums (NGTDM) are accumulated in raster order and are therefore reproducible bit for bit.
 
 Neighbour offsets are (dz, dy, dx) rows of an int64 array. Voxels outside the array are outside
 the ROI.
@@ -20,10 +20,10 @@ __all__ = [
     "cooccurrence_counts",
     "dependence_counts",
     "grey_tone_differences",
-    "zone_statistics",
     "max_run_length",
     "run_length_counts",
     "warm_up",
+    "zone_statistics",
 ]
 
 
@@ -315,7 +315,7 @@ def warm_up() -> None:
     Runs each family, in every dimension, on a tiny array, so that the cached signatures are
     exactly those of real use.
     """
-    from ildrad.radiomics import gldzm, glcm, glrlm, glszm, ngldm, ngtdm
+    from ildrad.radiomics import glcm, gldzm, glrlm, glszm, ngldm, ngtdm
     from ildrad.radiomics.texture_settings import TextureSettings
 
     binned = np.array([[[1, 2, 2], [0, 1, 3]], [[3, 3, 1], [2, 0, 1]]], np.int32)

@@ -144,8 +144,6 @@ def features(
                 )
             else:
                 m = compact_size_matrix(grey, dist, n_bins)
-                values = {
-                    k: float(v) for k, v in feature_values(m.counts, m.values, n_roi).items()
-                }
+                values = {k: float(v) for k, v in feature_values(m.counts, m.values, n_roi).items()}
         out.update({f"dzm_{n}_{DIMENSION_SUFFIX[dim]}": values[n] for n in FEATURES})
     return out

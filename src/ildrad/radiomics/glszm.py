@@ -6,9 +6,10 @@ level :math:`i` and size :math:`j` voxels; :math:`N_v` is the number of ROI voxe
 averages the features of each slice's matrix, ``_2_5D`` merges the slices' matrices, ``_3D``
 uses volumetric zones.
 
-Zones come from a compiled single-pass union-find over the whole array (all grey levels at
-once, see :func:`ildrad.radiomics._texture_kernels.label_zones`); the matrix is stored
-compactly (only the zone sizes that occur, :class:`~ildrad.radiomics._texture_common.SizeMatrix`).
+Zones come from one multi-level connected-component labelling of the whole array (all grey
+levels at once, ``cc3d``, see :func:`ildrad.radiomics._texture_common.zone_records`); the matrix
+is stored compactly (only the zone sizes that occur,
+:class:`~ildrad.radiomics._texture_common.SizeMatrix`).
 """
 
 from __future__ import annotations
@@ -104,8 +105,6 @@ def features(
                 )
             else:
                 m = compact_size_matrix(grey, size, n_bins)
-                values = {
-                    k: float(v) for k, v in feature_values(m.counts, m.values, n_roi).items()
-                }
+                values = {k: float(v) for k, v in feature_values(m.counts, m.values, n_roi).items()}
         out.update({f"szm_{n}_{DIMENSION_SUFFIX[dim]}": values[n] for n in FEATURES})
     return out
