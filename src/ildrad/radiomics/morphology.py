@@ -11,17 +11,18 @@ the origin; area the sum of the face areas. Voxel-based features use voxel centr
 * Centre-of-mass shift: distance between the centroid of the morphological voxels and the
   intensity-weighted centroid of the intensity-mask voxels.
 * Densities: mesh volume / area over those of the axis-aligned bounding box (AABB), the oriented
-  minimum bounding box (OMBB, approximated: the smallest box over the PCA frame and a 9-degree
-  grid of rotations of the convex hull), the approximate enclosing ellipsoid (AEE, semi-axes
-  ``2 sqrt(lambda)``), the minimum-volume enclosing ellipsoid (MVEE, Khachiyan's algorithm on the
-  hull vertices, tolerance 1e-4) and the convex hull. Ellipsoid surfaces use the Legendre series
+  minimum bounding box (OMBB, approximated: the smallest box over rotations of the PCA frame on
+  a 15-degree grid refined by 5 degrees), the approximate enclosing ellipsoid (AEE, semi-axes
+  ``2 sqrt(lambda)``), the minimum-volume enclosing ellipsoid (MVEE, Khachiyan's algorithm with away steps
+  on the hull vertices, tolerance 1e-4) and the convex hull. Ellipsoid surfaces use the Legendre series
   by which IBSI 1 defines them (20 terms; an approximation of the true ellipsoid surface, e.g.
   141 instead of 166 mm^2 for semi-axes 5, 3, 3 mm, but the reference values follow it).
 * Integrated intensity: mean intensity of the intensity mask times the mesh volume.
 * Moran's I and Geary's C over the intensity-mask voxels with weights ``1 / distance`` (mm)
-  between every pair of distinct voxels. The pair sums are computed exactly (not sampled) as
-  FFT correlations of the voxel values with the ``1 / distance`` kernel over the ROI's bounding
-  box, O(n log n) rather than O(n^2), so no approximation is needed even for large ROIs.
+  between every pair of distinct voxels: exact FFT correlations with the ``1 / distance`` kernel
+  over the ROI's bounding box (O(n log n)) up to a box of about 128 x 256 x 256 voxels; beyond
+  that (whole lungs) a fixed-seed sample of voxels estimates both ratios, the approximation IBSI
+  allows for large ROIs (see :func:`moran_geary`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from skimage import measure
 
 from ildrad.preprocess import ProcessedRoi, bounding_box
 from ildrad.radiomics._moments import ratio as _ratio
+from ildrad.radiomics._morphology_kernels import khachiyan, pair_sums
 from ildrad.radiomics.settings import RadiomicsSettings
 
 __all__ = ["features", "mesh", "moran_geary"]
@@ -42,10 +44,12 @@ __all__ = ["features", "mesh", "moran_geary"]
 def features(roi: ProcessedRoi, settings: RadiomicsSettings) -> dict[str, float]:
     """The IBSI morphological features of ``roi``."""
     spacing = np.asarray(roi.spacing)
-    vertices, faces = mesh(roi.morph, spacing)
+    first, last = bounding_box(roi.morph)
+    box = tuple(slice(a, b) for a, b in zip(first, last))
+    morph, intensity, image = roi.morph[box], roi.intensity[box], roi.image[box]
+    vertices, faces = mesh(morph, spacing)
     volume, area = _volume_area(vertices, faces)
-    morph_points = np.argwhere(roi.morph) * spacing
-    n_voxels = morph_points.shape[0]
+    n_voxels, morph_centre, covariance = _moments(morph, spacing)
     out: dict[str, float] = {
         "morph_volume": volume,
         "morph_vol_approx": float(n_voxels * np.prod(spacing)),
@@ -57,13 +61,14 @@ def features(roi: ProcessedRoi, settings: RadiomicsSettings) -> dict[str, float]
         "morph_sphericity": (36.0 * np.pi * volume**2) ** (1.0 / 3.0) / area,
         "morph_asphericity": (area**3 / (36.0 * np.pi * volume**2)) ** (1.0 / 3.0) - 1.0,
     }
-    intensity_points = np.argwhere(roi.intensity) * spacing
-    values = roi.image[roi.intensity]
-    weighted_centre = (intensity_points * values[:, None]).sum(axis=0) / values.sum() if values.sum() != 0 else np.full(3, np.nan)
-    out["morph_com"] = float(np.linalg.norm(morph_points.mean(axis=0) - weighted_centre))
-    hull_points = _hull_points(vertices)
+    weighted = np.where(intensity, image, 0.0)
+    total_intensity, weighted_centre, _ = _moments(weighted, spacing)
+    if total_intensity == 0:
+        weighted_centre = np.full(3, np.nan)
+    out["morph_com"] = float(np.sqrt(np.sum((morph_centre - weighted_centre) ** 2)))
+    hull_points = _hull_points(vertices, spacing)
     out["morph_diam"] = _max_distance(hull_points)
-    eigen = _pca_eigenvalues(morph_points)
+    eigen = _eigenvalues(covariance)
     major, minor, least = 4.0 * np.sqrt(eigen)
     out["morph_pca_maj_axis"] = float(major)
     out["morph_pca_min_axis"] = float(minor)
@@ -73,7 +78,7 @@ def features(roi: ProcessedRoi, settings: RadiomicsSettings) -> dict[str, float]
     aabb = np.ptp(vertices, axis=0)
     out["morph_vol_dens_aabb"] = _ratio(volume, float(np.prod(aabb)))
     out["morph_area_dens_aabb"] = _ratio(area, _box_area(aabb))
-    ombb = _ombb_sides(hull_points, morph_points)
+    ombb = _ombb_sides(hull_points, covariance)
     out["morph_vol_dens_ombb"] = _ratio(volume, float(np.prod(ombb)))
     out["morph_area_dens_ombb"] = _ratio(area, _box_area(ombb))
     semi = 2.0 * np.sqrt(eigen)
@@ -85,8 +90,8 @@ def features(roi: ProcessedRoi, settings: RadiomicsSettings) -> dict[str, float]
     hull_volume, hull_area = _hull_volume_area(hull_points)
     out["morph_vol_dens_conv_hull"] = _ratio(volume, hull_volume)
     out["morph_area_dens_conv_hull"] = _ratio(area, hull_area)
-    out["morph_integ_int"] = float(values.mean() * volume)
-    moran, geary = moran_geary(roi.image, roi.intensity, spacing)
+    out["morph_integ_int"] = float(total_intensity / np.count_nonzero(intensity) * volume)
+    moran, geary = moran_geary(image, intensity, spacing)
     out["morph_moran_i"] = moran
     out["morph_geary_c"] = geary
     return {tag: float(value) for tag, value in out.items()}
@@ -108,12 +113,66 @@ def _volume_area(vertices: np.ndarray, faces: np.ndarray) -> tuple[float, float]
     return volume, area
 
 
-def _hull_points(vertices: np.ndarray) -> np.ndarray:
+def _moments(weights: np.ndarray, spacing: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Total, centroid (mm, z/y/x) and sample covariance (n - 1) of voxel positions weighted by
+    ``weights`` (a boolean mask or intensities), from the three 2D projections: no coordinate
+    list is built, so whole-lung masks cost a few passes over the box."""
+    dtype = np.int64 if weights.dtype == bool else np.float64
+    zy, zx, yx = (weights.sum(axis=axis, dtype=dtype) for axis in (2, 1, 0))
+    axes = [(np.arange(n) - (n - 1) / 2.0) * h for n, h in zip(weights.shape, spacing)]
+    z, y, x = axes
+    total = float(zy.sum())
+    if total == 0:
+        return 0.0, np.full(3, np.nan), np.full((3, 3), np.nan)
+    pz, py, px = zy.sum(axis=1), zy.sum(axis=0), zx.sum(axis=0)
+    first = np.array([np.sum(z * pz), np.sum(y * py), np.sum(x * px)]) / total
+    second = np.empty((3, 3))
+    second[0, 0] = np.sum(z * z * pz)
+    second[1, 1] = np.sum(y * y * py)
+    second[2, 2] = np.sum(x * x * px)
+    second[0, 1] = second[1, 0] = np.sum(z[:, None] * y[None, :] * zy)
+    second[0, 2] = second[2, 0] = np.sum(z[:, None] * x[None, :] * zx)
+    second[1, 2] = second[2, 1] = np.sum(y[:, None] * x[None, :] * yx)
+    if total > 1:
+        covariance = (second - total * np.outer(first, first)) / (total - 1.0)
+    else:
+        covariance = np.zeros((3, 3))
+    centre = first + (np.array(weights.shape) - 1) / 2.0 * spacing
+    return total, centre, covariance
+
+
+def _row_extremes(points: np.ndarray, keys: np.ndarray, axis: int) -> np.ndarray:
+    """Boolean selection of the points that are the lowest or highest along ``axis`` among the
+    points sharing their other two (integer) coordinates."""
+    other = [a for a in range(3) if a != axis]
+    shape = tuple(int(keys[:, a].max()) + 1 for a in other)
+    row = np.ravel_multi_index(tuple(keys[:, a] for a in other), shape)
+    lowest = np.full(int(np.prod(shape)), np.iinfo(np.int64).max)
+    highest = np.full(int(np.prod(shape)), np.iinfo(np.int64).min)
+    np.minimum.at(lowest, row, keys[:, axis])
+    np.maximum.at(highest, row, keys[:, axis])
+    return (keys[:, axis] == lowest[row]) | (keys[:, axis] == highest[row])
+
+
+def _hull_points(vertices: np.ndarray, spacing: np.ndarray) -> np.ndarray:
+    """Vertices of the convex hull of the mesh.
+
+    A hull vertex lies at an end of every line of mesh vertices through it (else it sits between
+    two of them), so only the lowest and highest vertex of each axis-parallel row is kept before
+    Qhull runs. Mesh vertices of a binary mask lie on the half-voxel lattice, which gives exact
+    integer row keys.
+    """
+    keys = np.rint(vertices * (2.0 / spacing)).astype(np.int64)
+    keys -= keys.min(axis=0)
+    points = vertices
+    for axis in range(3):
+        keep = _row_extremes(points, keys, axis)
+        points, keys = points[keep], keys[keep]
     try:
-        hull = spatial.ConvexHull(vertices)
+        hull = spatial.ConvexHull(points)
     except spatial.QhullError:  # flat or degenerate mesh: every vertex is on the hull
-        return vertices
-    return vertices[hull.vertices]
+        return points
+    return points[hull.vertices]
 
 
 def _hull_volume_area(points: np.ndarray) -> tuple[float, float]:
@@ -124,21 +183,32 @@ def _hull_volume_area(points: np.ndarray) -> tuple[float, float]:
     return float(hull.volume), float(hull.area)
 
 
-def _max_distance(points: np.ndarray, chunk: int = 2048) -> float:
-    """Largest distance between two of ``points`` (blocks of rows to bound memory)."""
-    best = 0.0
-    for start in range(0, points.shape[0], chunk):
-        block = points[start : start + chunk]
-        squared = ((block[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)
+def _max_distance(points: np.ndarray, chunk: int = 1024) -> float:
+    """Largest distance between two of ``points``.
+
+    With ``c`` the centre of the bounding box, ``R`` the largest ``|p - c|`` and ``L`` a lower
+    bound of the diameter, both ends of a diametral pair lie at least ``L - R`` from ``c``; only
+    those points are compared pairwise (in blocks, to bound memory).
+    """
+    if points.shape[0] < 2:
+        return 0.0
+    centre = (points.min(axis=0) + points.max(axis=0)) / 2.0
+    radius = np.sqrt(np.sum((points - centre) ** 2, axis=1))
+    far = points[int(np.argmax(radius))]
+    lower = float(np.sqrt(np.max(np.sum((points - far) ** 2, axis=1))))
+    candidates = points[radius >= lower - radius.max() - 1e-9]
+    best = lower**2
+    for start in range(0, candidates.shape[0], chunk):
+        block = candidates[start : start + chunk]
+        squared = ((block[:, None, :] - candidates[None, :, :]) ** 2).sum(axis=2)
         best = max(best, float(squared.max()))
     return float(np.sqrt(best))
 
 
-def _pca_eigenvalues(points: np.ndarray) -> np.ndarray:
-    """Eigenvalues (descending) of the sample covariance (n - 1) of ``points`` (as the IBSI reference values)."""
-    if points.shape[0] < 2:
+def _eigenvalues(covariance: np.ndarray) -> np.ndarray:
+    """Eigenvalues (descending, clipped at 0) of a 3 x 3 covariance matrix."""
+    if not np.all(np.isfinite(covariance)):
         return np.zeros(3)
-    covariance = np.cov(points, rowvar=False)
     return np.clip(np.sort(np.linalg.eigvalsh(covariance))[::-1], 0.0, None)
 
 
@@ -155,21 +225,36 @@ def _rotation(angles: tuple[float, float, float]) -> np.ndarray:
     return rz @ ry @ rx
 
 
-def _ombb_sides(hull_points: np.ndarray, voxel_points: np.ndarray) -> np.ndarray:
-    """Sides of an approximate oriented minimum bounding box of ``hull_points``."""
+def _ombb_sides(hull_points: np.ndarray, covariance: np.ndarray) -> np.ndarray:
+    """Sides of an approximate oriented minimum bounding box of ``hull_points``: the smallest box
+    over the PCA frame turned about its three axes on a 15-degree grid, refined on a 5-degree
+    grid around the best turn (or the axis-aligned box when smaller)."""
     centred = hull_points - hull_points.mean(axis=0)
-    if voxel_points.shape[0] >= 2:
-        _, frame = np.linalg.eigh(np.cov(voxel_points, rowvar=False))
-    else:
-        frame = np.eye(3)
-    step = np.deg2rad(9.0)
-    grid = np.arange(0.0, np.pi / 2, step)
-    best_sides = np.ptp(centred @ frame, axis=0)
-    for angles in itertools.product(grid, grid, grid):
-        sides = np.ptp(centred @ (frame @ _rotation(angles)), axis=0)
-        if np.prod(sides) < np.prod(best_sides):
-            best_sides = sides
-    return best_sides
+    frame = np.linalg.eigh(covariance)[1] if np.all(np.isfinite(covariance)) else np.eye(3)
+    coarse = np.deg2rad(np.arange(0.0, 90.0, 15.0))
+    best_angles, _ = _smallest_box(centred, frame, itertools.product(coarse, coarse, coarse))
+    fine = np.deg2rad(np.arange(-10.0, 10.1, 5.0))
+    around = (tuple(a + f for a, f in zip(best_angles, offsets)) for offsets in itertools.product(fine, fine, fine))
+    sides = _smallest_box(centred, frame, around)[1]
+    aligned = np.ptp(centred, axis=0)  # the axis-aligned box is a candidate too
+    return aligned if np.prod(aligned) < np.prod(sides) else sides
+
+
+def _smallest_box(centred: np.ndarray, frame: np.ndarray, turns) -> tuple[tuple[float, ...], np.ndarray]:
+    """The turn (Euler angles) giving the smallest bounding box of ``centred``, and its sides."""
+    turns = list(turns)
+    rotations = np.stack([frame @ _rotation(angles) for angles in turns])
+    sides = np.empty((rotations.shape[0], 3))
+    for axis in range(3):
+        # coordinate ``axis`` of every point in every rotated frame (explicit sums, no BLAS)
+        projected = (
+            centred[None, :, 0] * rotations[:, 0, axis, None]
+            + centred[None, :, 1] * rotations[:, 1, axis, None]
+            + centred[None, :, 2] * rotations[:, 2, axis, None]
+        )
+        sides[:, axis] = projected.max(axis=1) - projected.min(axis=1)
+    best = int(np.argmin(np.prod(sides, axis=1)))
+    return turns[best], sides[best]
 
 
 def _ellipsoid_volume(semi: np.ndarray) -> float:
@@ -198,31 +283,52 @@ def _ellipsoid_area(semi: np.ndarray, terms: int = 20) -> float:
     return float(4.0 * np.pi * a * b * total)
 
 
-def _mvee_semi_axes(points: np.ndarray, tolerance: float = 1e-4, max_iterations: int = 2000) -> np.ndarray:
-    """Semi-axes (descending) of the minimum-volume enclosing ellipsoid (Khachiyan 1996)."""
+def _mvee_semi_axes(points: np.ndarray, tolerance: float = 1e-4, max_iterations: int = 20000) -> np.ndarray:
+    """Semi-axes (descending) of the minimum-volume enclosing ellipsoid of ``points``.
+
+    Khachiyan's algorithm with Wolfe-Atwood away steps (Todd & Yildirim 2007, "On Khachiyan's
+    algorithm for the computation of minimum-volume enclosing ellipsoids"), stopped when every
+    point is within a factor ``1 + tolerance`` of the ellipsoid (in ``x^T M^-1 x``) and every
+    supporting point on it within the same factor. It runs on a working set (the points extreme
+    along 128 fixed directions) to which points left outside are added until none is.
+    """
     n, d = points.shape
     if n <= d:
         return np.zeros(3)
-    lifted = np.vstack([points.T, np.ones(n)])
-    weights = np.full(n, 1.0 / n)
-    for _ in range(max_iterations):
-        scatter = (lifted * weights) @ lifted.T
+    directions = _sphere_directions(128)
+    projections = sum(points[:, k, None] * directions[None, :, k] for k in range(d))
+    working = np.zeros(n, bool)
+    working[np.argmax(projections, axis=0)] = True
+    working[np.argmin(projections, axis=0)] = True
+    while True:
         try:
-            m = np.einsum("ij,ji->i", lifted.T, np.linalg.solve(scatter, lifted))
-        except np.linalg.LinAlgError:
+            centre, shape_inverse = khachiyan(np.ascontiguousarray(points[working]), tolerance, max_iterations)
+        except np.linalg.LinAlgError:  # flat point set: no enclosing ellipsoid of volume > 0
             return np.zeros(3)
-        j = int(np.argmax(m))
-        step = (m[j] - d - 1.0) / ((d + 1.0) * (m[j] - 1.0))
-        new_weights = (1.0 - step) * weights
-        new_weights[j] += step
-        change = float(np.linalg.norm(new_weights - weights))
-        weights = new_weights
-        if change < tolerance:
+        offset = points - centre
+        inside = sum(shape_inverse[i, j] * offset[:, i] * offset[:, j] for i in range(d) for j in range(d))
+        outside = (inside > 1.0 + 10 * tolerance) & ~working
+        if not outside.any():
             break
-    centre = points.T @ weights
-    shape = np.linalg.inv((points.T * weights) @ points - np.outer(centre, centre)) / d
-    eigen = np.clip(np.linalg.eigvalsh(shape), 1e-300, None)
+        worst = np.argsort(inside[outside])[::-1][:64]
+        working[np.flatnonzero(outside)[worst]] = True
+    eigen = np.clip(np.linalg.eigvalsh(shape_inverse), 1e-300, None)
     return np.sort(1.0 / np.sqrt(eigen))[::-1]
+
+
+def _sphere_directions(count: int) -> np.ndarray:
+    """``count`` unit vectors spread evenly over the sphere (Fibonacci lattice)."""
+    index = np.arange(count) + 0.5
+    polar = np.arccos(1.0 - 2.0 * index / count)
+    azimuth = np.pi * (1.0 + 5.0**0.5) * index
+    return np.stack([np.cos(azimuth) * np.sin(polar), np.sin(azimuth) * np.sin(polar), np.cos(polar)], axis=1)
+
+
+#: Largest FFT grid (elements) for the exact Moran / Geary pair sums; beyond it they are sampled.
+MORAN_EXACT_MAX_FFT = 1 << 24
+#: Voxels drawn (fixed seed) to estimate Moran's I and Geary's C of larger ROIs.
+MORAN_SAMPLE_SIZE = 6000
+_MORAN_SEED = 20170117
 
 
 def moran_geary(image: np.ndarray, mask: np.ndarray, spacing: np.ndarray) -> tuple[float, float]:
@@ -230,37 +336,59 @@ def moran_geary(image: np.ndarray, mask: np.ndarray, spacing: np.ndarray) -> tup
 
     ``I = N / W * sum_{i!=j} w_ij y_i y_j / sum_i y_i^2`` and
     ``C = (N - 1) / (2 W) * sum_{i!=j} w_ij (x_i - x_j)^2 / sum_i y_i^2`` with ``y = x - mean``,
-    ``W = sum_{i!=j} w_ij``. Pair sums are FFT correlations with the weight kernel (exact).
-    One voxel or constant values give NaN (the features are undefined).
+    ``W = sum_{i!=j} w_ij`` (IBSI 1 3.1.26-27). When the ROI's bounding box fits an FFT grid of
+    :data:`MORAN_EXACT_MAX_FFT` elements (tumour-sized ROIs, every IBSI case), the pair sums are
+    exact FFT correlations with the weight kernel. Larger ROIs (whole lungs) use the ratio
+    estimator on :data:`MORAN_SAMPLE_SIZE` voxels drawn with a fixed seed (so results are
+    reproducible): both features are ratios of pair averages, which a uniform sample of voxels
+    (hence of pairs) estimates without bias in numerator and denominator; ``y`` keeps the mean of
+    the whole ROI. One voxel or constant values give NaN (the features are undefined).
     """
     first, last = bounding_box(mask)
     box = tuple(slice(a, b) for a, b in zip(first, last))
     inside = mask[box]
-    values = image[box][inside]
+    values = image[box][inside].astype(np.float64)
     n = values.size
-    centred = np.zeros(inside.shape)
-    centred[inside] = values - values.mean()
-    denominator = float(np.dot(centred[inside], centred[inside]))
+    mean = float(values.mean())
+    denominator = float(np.sum((values - mean) ** 2))
     if n < 2 or denominator == 0.0:
         return float("nan"), float("nan")
     shape = np.array(inside.shape)
+    fft_shape = [fft.next_fast_len(int(2 * s - 1), real=True) for s in shape]
+    if int(np.prod(fft_shape)) <= MORAN_EXACT_MAX_FFT:
+        total_weight, cross, geary_sum = _pair_sums_fft(inside, values - mean, spacing, shape, fft_shape)
+        norm_n, norm_sq = n, denominator
+    else:
+        rng = np.random.default_rng(_MORAN_SEED)
+        chosen = np.sort(rng.choice(n, size=min(MORAN_SAMPLE_SIZE, n), replace=False))
+        points = np.argwhere(inside)[chosen] * spacing
+        sample = values[chosen] - mean
+        total_weight, cross, geary_sum = pair_sums(np.ascontiguousarray(points, dtype=np.float64), sample)
+        norm_n, norm_sq = chosen.size, float(np.sum(sample**2))
+    moran = norm_n / total_weight * cross / norm_sq
+    geary = (norm_n - 1) / (2.0 * total_weight) * geary_sum / norm_sq
+    return float(moran), float(geary)
+
+
+def _pair_sums_fft(
+    inside: np.ndarray, centred_values: np.ndarray, spacing: np.ndarray, shape: np.ndarray, fft_shape: list[int]
+) -> tuple[float, float, float]:
+    """(sum w_ij, sum w_ij y_i y_j, sum w_ij (y_i - y_j)^2) over ordered pairs i != j, exactly."""
     offsets = [np.arange(-(s - 1), s) * h for s, h in zip(shape, spacing)]
     dz, dy, dx = np.meshgrid(*offsets, indexing="ij")
     distance = np.sqrt(dz**2 + dy**2 + dx**2)
     kernel = np.divide(1.0, distance, out=np.zeros_like(distance), where=distance > 0)
-    fft_shape = [fft.next_fast_len(int(2 * s - 1), real=True) for s in shape]
     kernel_f = fft.rfftn(kernel, fft_shape)
+    centred = np.zeros(inside.shape)
+    centred[inside] = centred_values
 
     def neighbour_sum(field: np.ndarray) -> np.ndarray:
-        """sum_j w_ij field_j for every voxel i of the box."""
+        """sum_j w_ij field_j at the ROI voxels i."""
         full = fft.irfftn(fft.rfftn(field, fft_shape) * kernel_f, fft_shape)
-        return full[tuple(slice(s - 1, 2 * s - 1) for s in shape)]
+        return full[tuple(slice(s - 1, 2 * s - 1) for s in shape)][inside]
 
-    weights_near = neighbour_sum(inside.astype(np.float64))[inside]
-    total_weight = float(weights_near.sum())
-    cross = float(np.dot(centred[inside], neighbour_sum(centred)[inside]))
-    squares = centred[inside] ** 2
-    geary_sum = 2.0 * float(np.dot(squares, weights_near)) - 2.0 * cross
-    moran = n / total_weight * cross / denominator
-    geary = (n - 1) / (2.0 * total_weight) * geary_sum / denominator
-    return float(moran), float(geary)
+    weights_near = neighbour_sum(inside.astype(np.float64))
+    total_weight = float(np.sum(weights_near))
+    cross = float(np.sum(centred_values * neighbour_sum(centred)))
+    geary_sum = 2.0 * float(np.sum(centred_values**2 * weights_near)) - 2.0 * cross
+    return total_weight, cross, geary_sum
