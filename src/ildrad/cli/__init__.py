@@ -3,7 +3,7 @@
 Command modules are listed explicitly in :data:`COMMAND_MODULES`; each defines
 ``register(app)`` and imports heavy libraries only inside its command functions, so that a light
 command never loads torch or dask. Exit codes: 0 ok, 2 bad input, 1 unexpected error
-(and 1 for a cohort run in which some scans failed; the run says so).
+(and 3 for a cohort run in which some scans failed: their errors are in the store).
 """
 
 from __future__ import annotations

@@ -59,7 +59,51 @@ def mapping(
     typer.echo(f"wrote {len(table)} key mappings to {out} (identifiers: keep this file private)")
 
 
+def run(
+    workspace: Path = typer.Argument(..., help="An indexed workspace (ildrad index)."),
+    config: Path | None = typer.Option(None, "--config", help="Configuration YAML (all sections)."),
+    workers: int | None = typer.Option(None, "--workers", help="Worker processes of the embedded Dask "
+                                       "cluster (default 1)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Address of an existing Dask scheduler "
+                                         "(tcp://host:port) instead of an embedded cluster."),
+) -> int:
+    """Process every scan of the manifest into the feature store (resumable).
+
+    Finished scans are skipped when the run is started again; failed scans record their stage and
+    error and are retried. Exit code 0 when every scan succeeded, 3 when some failed.
+    """
+    from ildrad.cohort.runner import run_cohort
+    from ildrad.config import load_config
+    from ildrad.errors import InputError
+
+    if workers is not None and scheduler is not None:
+        raise InputError("--workers and --scheduler are mutually exclusive")
+    summary = run_cohort(workspace, load_config(config), workers=workers, scheduler=scheduler)
+    typer.echo(f"result set {summary.result_set}: {summary.total} scans, {summary.skipped} already done, "
+               f"{summary.succeeded} processed, {summary.failed} failed in {summary.seconds:.1f} s")
+    return EXIT_SOME_FAILED if summary.failed else 0
+
+
+def query(
+    workspace: Path = typer.Argument(..., help="A workspace with a feature store."),
+    sql: str = typer.Argument(..., help='SQL over the views scans, features and failures, e.g. '
+                              '"SELECT count(*) FROM features".'),
+    csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
+) -> None:
+    """Query the workspace with DuckDB (views: scans, features, failures)."""
+    from ildrad.cohort.query import query_workspace
+
+    result = query_workspace(workspace, sql)
+    typer.echo(result.to_csv(index=False) if csv else result.to_string(index=False))
+
+
+#: Exit code of ``ildrad run`` when some scans failed (their errors are in the store).
+EXIT_SOME_FAILED = 3
+
+
 def register(app: typer.Typer) -> None:
     """Add the cohort commands to the app."""
     app.command("index")(index)
     app.command("mapping")(mapping)
+    app.command("run")(run)
+    app.command("query")(query)

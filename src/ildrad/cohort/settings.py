@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from ildrad.settings_base import Section
@@ -14,8 +16,8 @@ class SeriesSelection(Section):
 
     #: Fewest slices of an analysable CT volume.
     min_slices: int = Field(20, ge=2)
-    #: Thickest slices accepted for analysis (mm).
-    max_slice_thickness_mm: float = Field(5.0, gt=0)
+    #: Thickest slices accepted for analysis (mm): 6 mm admits the 3-6 mm low-dose CT of a PET/CT.
+    max_slice_thickness_mm: float = Field(6.0, gt=0)
     #: Patient positions preferred, in order (DICOM PatientPosition codes).
     position_preference: list[str] = ["HFS", "FFS"]
     #: Case-insensitive regular expressions of kernels, most preferred first; a kernel matching
@@ -35,3 +37,8 @@ class RunSettings(Section):
     """Section ``run`` of the configuration."""
 
     selection: SeriesSelection = Field(default_factory=SeriesSelection)
+    #: Stages of the per-scan pipeline after reading: lung analysis (segmentation, zones, QCT,
+    #: flags, PET metrics of paired PET) and radiomics (CT, and PET on SUV).
+    stages: tuple[Literal["lungs", "radiomics"], ...] = ("lungs", "radiomics")
+    #: Keep lung, zone and rind masks and the QC picture of each CT beside the store.
+    keep_masks: bool = True
