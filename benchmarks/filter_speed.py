@@ -110,8 +110,7 @@ RUNNERS = {
 
 
 def _child(name: str, inputs: str, repeats: int, queue: mp.Queue) -> None:
-    with np.load(inputs) as saved:
-        ct, labels = saved["ct"], saved["labels"]
+    ct, labels = np.load(f"{inputs}/ct.npy"), np.load(f"{inputs}/labels.npy")
     RUNNERS[name](ct[:8, :64, :64], np.ones((8, 64, 64), dtype=np.uint8))  # imports, caches
     baseline = _peak_rss_mib()
     times = []
@@ -138,8 +137,9 @@ def main() -> None:
     context = mp.get_context("spawn")
     results = {}
     with tempfile.TemporaryDirectory() as folder:
-        inputs = str(Path(folder) / "chest.npz")
-        np.savez(inputs, ct=ct, labels=labels)
+        inputs = str(Path(folder))
+        np.save(f"{inputs}/ct.npy", ct)
+        np.save(f"{inputs}/labels.npy", labels)
         del ct, labels
         for name in RUNNERS:
             queue: mp.Queue = context.Queue()
