@@ -119,17 +119,21 @@ def test_views_and_orders_give_identical_results():
         assert module.features(binned.astype(np.int64), roi, 6, EVERY_VARIANT) == reference
 
 
-def test_results_do_not_depend_on_numba_threads():
+def test_results_do_not_depend_on_thread_counts():
+    """Bit-for-bit identical with 1 or all numba and BLAS threads (kernels are serial and the
+    feature formulas avoid BLAS reductions)."""
     import numba
+    from threadpoolctl import threadpool_limits
 
-    binned = _random_levels((6, 10, 12), 8, 4)
+    binned = _random_levels((40, 30, 32), 64, 4)
     roi = binned > 0
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = [m.features(binned, roi, 8, EVERY_VARIANT) for m in MODULES]
+        with threadpool_limits(limits=1):
+            one = [m.features(binned, roi, 64, EVERY_VARIANT) for m in MODULES]
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-        many = [m.features(binned, roi, 8, EVERY_VARIANT) for m in MODULES]
+        many = [m.features(binned, roi, 64, EVERY_VARIANT) for m in MODULES]
     finally:
         numba.set_num_threads(before)
     assert one == many
@@ -174,3 +178,15 @@ def test_larger_distances_widen_the_neighbourhood():
     pairs_1 = glcm.matrices(binned, roi, 3, "3D").sum()
     pairs_2 = glcm.matrices(binned, roi, 3, "3D", distance=2).sum()
     assert pairs_2 < pairs_1  # fewer voxel pairs fit at offset 2 in a 5 x 7 x 7 box
+
+
+def test_glrlm_trimmed_length_axis_gives_the_same_features(monkeypatch):
+    """Large 2D stacks first find the longest run to size the matrices; results must not change."""
+    binned = _random_levels((4, 9, 10), 3, 7)
+    roi = binned > 0
+    dense = glrlm.features(binned, roi, 3, EVERY_VARIANT)
+    monkeypatch.setattr(glrlm, "_DENSE_CELLS_LIMIT", 0)
+    matrix, _ = glrlm.matrices(binned, roi, 3, "2D")
+    assert matrix.counts.shape[-1] < 10  # trimmed to the longest run, not the row length
+    trimmed = glrlm.features(binned, roi, 3, EVERY_VARIANT)
+    assert trimmed == pytest.approx(dense, rel=1e-13)  # sums over fewer zero columns

@@ -30,6 +30,7 @@ __all__ = [
     "nan_features",
     "neighbourhood_offsets",
     "size_matrix_features",
+    "weighted_sum",
 ]
 
 #: The 4 in-plane directions (dz, dy, dx), one per pair of opposite neighbours (IBSI 1).
@@ -132,6 +133,15 @@ def compact_size_matrix(grey: np.ndarray, size: np.ndarray, n_bins: int) -> Size
     return SizeMatrix(counts, values)
 
 
+def weighted_sum(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``sum(values * weights)`` over the last axis, by numpy's own summation.
+
+    Used instead of ``@`` (BLAS), whose reduction order may depend on the number of BLAS
+    threads: the features must be bit-for-bit identical whatever the thread count.
+    """
+    return (values * weights).sum(axis=-1)
+
+
 def size_matrix_features(
     counts: np.ndarray, values: np.ndarray, n_voxels: np.ndarray | float
 ) -> dict[str, np.ndarray]:
@@ -166,25 +176,26 @@ def size_matrix_features(
     """
     m = np.asarray(counts, dtype=np.float64)
     i = np.arange(1, m.shape[-2] + 1, dtype=np.float64)
+    dot = weighted_sum
     j = np.asarray(values, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         n_s = m.sum(axis=(-2, -1))
         m_i = m.sum(axis=-1)
         m_j = m.sum(axis=-2)
-        by_j_inv, by_j_sq = m @ (1.0 / j**2), m @ j**2  # (..., Ng)
+        by_j_inv, by_j_sq = dot(m, 1.0 / j**2), dot(m, j**2)  # (..., Ng)
         p_i, p_j = m_i / n_s[..., None], m_j / n_s[..., None]
-        mu_i, mu_j = p_i @ i, p_j @ j
+        mu_i, mu_j = dot(p_i, i), dot(p_j, j)
         p = m / n_s[..., None, None]
         logs = np.log2(np.where(p > 0, p, 1.0))
         return {
-            "small_emph": (m_j @ (1.0 / j**2)) / n_s,
-            "large_emph": (m_j @ j**2) / n_s,
-            "low_grey_emph": (m_i @ (1.0 / i**2)) / n_s,
-            "high_grey_emph": (m_i @ i**2) / n_s,
-            "small_low_grey_emph": (by_j_inv @ (1.0 / i**2)) / n_s,
-            "small_high_grey_emph": (by_j_inv @ i**2) / n_s,
-            "large_low_grey_emph": (by_j_sq @ (1.0 / i**2)) / n_s,
-            "large_high_grey_emph": (by_j_sq @ i**2) / n_s,
+            "small_emph": dot(m_j, 1.0 / j**2) / n_s,
+            "large_emph": dot(m_j, j**2) / n_s,
+            "low_grey_emph": dot(m_i, 1.0 / i**2) / n_s,
+            "high_grey_emph": dot(m_i, i**2) / n_s,
+            "small_low_grey_emph": dot(by_j_inv, 1.0 / i**2) / n_s,
+            "small_high_grey_emph": dot(by_j_inv, i**2) / n_s,
+            "large_low_grey_emph": dot(by_j_sq, 1.0 / i**2) / n_s,
+            "large_high_grey_emph": dot(by_j_sq, i**2) / n_s,
             "grey_nonuni": (m_i**2).sum(axis=-1) / n_s,
             "grey_nonuni_norm": (m_i**2).sum(axis=-1) / n_s**2,
             "size_nonuni": (m_j**2).sum(axis=-1) / n_s,

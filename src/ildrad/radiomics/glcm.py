@@ -23,6 +23,7 @@ from ildrad.radiomics._texture_common import (
     aggregate_directional,
     checked_levels,
     nan_features,
+    weighted_sum,
 )
 from ildrad.radiomics.texture_settings import TextureSettings
 
@@ -155,13 +156,13 @@ def feature_values(counts: np.ndarray, n_voxels: np.ndarray | None = None) -> di
     with np.errstate(divide="ignore", invalid="ignore"):
         p = m / m.sum(axis=(-2, -1))[..., None, None]
         p_i, p_j = p.sum(axis=-1), p.sum(axis=-2)
-        mu_i, mu_j = p_i @ g, p_j @ g
+        mu_i, mu_j = weighted_sum(p_i, g), weighted_sum(p_j, g)
         sd_i = np.sqrt((p_i * (g - mu_i[..., None]) ** 2).sum(-1))
         sd_j = np.sqrt((p_j * (g - mu_j[..., None]) ** 2).sum(-1))
         p_diff, p_sum = _diagonal_sums(p)
         k_diff = np.arange(n_g, dtype=np.float64)
         k_sum = np.arange(2, 2 * n_g + 1, dtype=np.float64)
-        mu_diff, mu_sum = p_diff @ k_diff, p_sum @ k_sum
+        mu_diff, mu_sum = weighted_sum(p_diff, k_diff), weighted_sum(p_sum, k_sum)
 
         def entropy(q: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
             return -(q * np.log2(np.where(q > 0, q, 1.0))).sum(axis=axes)
