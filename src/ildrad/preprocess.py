@@ -63,7 +63,8 @@ class ProcessedRoi:
     intensity sphere). ``binned`` holds the discretised grey levels 1..``n_bins`` inside
     ``intensity`` and 0 elsewhere. ``spacing`` is (z, y, x) in mm; ``resegment_range`` the range
     actually applied (None when no range was set), ``lower_bound`` the lower edge of bin 1 for a
-    fixed bin size (None for a fixed bin number).
+    fixed bin size (None for a fixed bin number). ``values`` and ``levels`` are the intensities and
+    grey levels of the intensity-mask voxels (C order), computed once for every family.
     """
 
     image: np.ndarray
@@ -71,6 +72,8 @@ class ProcessedRoi:
     intensity: np.ndarray
     binned: np.ndarray
     n_bins: int
+    values: np.ndarray
+    levels: np.ndarray
     spacing: tuple[float, float, float]
     resegment_range: tuple[float | None, float | None] | None
     lower_bound: float | None
@@ -281,13 +284,16 @@ def process(
         )
     if settings.diagnostics:
         diagnostics.update(_roi_diagnostics(block, intensity, morph, grid_shape, "reseg_roi"))
-    binned, n_bins, lower_bound = _discretise(block, intensity, settings)
+    values = block[intensity]
+    binned, levels, n_bins, lower_bound = _discretise(block, intensity, values, settings)
     processed = ProcessedRoi(
         image=block,
         morph=morph,
         intensity=intensity,
         binned=binned,
         n_bins=n_bins,
+        values=values,
+        levels=levels,
         spacing=tuple(float(s) for s in spacing),
         resegment_range=reseg.range,
         lower_bound=lower_bound,
@@ -306,15 +312,17 @@ def _source_box(lo: np.ndarray, hi: np.ndarray, start: np.ndarray, step: np.ndar
     return tuple(slice(int(a), int(b)) for a, b in zip(first, last))
 
 
-def _discretise(block: np.ndarray, intensity: np.ndarray, settings: RadiomicsSettings) -> tuple[np.ndarray, int, float | None]:
-    """Grey levels inside the intensity mask (0 outside), the number of levels, bin-1 lower edge."""
-    values = block[intensity]
+def _discretise(
+    block: np.ndarray, intensity: np.ndarray, values: np.ndarray, settings: RadiomicsSettings
+) -> tuple[np.ndarray, np.ndarray, int, float | None]:
+    """Grey levels in the block (0 outside the intensity mask) and of ``values``, the number of
+    levels and the lower edge of bin 1."""
     disc = settings.discretisation
     binned = np.zeros(block.shape, dtype=np.int32)
     if disc.method == "fixed_bin_number":
         levels = discretise_fixed_bin_number(values, int(disc.bin_number))
         binned[intensity] = levels
-        return binned, int(disc.bin_number), None
+        return binned, levels, int(disc.bin_number), None
     lower = disc.lower_bound
     value_range = settings.resegment.range
     if lower is None and value_range is not None and value_range[0] is not None:
@@ -327,7 +335,7 @@ def _discretise(block: np.ndarray, intensity: np.ndarray, settings: RadiomicsSet
         )
     levels = discretise_fixed_bin_size(values, float(disc.bin_size), float(lower))
     binned[intensity] = levels
-    return binned, int(levels.max()), float(lower)
+    return binned, levels, int(levels.max()), float(lower)
 
 
 def _image_diagnostics(array: np.ndarray, grid: Grid, step: str) -> dict[str, float]:

@@ -20,10 +20,11 @@ def distribution_features(values: np.ndarray, prefix: str) -> dict[str, float]:
     x = np.asarray(values, dtype=np.float64)
     mean = float(x.mean())
     centred = x - mean
-    m2 = float(np.mean(centred**2))
+    squared = centred * centred
+    m2 = float(squared.mean())
     if m2 > 0.0:
-        skew = float(np.mean(centred**3)) / m2**1.5
-        kurt = float(np.mean(centred**4)) / m2**2 - 3.0
+        skew = float(np.mean(squared * centred)) / m2**1.5
+        kurt = float(np.mean(squared * squared)) / m2**2 - 3.0
     else:
         skew = kurt = 0.0
     p10, p25, median, p75, p90 = (float(v) for v in np.percentile(x, [10, 25, 50, 75, 90]))

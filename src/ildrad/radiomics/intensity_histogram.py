@@ -21,7 +21,7 @@ __all__ = ["features", "histogram_features"]
 
 def features(roi: ProcessedRoi, settings: RadiomicsSettings) -> dict[str, float]:
     """The 23 IBSI intensity-histogram features of the discretised intensity mask."""
-    return histogram_features(roi.binned[roi.intensity])
+    return histogram_features(roi.levels)
 
 
 def histogram_features(levels: np.ndarray) -> dict[str, float]:

@@ -17,9 +17,9 @@ __all__ = ["features"]
 
 def features(roi: ProcessedRoi, settings: RadiomicsSettings) -> dict[str, float]:
     """The 18 IBSI intensity statistics of ``roi`` (intensity mask, processed intensities)."""
-    values = roi.image[roi.intensity]
+    values = roi.values
     out = distribution_features(values, "stat")
-    squares = float(np.dot(values, values))
+    squares = float(np.sum(values * values))
     out["stat_energy"] = squares
     out["stat_rms"] = float(np.sqrt(squares / values.size))
     return out

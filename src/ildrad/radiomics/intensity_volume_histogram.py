@@ -29,7 +29,7 @@ __all__ = ["features", "ivh_features"]
 
 def features(roi: ProcessedRoi, settings: RadiomicsSettings) -> dict[str, float]:
     """The IBSI intensity-volume-histogram features of the intensity mask."""
-    values = roi.image[roi.intensity]
+    values = roi.values
     ivh = settings.ivh
     value_range = roi.resegment_range if ivh.use_resegment_range else None
     if value_range is not None and (value_range[0] is None or value_range[1] is None):

@@ -36,10 +36,10 @@ def features(roi: ProcessedRoi, settings: RadiomicsSettings) -> dict[str, float]
     runs = sphere_runs(roi.spacing)
     row_cumsum = np.zeros(image.shape[:2] + (image.shape[2] + 1,))
     np.cumsum(image, axis=2, out=row_cumsum[:, :, 1:])
-    zs, ys, xs = (index.astype(np.int64) for index in np.nonzero(inside))
+    zs, ys, xs = (np.asarray(index, dtype=np.int64) for index in np.nonzero(inside))
     sums, counts = sphere_sums(row_cumsum, zs, ys, xs, runs)
     means = sums / counts
-    values = image[inside]
+    values = roi.values
     hottest = values == values.max()
     return {"loc_peak_loc": float(means[hottest].max()), "loc_peak_glob": float(means.max())}
 

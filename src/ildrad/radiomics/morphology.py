@@ -361,7 +361,7 @@ def moran_geary(image: np.ndarray, mask: np.ndarray, spacing: np.ndarray) -> tup
     else:
         rng = np.random.default_rng(_MORAN_SEED)
         chosen = np.sort(rng.choice(n, size=min(MORAN_SAMPLE_SIZE, n), replace=False))
-        points = np.argwhere(inside)[chosen] * spacing
+        points = np.stack(np.unravel_index(np.flatnonzero(inside)[chosen], inside.shape), axis=1) * spacing
         sample = values[chosen] - mean
         total_weight, cross, geary_sum = pair_sums(np.ascontiguousarray(points, dtype=np.float64), sample)
         norm_n, norm_sq = chosen.size, float(np.sum(sample**2))
