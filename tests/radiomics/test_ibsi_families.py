@@ -217,3 +217,33 @@ def test_extract_is_deterministic_and_does_not_modify_inputs():
     np.testing.assert_array_equal(image.array, before)
     processed, _ = process(image, roi, settings)
     assert processed.image.dtype == np.float64
+
+
+_THREAD_SCRIPT = """
+import numpy as np
+from ildrad.image import Image
+from ildrad.radiomics import extract
+from ildrad.radiomics.settings import RadiomicsSettings
+rng = np.random.default_rng(4)
+image = Image.from_array(np.round(rng.normal(-300, 200, size=(14, 40, 40))), spacing=(2.5, 0.8, 0.8))
+roi = np.zeros(image.shape, bool)
+roi[2:12, 5:35, 6:33] = True
+settings = RadiomicsSettings(resample={"spacing_mm": (1.0, 1.0, 1.0), "round_intensities": True},
+                             resegment={"range": (-1000, 400), "outlier_sd": 3})
+print(repr(sorted((k, v.hex()) for k, v in extract(image, roi, settings).items())))
+"""
+
+
+def test_results_bitwise_identical_whatever_the_thread_count():
+    import os
+    import subprocess
+    import sys
+
+    outputs = []
+    for threads in ("1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads, OMP_NUM_THREADS=threads,
+                   OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+        run = subprocess.run([sys.executable, "-c", _THREAD_SCRIPT], env=env, capture_output=True, text=True, check=True)
+        outputs.append(run.stdout)
+    assert outputs[0] == outputs[1]
+    assert "morph_volume" in outputs[0]
