@@ -15,7 +15,7 @@ import cc3d
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["OUTSIDE_AIR_MEDIAN_HU", "PADDING_HU", "body_mask", "bone_mask"]
+__all__ = ["OUTSIDE_AIR_MEDIAN_HU", "PADDING_HU", "axial_holes", "body_mask", "bone_mask"]
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def body_mask(hu: np.ndarray, padding: np.ndarray, spacing: tuple[float, float, 
         return opened
     largest = cc3d.largest_k(opened.view(np.uint8), k=1, connectivity=6) > 0
     largest = ndimage.binary_dilation(largest, structure=_disk_structure(radius)) & body
-    return _fill_slices(largest)
+    return largest | axial_holes(largest)
 
 
 def bone_mask(hu: np.ndarray, body: np.ndarray) -> np.ndarray:
@@ -69,8 +69,19 @@ def _disk_structure(radius: int) -> np.ndarray:
     return structure
 
 
-def _fill_slices(mask: np.ndarray) -> np.ndarray:
-    out = np.empty_like(mask)
-    for k in range(mask.shape[0]):
-        out[k] = ndimage.binary_fill_holes(mask[k])
-    return out
+_AXIAL_4 = np.zeros((3, 3, 3), dtype=bool)
+_AXIAL_4[1] = ndimage.generate_binary_structure(2, 1)
+
+
+def axial_holes(mask: np.ndarray) -> np.ndarray:
+    """Voxels outside ``mask`` that are enclosed by it in their axial slice (4-connected holes).
+
+    One labelling of the whole volume with in-slice connectivity replaces a per-slice
+    ``binary_fill_holes`` loop (same result, many times faster).
+    """
+    labels, count = ndimage.label(~mask, structure=_AXIAL_4)
+    border = np.zeros(count + 1, dtype=bool)
+    for face in (labels[:, 0, :], labels[:, -1, :], labels[:, :, 0], labels[:, :, -1]):
+        border[np.unique(face)] = True
+    border[0] = True
+    return ~border[labels]

@@ -41,6 +41,8 @@ _OUTLIER_MM = 6.0
 _MARGIN_QUANTILE = 25.0
 _RIB_GAP_MM = 25.0
 _NORMAL_Z_MM = 30.0
+_EDGE_MM = 6.0
+_DISEASED_EDGE_HU = -700.0  # lung within 6 mm of the gap must look diseased
 _MIN_EXCESS_MM = 3.0  # a gap this much wider than normal is disease, not noise
 
 
@@ -54,10 +56,12 @@ class _SliceRays:
     r0: np.ndarray  # (rays,) index of the last aerated-lung sample before the rib
     rib: np.ndarray  # (rays,) index of the rib sample (float, NaN = none)
     fillable: np.ndarray  # (rays, steps) samples allowed to receive lung (body, no bone, no other lung)
+    diseased: np.ndarray  # (rays,) the lung next to the gap looks diseased
 
 
 def recover_dense_periphery(
     labels: np.ndarray,
+    hu: np.ndarray,
     bone: np.ndarray,
     body: np.ndarray,
     spacing: tuple[float, float, float],
@@ -82,7 +86,7 @@ def recover_dense_periphery(
         for label in (1, 2):
             if not lower[label][k]:
                 continue
-            rays = _trace_slice(labels[k], ribs[k], body[k], label, (sy, sx), step,
+            rays = _trace_slice(labels[k], ribs[k], body[k], hu[k], label, (sy, sx), step,
                                 medial_direction.get(label), band_max_mm, k)
             if rays is not None:
                 traced.append(rays)
@@ -98,7 +102,7 @@ def recover_dense_periphery(
         limit = (t.rib - normal)[:, None]
         take = (steps > t.r0[:, None]) & (steps <= limit) & t.inside & t.fillable
         wide = (t.rib - t.r0 - normal) * step >= max(_MIN_EXCESS_MM, 1.5 * max(sy, sx))
-        take &= (np.isfinite(t.rib) & wide)[:, None]
+        take &= (np.isfinite(t.rib) & wide & t.diseased)[:, None]
         if not take.any():
             continue
         plane = np.zeros(labels.shape[1:], dtype=bool)
@@ -115,6 +119,7 @@ def _trace_slice(
     labels: np.ndarray,
     bone: np.ndarray,
     body: np.ndarray,
+    hu: np.ndarray,
     label: int,
     spacing_yx: tuple[float, float],
     step: float,
@@ -171,7 +176,14 @@ def _trace_slice(
     rib[broken] = np.nan
     too_wide = (rib - r0) * step > band_max_mm + 8.0
     rib[too_wide] = np.nan
-    return _SliceRays(k, label, iy, ix, inside, r0.astype(float), rib, fillable)
+    # Mean HU of the lung just inside r0: disease (ground glass, reticulation) borders a band of
+    # consolidation; healthy lung at the pleura does not.
+    edge_steps = max(2, int(round(_EDGE_MM / step)))
+    edge = is_lung & (index <= r0[:, None]) & (index > (r0 - edge_steps)[:, None])
+    values = np.where(edge, hu[iy_c, ix_c], 0.0)
+    edge_hu = values.sum(axis=1) / np.maximum(edge.sum(axis=1), 1)
+    diseased = edge_hu > _DISEASED_EDGE_HU
+    return _SliceRays(k, label, iy, ix, inside, r0.astype(float), rib, fillable, diseased)
 
 
 def _below_upper_third(labels: np.ndarray, superior_first: bool) -> dict[int, np.ndarray]:

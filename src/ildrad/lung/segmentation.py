@@ -32,7 +32,7 @@ from scipy import ndimage
 from ildrad.errors import InputError
 from ildrad.image import Grid, Image, Mask, Unit, require_unit
 from ildrad.lung.airways import find_trachea_seed, grow_airways
-from ildrad.lung.body import PADDING_HU, body_mask, bone_mask
+from ildrad.lung.body import PADDING_HU, axial_holes, body_mask, bone_mask
 from ildrad.lung.coarse import CoarseGrid, coarse_grid_for, downsample_mean, upsample_fraction, upsample_nearest
 from ildrad.lung.periphery import recover_dense_periphery
 from ildrad.lung.settings import SegmentSettings
@@ -109,7 +109,7 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
     aerated = labels.copy()
     medial = _medial_directions(direction)
     labels, wall_margin_mm = recover_dense_periphery(
-        labels, bone_c, body_c, cs, medial, settings.dense_band_max_mm, superior_first
+        labels, hu_c, bone_c, body_c, cs, medial, settings.dense_band_max_mm, superior_first
     )
     labels = _close_per_label(labels, body_c & ~bone_c & ~airway_margin, cs)
     lungs = _refine_full_resolution(ct, coarse, aerated, labels, airways_c, gas_c, settings)
@@ -148,7 +148,8 @@ def _lung_components(air: np.ndarray, hu: np.ndarray, voxel_ml: float) -> tuple[
     # median above the gas threshold <=> fewer than half of the voxels below it
     gas = np.bincount(labels.ravel(), weights=(hu < _GAS_MEDIAN_HU).ravel(), minlength=sizes.size)
     textured = 2 * gas < sizes
-    large = sizes * voxel_ml >= _MIN_LUNG_PART_ML
+    # 20 mL, or less on a thin slab (a few slices) where a whole lung holds only some mL
+    large = sizes >= min(_MIN_LUNG_PART_ML / voxel_ml, 0.1 * sizes.max())
     keep = large & ((sizes >= _MAIN_FRACTION * sizes.max()) | textured)
     keep[0] = False
     log.debug("air components: %d candidates, %d kept as lung", int(large.sum()), int(keep.sum()))
@@ -233,14 +234,12 @@ def _fill_per_label(labels: np.ndarray, spacing: tuple[float, float, float]) -> 
     thin open holes are vessels and bronchi, closed ones enclosed disease: both are lung.
     """
     out = labels.copy()
-    pixel_mm = min(spacing[1:])
+    pixel_mm = float(min(spacing[1:]))
     for label in (RIGHT, LEFT):
         region = labels == label
         if not region.any():
             continue
-        holes = np.zeros_like(region)
-        for k in np.flatnonzero(region.any(axis=(1, 2))):
-            holes[k] = ndimage.binary_fill_holes(region[k]) & ~region[k]
+        holes = axial_holes(region)
         if not holes.any():
             continue
         components = cc3d.connected_components(holes.view(np.uint8), connectivity=6)
@@ -250,15 +249,24 @@ def _fill_per_label(labels: np.ndarray, spacing: tuple[float, float, float]) -> 
             neighbour = np.roll(outside, shift, axis=0)
             neighbour[0 if shift == 1 else -1] = False
             open_to[np.unique(components[neighbour & holes])] = True
-        radius = np.zeros(components.max() + 1)
-        for k in np.flatnonzero(holes.any(axis=(1, 2))):
-            depth = ndimage.distance_transform_edt(holes[k]) * pixel_mm
-            np.maximum.at(radius, components[k][holes[k]], depth[holes[k]])
-        organ = open_to & (radius > _MAX_OPEN_HOLE_RADIUS_MM)
+        # Thick = survives an axial erosion by a disk of the radius limit (on the holes' box).
+        box = ndimage.find_objects(holes.view(np.uint8))[0]
+        radius = max(1, int(round(_MAX_OPEN_HOLE_RADIUS_MM / pixel_mm)))
+        core = ndimage.binary_erosion(holes[box], structure=_axial_disk(radius))
+        thick = np.zeros(components.max() + 1, dtype=bool)
+        thick[np.unique(components[box][core])] = True
+        organ = open_to & thick
         organ[0] = False
         fill = holes & ~organ[components] & (out == 0)
         out[fill] = label
     return out
+
+
+def _axial_disk(radius: int) -> np.ndarray:
+    span = np.arange(-radius, radius + 1)
+    structure = np.zeros((1, 2 * radius + 1, 2 * radius + 1), dtype=bool)
+    structure[0] = span[:, None] ** 2 + span[None, :] ** 2 <= radius * radius
+    return structure
 
 
 def _close_per_label(labels: np.ndarray, allowed: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
@@ -319,8 +327,7 @@ def _refine_full_resolution(
         lung &= ~airway_full
         lung = _largest_parts(lung)
         allowed = upsample_fraction(region_c, sub) >= 0.5
-        for k in np.flatnonzero(lung.any(axis=(1, 2))):
-            lung[k] |= ndimage.binary_fill_holes(lung[k]) & allowed[k]
+        lung |= axial_holes(lung) & allowed
         lung &= ~gas_full
         target[lung & (target == 0)] = label
     return out
