@@ -351,3 +351,22 @@ def test_apply_filter_keeps_geometry_and_drops_unit() -> None:
     assert out.grid == image.grid
     assert out.unit is Unit.NONE
     np.testing.assert_allclose(out.array, 1.0)
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+@pytest.mark.parametrize("dims", ["2d", "3d"])
+def test_log_fourier_route_equals_direct_passes(boundary: str, dims: str) -> None:
+    from ildrad.radiomics.filters.laplacian_of_gaussian import (
+        log_filter_direct,
+        log_filter_fourier,
+        log_kernel_terms,
+    )
+
+    rng = np.random.default_rng(11)
+    array = rng.normal(size=(9, 23, 30)) * 100
+    spacing = (2.0, 0.7, 0.9)
+    axes = (1, 2) if dims == "2d" else (0, 1, 2)
+    terms = {axis: log_kernel_terms(2.5 / spacing[axis], 4.0) for axis in axes}  # wider than z
+    direct = log_filter_direct(array, terms, boundary)
+    fourier = log_filter_fourier(array, terms, boundary)
+    np.testing.assert_allclose(fourier, direct, rtol=0, atol=1e-10 * np.abs(direct).max())

@@ -80,3 +80,17 @@ def test_cli_writes_map_on_input_grid(shared_data: Path, tmp_path: Path) -> None
     assert written.grid.same_as(original.grid)
     reference = read_image(_reference_map(shared_data, "5A1", "impulse")).array
     assert np.abs(written.array - reference).max() <= 0.01 * np.abs(reference).max()
+
+
+@pytest.mark.parametrize(("config_id", "phantom"), [("2A", "impulse"), ("2B", "checkerboard")])
+def test_log_fourier_route_reproduces_reference(
+    shared_data: Path, config_id: str, phantom: str
+) -> None:
+    from ildrad.radiomics.filters.laplacian_of_gaussian import log_filter_fourier, log_kernel_terms
+
+    reference = read_image(_reference_map(shared_data, config_id, phantom)).array
+    image = read_image(shared_data / "ibsi2" / "digital_phantom" / PHANTOM_FILES[phantom])
+    (spec,) = load_image_types(REPO / "configs" / "ibsi2" / f"{config_id}.yaml")
+    terms = {axis: log_kernel_terms(spec.sigma_mm / 2.0, spec.cutoff_sd) for axis in range(3)}
+    response = log_filter_fourier(image.array, terms, spec.boundary)
+    assert np.abs(response - reference).max() <= 0.01 * np.abs(reference).max()

@@ -18,7 +18,7 @@ from enum import StrEnum
 
 import numpy as np
 
-__all__ = ["Boundary", "pad", "scipy_mode"]
+__all__ = ["Boundary", "numpy_mode", "pad", "scipy_mode"]
 
 
 class Boundary(StrEnum):
@@ -50,7 +50,12 @@ def scipy_mode(boundary: Boundary | str) -> str:
     return _SCIPY_MODES[Boundary(boundary)]
 
 
+def numpy_mode(boundary: Boundary | str) -> str:
+    """The ``mode`` argument of numpy.pad that gives this IBSI boundary condition."""
+    return _NUMPY_MODES[Boundary(boundary)]
+
+
 def pad(array: np.ndarray, widths: dict[int, int], boundary: Boundary | str) -> np.ndarray:
     """Extend ``array`` by ``widths[axis]`` voxels on both sides of each listed axis."""
     pad_width = [(widths.get(axis, 0),) * 2 for axis in range(array.ndim)]
-    return np.pad(array, pad_width, mode=_NUMPY_MODES[Boundary(boundary)])
+    return np.pad(array, pad_width, mode=numpy_mode(boundary))
