@@ -58,10 +58,10 @@ def test_pet_and_low_dose_ct_share_a_frame_that_differs_from_the_diagnostic_ct()
     in_ct = ct.ct.grid.index_to_physical(np.argwhere(ct.truth["fiducial"].array > 0)).mean(axis=0)
     truth = pet.truth_suv.array
     centre_index = np.round(pet.pet.grid.physical_to_index(expected)).astype(int)
-    window = tuple(slice(max(c - 4, 0), c + 5) for c in centre_index)
+    window = tuple(slice(max(c - 3, 0), c + 4) for c in centre_index)
     local = np.zeros_like(truth)
     local[window] = truth[window]
-    weight = np.clip(local - 0.8, 0.0, None)  # remove the surrounding tissue (SUV <= 0.7)
+    weight = np.clip(local - 2.0, 0.0, None)  # keep the sphere (SUV 8), drop tissue (SUV <= 1.8)
     in_pet = pet.pet.grid.index_to_physical(
         (np.argwhere(weight > 0) * weight[weight > 0][:, None]).sum(axis=0) / weight.sum()
     )

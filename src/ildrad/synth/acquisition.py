@@ -2,7 +2,9 @@
 noise, the reconstruction circle and the header facts of the vendor.
 
 Kernel model (in-plane Gaussian point-spread function, then for ``sharp`` an unsharp mask that
-overshoots at edges as bone / lung kernels do):
+overshoots at edges as bone / lung kernels do). White noise is added before this filter, so the
+noise is correlated the way the kernel shapes it; its amplitude is set from the filter's impulse
+response so that the SD in a uniform region equals the target:
 
 =========  ===============  ===============================  ===========================
 kernel     PSF sigma (mm)   edge enhancement                 noise SD in water
@@ -11,8 +13,7 @@ smooth     0.65             none                             ``noise_hu``
 sharp      0.35             +0.9 x (image - blur 1.2 mm)      ``noise_hu x sharp_noise_factor``
 =========  ===============  ===============================  ===========================
 
-The slice profile is a Gaussian of FWHM = slice thickness along z. Noise is white Gaussian noise
-filtered by the kernel's noise-power shape (correlated), scaled so its SD equals the target.
+The slice profile is a Gaussian of FWHM = slice thickness along z.
 """
 
 from __future__ import annotations
@@ -89,6 +90,25 @@ def _kernel(spec: PhantomSpec) -> tuple[float, float]:
     return (0.35, 0.9) if spec.kernel == "sharp" else (0.65, 0.0)
 
 
+def _reconstruct(volume: np.ndarray, spacing: tuple[float, float, float], spec: PhantomSpec, sigma_z_mm: float) -> np.ndarray:
+    """The kernel as a linear filter: Gaussian PSF and slice profile, then edge enhancement."""
+    sigma_mm, enhance = _kernel(spec)
+    out = _in_plane_blur(volume, spacing, sigma_mm, sigma_z_mm)
+    if enhance > 0:
+        wide = _in_plane_blur(out, spacing, 1.2, 0.0)
+        out *= np.float32(1.0 + enhance)
+        out -= np.float32(enhance) * wide
+    return out
+
+
+def _noise_gain(spacing: tuple[float, float, float], spec: PhantomSpec, sigma_z_mm: float) -> float:
+    """SD of the filtered image of unit white noise: the L2 norm of the filter's impulse response."""
+    impulse = np.zeros((25, 25, 25), np.float32)
+    impulse[12, 12, 12] = 1.0
+    response = _reconstruct(impulse, spacing, spec, sigma_z_mm)
+    return float(np.sqrt(np.sum(response.astype(np.float64) ** 2)))
+
+
 def apply_scanner(
     hu: np.ndarray,
     spacing: tuple[float, float, float],
@@ -98,22 +118,14 @@ def apply_scanner(
     slice_thickness_mm: float,
     noise_sd_hu: float,
 ) -> np.ndarray:
-    """Blur by the kernel and slice profile, then add correlated noise of SD ``noise_sd_hu``."""
-    sigma_mm, enhance = _kernel(spec)
+    """Add white noise and reconstruct with the kernel: the noise comes out correlated with the
+    kernel's noise-power shape and with SD ``noise_sd_hu`` (``hu`` is overwritten)."""
     sigma_z = slice_thickness_mm * _FWHM_TO_SIGMA
-    out = _in_plane_blur(hu, spacing, sigma_mm, sigma_z)
-    if enhance > 0:
-        wide = _in_plane_blur(out, spacing, 1.2, 0.0)
-        out += enhance * (out - wide)
     if noise_sd_hu > 0:
-        noise = rng.standard_normal(hu.shape, dtype=np.float32)
-        noise_sigma = 0.9 if spec.kernel == "smooth" else 0.45
-        noise = _in_plane_blur(noise, spacing, noise_sigma, 0.5 * sigma_z)
-        if enhance > 0:
-            noise += enhance * (noise - _in_plane_blur(noise, spacing, 1.2, 0.0))
-        noise *= np.float32(noise_sd_hu / (float(noise.std()) + 1e-12))
-        out += noise
-    return out
+        scale = np.float32(noise_sd_hu / _noise_gain(spacing, spec, sigma_z))
+        for k in range(hu.shape[0]):  # slice by slice: small temporaries, same stream order
+            hu[k] += scale * rng.standard_normal(hu.shape[1:], dtype=np.float32)
+    return _reconstruct(hu, spacing, spec, sigma_z)
 
 
 def scanner_metadata(spec: PhantomSpec, *, slice_thickness_mm: float, fov_mm: float, noise_sd_hu: float) -> dict[str, Any]:

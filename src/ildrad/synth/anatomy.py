@@ -17,7 +17,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TISSUE_CODES", "Anatomy", "BodyParameters", "body_parameters", "build_anatomy"]
+__all__ = [
+    "TISSUE_CODES",
+    "Anatomy",
+    "BodyParameters",
+    "body_parameters",
+    "build_anatomy",
+    "dependency_at",
+    "grid_coordinates",
+    "lung_label",
+    "paint_table",
+]
 
 #: Tissue classes painted by :func:`build_anatomy` (0 = air outside the body).
 TISSUE_CODES: dict[str, int] = {
@@ -95,7 +105,7 @@ def body_parameters(
     jitter = rng.uniform(-1.0, 1.0, size=8)
     shift = (35.0 if expiratory else 0.0) + 6.0 * jitter[0]
     aorta_radius = 15.5 + 1.5 * jitter[1]
-    lumen = (12.5 + 2.5 * jitter[2]) if oesophagus_dilated else 0.0
+    lumen = (9.0 + 3.0 * jitter[2]) if oesophagus_dilated else 0.0  # air diameter 12-24 mm
     return BodyParameters(
         scale=body_scale * (1.0 + 0.03 * jitter[3]),
         lung_scale=lung_scale,
@@ -151,13 +161,24 @@ def body_level(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
     return _superellipse_level(x, y, a_z, b, p)
 
 
+def _apical_fraction(z: Any, bp: BodyParameters) -> Any:
+    """Relative half-width (1 .. 0) of the lung apices at height z (dome from z = 120 mm)."""
+    t = np.clip((z - 120.0) / (bp.apex_z - 120.0), 0.0, 1.0)
+    return np.sqrt(1.0 - t**1.2)
+
+
 def cavity_level(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
-    """Level function of the inner surface of the rib cage (< 1 inside the thoracic cavity)."""
+    """Level function of the inner surface of the rib cage (< 1 inside the thoracic cavity).
+
+    Toward the thoracic inlet the cavity narrows with the lung apices, so the upper lungs
+    still reach the ribs."""
+    s = bp.scale * bp.lung_scale**0.5
     a = bp.cavity_a
     b = bp.cavity_b
-    # the cavity narrows toward the thoracic inlet
-    narrowing = 1.0 - 0.18 * _smoothstep((z - 170.0) / 110.0)
-    return _superellipse_level(x, y + 5.0, a * narrowing, b * (0.7 + 0.3 * narrowing), 2.4)
+    dome = _apical_fraction(z, bp)
+    a_z = np.minimum(a, (62.0 + 82.0 * dome) * s + 4.0)
+    b_z = np.minimum(b, (108.0 * dome + 6.0) * s)
+    return _superellipse_level(x, y + 5.0, np.maximum(a_z, 40.0), np.maximum(b_z, 35.0), 2.4)
 
 
 def diaphragm_z(x: Any, y: Any, bp: BodyParameters) -> Any:
@@ -259,6 +280,27 @@ def _polyline_distance(
     return best
 
 
+def _polyline_mask(
+    x: Any, y: Any, z: Any, points: list[tuple[float, float, float]], radius: float
+) -> Any:
+    """Points within ``radius`` of a polyline (grid axes: evaluated only near the polyline)."""
+    if not _is_grid_axes(x, y, z):
+        return _polyline_distance(x, y, z, points, radius) < radius
+    shape = (z.shape[0], y.shape[1], x.shape[2])
+    mask = np.zeros(shape, bool)
+    xs, ys, zs = x.ravel(), y.ravel(), z.ravel()
+    pts = [np.asarray(p, float) for p in points]
+    for p0, p1 in zip(pts[:-1], pts[1:], strict=True):
+        lo = np.minimum(p0, p1) - radius
+        hi = np.maximum(p0, p1) + radius
+        box = (_axis_slice(zs, lo[2], hi[2]), _axis_slice(ys, lo[1], hi[1]), _axis_slice(xs, lo[0], hi[0]))
+        if any(b.stop <= b.start for b in box):
+            continue
+        dist, _ = _segment_distance(x[:, :, box[2]], y[:, box[1], :], z[box[0]], p0, p1)
+        mask[box] |= dist < radius
+    return mask
+
+
 def vessel_paths(bp: BodyParameters) -> dict[str, list[tuple[float, float, float]]]:
     """Centre lines (mm) of the great vessels, airways and oesophagus."""
     s = bp.scale
@@ -279,22 +321,25 @@ def vessel_paths(bp: BodyParameters) -> dict[str, list[tuple[float, float, float
     }
 
 
-def lung_label(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
+def lung_label(
+    x: Any, y: Any, z: Any, bp: BodyParameters, *, cav: Any = None, dz: Any = None, spine: Any = None
+) -> Any:
     """Lung labels of points (1 right = patient right = negative x, 2 left, 0 not lung).
 
     Lungs are the thoracic cavity above the diaphragm and below the apical caps, minus the
     spine, mediastinum, heart, great vessels, trachea and oesophagus (with fat margins).
+    ``cav``, ``dz`` and ``spine`` may pass the cavity level, diaphragm height and spine region
+    already evaluated at the same points.
     """
     s = bp.scale * bp.lung_scale**0.5
-    inside = cavity_level(x, y, z, bp) < 1.0
-    inside &= z > diaphragm_z(x, y, bp)
+    inside = (cavity_level(x, y, z, bp) if cav is None else cav) < 1.0
+    inside &= z > (diaphragm_z(x, y, bp) if dz is None else dz)
     side_right = x < 2.0
     apex_x = np.where(side_right, -62.0 * s, 62.0 * s)
-    cap = ((x - apex_x) / (85.0 * s)) ** 2 + ((y - 12.0) / (95.0 * s)) ** 2 + (
-        np.maximum(z - 185.0, 0.0) / (bp.apex_z - 185.0)
-    ) ** 2
-    inside &= cap < 1.0
-    inside &= ~spine_region(x, y, z, bp)
+    dome = _apical_fraction(z, bp)
+    cap = ((x - apex_x) / (82.0 * s)) ** 2 + ((y + 5.0) / (108.0 * s)) ** 2
+    inside &= (cap < dome**2) & (z < bp.apex_z)
+    inside &= ~(spine_region(x, y, z, bp) if spine is None else spine)
     inside &= ~mediastinum_region(x, y, z, bp)
     inside &= ~_dilate_region(heart_region, x, y, z, bp, 4.0)
     paths = vessel_paths(bp)
@@ -308,7 +353,7 @@ def lung_label(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
         "oesophagus": bp.oesophagus_outer + 2.0,
     }
     for name, margin in margins.items():
-        inside &= _polyline_distance(x, y, z, paths[name], margin) > margin
+        inside &= ~_polyline_mask(x, y, z, paths[name], margin)
     label = np.where(side_right, 1, 2).astype(np.uint8)
     return np.where(inside, label, 0).astype(np.uint8)
 
@@ -330,8 +375,6 @@ class Anatomy:
     tissue: np.ndarray  # uint8 TISSUE_CODES
     lungs: np.ndarray  # uint8 1 right, 2 left
     organs: dict[str, np.ndarray]  # boolean / small-int masks: body, heart, aorta, ...
-    vessel_occupancy: np.ndarray  # float32 0..1 partial-volume fraction of lung vessels
-    dependency: np.ndarray  # float32 0 (non-dependent) .. 1 (dependent) across the chest
     numbers: dict[str, float]
 
 
@@ -357,7 +400,7 @@ def grid_coordinates(origin: Any, spacing: Any, direction: Any, shape: Any) -> t
 def _tube(
     x: Any, y: Any, z: Any, points: list[tuple[float, float, float]], radius: float
 ) -> np.ndarray:
-    return _polyline_distance(x, y, z, points, radius) < radius
+    return _polyline_mask(x, y, z, points, radius)
 
 
 def _ribs(x: Any, y: Any, z: Any, bp: BodyParameters, cav: Any) -> tuple[Any, Any, Any]:
@@ -370,7 +413,7 @@ def _ribs(x: Any, y: Any, z: Any, bp: BodyParameters, cav: Any) -> tuple[Any, An
     z_rib = 272.0 - 24.0 * index - 55.0 * frac_front
     r = np.sqrt(x**2 + (y + 5.0) ** 2)
     radial = r * (1.0 - 1.0 / np.maximum(cav, 1e-3))  # mm outside the cavity along the ray
-    d = np.sqrt((radial - 7.0 * s) ** 2 + ((z - z_rib) * 0.8) ** 2)
+    d = np.sqrt((radial - 7.0 * s) ** 2 + (z - z_rib) ** 2)
     exists = (frac_front < 0.86 - 0.02 * index) & (frac_front > 0.08)
     cortical = exists & (d < 6.0 * s)
     marrow = exists & (d < 4.0 * s)
@@ -386,75 +429,171 @@ def build_anatomy(
     Slabs of a few slices are painted one after the other so that temporaries stay small
     (every shape is evaluated point by point, so slabs join seamlessly).
     """
-    nz = shape[0]
-    parts = [
-        _paint_slab(x, y, z[k0 : k0 + slab], bp, (min(slab, nz - k0), *shape[1:]))
-        for k0 in range(0, nz, slab)
-    ]
-    first = parts[0]
-    return Anatomy(
-        tissue=np.concatenate([p.tissue for p in parts]),
-        lungs=np.concatenate([p.lungs for p in parts]),
-        organs={name: np.concatenate([p.organs[name] for p in parts]) for name in first.organs},
-        vessel_occupancy=np.zeros(shape, np.float32),
-        dependency=_dependency(y, bp, shape),
-        numbers=first.numbers,
+    planes = {
+        "dz": diaphragm_z(x, y, bp).astype(np.float32),
+        "spine": spine_region(x, y, None, bp),
+        "phi": np.arctan2(y + 5.0, np.abs(x) + 1e-3).astype(np.float32),
+    }
+    out = Anatomy(
+        tissue=np.zeros(shape, np.uint8),
+        lungs=np.zeros(shape, np.uint8),
+        organs={name: np.zeros(shape, np.uint8 if name == "oesophagus" else bool) for name in _ORGANS},
+        numbers={
+            "aorta_diameter_mm": 2.0 * bp.aorta_radius,
+            "pa_diameter_mm": 2.0 * bp.pa_radius,
+            "oesophagus_air_diameter_mm": 2.0 * bp.oesophagus_lumen,
+        },
     )
+    for k0 in range(0, shape[0], slab):
+        k1 = min(k0 + slab, shape[0])
+        view = Anatomy(
+            tissue=out.tissue[k0:k1],
+            lungs=out.lungs[k0:k1],
+            organs={name: array[k0:k1] for name, array in out.organs.items()},
+            numbers=out.numbers,
+        )
+        _paint_slab(x, y, z[k0:k1], bp, view, planes)
+    return out
+
+
+_ORGANS = (
+    "body", "heart", "aorta", "pulmonary_artery", "oesophagus", "airways",
+    "liver", "spleen", "stomach_gas", "colon_gas",
+)
 
 
 def _paint_slab(
-    x: Any, y: Any, z: Any, bp: BodyParameters, shape: tuple[int, int, int]
-) -> Anatomy:
+    x: Any, y: Any, z: Any, bp: BodyParameters, out: Anatomy, planes: dict[str, np.ndarray]
+) -> None:
+    """Paint one slab of slices into the views of ``out`` (tissue, lungs, organs)."""
     s = bp.scale
-    tissue = np.zeros(shape, np.uint8)
-    full = np.broadcast_to
+    tissue = out.tissue
+    organs = out.organs
+    shape = tissue.shape
+    dz = planes["dz"]
 
     body_lv = body_level(x, y, z, bp)
     body = body_lv < 1.0
     tissue[body] = T["fat"]
+    organs["body"][...] = body
     cav = cavity_level(x, y, z, bp)
     # muscle layer of the chest wall (pectorals, intercostals, back muscles) inside the fat
     r_body = np.sqrt(x**2 + y**2)
     depth_skin = r_body * (1.0 / np.maximum(body_lv, 1e-3) - 1.0)
-    muscle = body & (depth_skin > bp.fat_mm) & (cav < 1.22)
-    tissue[muscle] = T["muscle"]
-    cortical, marrow, cartilage = _ribs(x, y, z, bp, cav)
-    wall = body & (cav >= 1.0)
-    tissue[wall & cartilage] = T["cartilage"]
-    tissue[wall & cortical] = T["cortical_bone"]
-    tissue[wall & marrow] = T["marrow"]
+    tissue[body & (depth_skin > bp.fat_mm) & (cav < 1.22)] = T["muscle"]
+    _paint_ribs(tissue, x, y, z, bp, cav, body)
     # scapulae: curved plates behind the posterolateral ribs in the upper chest
-    phi = np.arctan2(y + 5.0, np.abs(x) + 1e-3)
-    scap = wall & (z > 175.0) & (z < 275.0) & (phi > 0.35) & (phi < 1.05)
-    scap &= np.abs(cav - 1.23) < 0.022
-    tissue[scap] = T["cortical_bone"]
+    if z.max() > 175.0 and z.min() < 275.0:
+        phi = planes["phi"]
+        scap = body & (z > 175.0) & (z < 275.0) & (phi > 0.35) & (phi < 1.05)
+        scap &= np.abs(cav - 1.23) < 0.022
+        tissue[scap] = T["cortical_bone"]
     # sternum
-    sternum = (np.abs(x) < 16.0 * s) & (cav >= 0.97) & (cav < 1.12) & (y < -40.0) & (z > 110.0) & (z < 250.0)
-    tissue[sternum] = T["marrow"]
-    tissue[sternum & ((cav < 1.0) | (cav > 1.09) | (np.abs(x) > 13.0 * s))] = T["cortical_bone"]
+    if z.max() > 110.0 and z.min() < 250.0:
+        sternum = (np.abs(x) < 16.0 * s) & (cav >= 0.97) & (cav < 1.12) & (y < -40.0) & (z > 110.0) & (z < 250.0)
+        tissue[sternum] = T["marrow"]
+        tissue[sternum & ((cav < 1.0) | (cav > 1.09) | (np.abs(x) > 13.0 * s))] = T["cortical_bone"]
 
     # thoracic cavity content: mediastinal fat everywhere, lungs and organs painted over
     cavity = cav < 1.0
-    dz = diaphragm_z(x, y, bp)
-    above_diaphragm = z > dz
-    tissue[cavity & above_diaphragm] = T["fat"]
-    # abdomen under the diaphragm (4 mm muscle), inside the rib cage or the lower body
+    tissue[cavity & (z > dz)] = T["fat"]
+    stomach_gas = colon_gas = None
+    if z.min() <= float(dz.max()):
+        stomach_gas, colon_gas = _paint_abdomen(tissue, x, y, z, bp, body, cav, dz)
+
+    _paint_spine(tissue, x, y, z, bp, body, depth_skin)
+
+    # lungs
+    lungs = lung_label(x, y, z, bp, cav=cav, dz=dz, spine=planes["spine"])
+    tissue[lungs > 0] = T["lung"]
+
+    # heart and great vessels
+    cx, cy, cz = bp.heart_centre
+    ax, ay, az = bp.heart_axes
+    heart = organs["heart"]
+    if z.min() < cz + az and z.max() > cz - az:
+        heart[...] = heart_region(x, y, z, bp) & (z > dz)
+        chambers = heart & (((x - cx) / (ax - 12.0)) ** 2 + ((y - cy) / (ay - 10.0)) ** 2 + ((z - cz) / (az - 10.0)) ** 2 < 1.0)
+        tissue[heart] = T["myocardium"]
+        tissue[chambers] = T["blood"]
+    paths = vessel_paths(bp)
+    aorta = organs["aorta"]
+    aorta[...] = (
+        _tube(x, y, z, paths["ascending_aorta"], bp.aorta_radius)
+        | _tube(x, y, z, paths["aortic_arch"], bp.aorta_radius * 0.9)
+        | _tube(x, y, z, paths["descending_aorta"], bp.aorta_radius * 0.8)
+    ) & (cav < 1.0) & body
+    pa = organs["pulmonary_artery"]
+    pa[...] = (
+        _tube(x, y, z, paths["pulmonary_trunk"], bp.pa_radius)
+        | _tube(x, y, z, paths["right_pa"], 0.7 * bp.pa_radius)
+        | _tube(x, y, z, paths["left_pa"], 0.7 * bp.pa_radius)
+    ) & body
+    tissue[_tube(x, y, z, paths["svc"], 10.0) & body] = T["blood"]
+    tissue[pa] = T["blood"]
+    tissue[aorta] = T["blood"]
+
+    # oesophagus: wall, air lumen (dilated in SSc) with a dependent fluid level
+    oes_d = _polyline_distance(x, y, z, paths["oesophagus"], bp.oesophagus_outer)
+    oesophagus = (oes_d < bp.oesophagus_outer) & body
+    lumen = oesophagus & (oes_d < max(bp.oesophagus_lumen, 1e-3))
+    fluid_side = (y > 20.0 * s + 0.6 * bp.oesophagus_lumen) if not bp.prone else (y < 20.0 * s - 0.6 * bp.oesophagus_lumen)
+    tissue[oesophagus] = T["oesophagus_wall"]
+    tissue[lumen] = T["oesophagus_air"]
+    tissue[lumen & fluid_side] = T["oesophagus_fluid"]
+    organs["oesophagus"][...] = np.where(lumen & ~fluid_side, 2, np.where(oesophagus, 1, 0))
+
+    # airways: trachea and main bronchi with walls
+    airway = organs["airways"]
+    if z.max() > 150.0:
+        tr_d = np.minimum(
+            _polyline_distance(x, y, z, paths["trachea"], 11.0 * s),
+            _polyline_distance(x, y, z, paths["right_bronchus"], 11.0 * s) + 4.0,
+        )
+        tr_d = np.minimum(tr_d, _polyline_distance(x, y, z, paths["left_bronchus"], 11.0 * s) + 4.0)
+        airway[...] = (tr_d < 11.0 * s) & body & (z > 150.0)
+        tissue[airway] = T["airway_wall"]
+        tissue[airway & (tr_d < 9.0 * s)] = T["airway_air"]
+    # abdominal organs as finally painted (the spine, aorta and oesophagus cut into them)
+    if stomach_gas is not None:
+        organs["liver"][...] = tissue == T["liver"]
+        organs["spleen"][...] = tissue == T["spleen"]
+        organs["stomach_gas"][...] = stomach_gas & (tissue == T["bowel_gas"])
+        organs["colon_gas"][...] = colon_gas & (tissue == T["bowel_gas"])
+    lungs[airway | oesophagus | aorta | pa | heart] = 0
+    out.lungs[...] = lungs
+
+
+def _paint_ribs(tissue: np.ndarray, x: Any, y: Any, z: Any, bp: BodyParameters, cav: Any, body: Any) -> None:
+    """Ribs and costal cartilage, evaluated only in the chest-wall shell around the cavity."""
+    k, j, i = np.nonzero(body & (cav >= 1.0) & (cav < 1.35))
+    if k.size == 0:
+        return
+    px, py, pz = x.ravel()[i], y.ravel()[j], z.ravel()[k]
+    cortical, marrow, cartilage = _ribs(px, py, pz, bp, cav[k, j, i])
+    codes = tissue[k, j, i]
+    codes[cartilage] = T["cartilage"]
+    codes[cortical] = T["cortical_bone"]
+    codes[marrow] = T["marrow"]
+    tissue[k, j, i] = codes
+
+
+def _paint_abdomen(
+    tissue: np.ndarray, x: Any, y: Any, z: Any, bp: BodyParameters, body: Any, cav: Any, dz: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Liver under the right dome; spleen, stomach (gas non-dependent) and colon under the left."""
+    s = bp.scale
     abdomen = body & (z <= dz) & (cav < 1.05)
     tissue[abdomen] = T["fat"]
-    diaphragm = cavity & (z <= dz) & (z > dz - 5.0)
-
-    organs: dict[str, np.ndarray] = {}
-    organs["body"] = full(body, shape).copy()
-
-    # liver under the right dome, spleen and stomach / colon under the left
-    liver = abdomen & (z <= dz - 4.0) & (x < 25.0 * s - 0.4 * (y + 40.0)) & (cav < 0.97)
-    liver &= z > dz - 190.0
-    spleen = abdomen & (z <= dz - 4.0) & (((x - 88.0 * s) / 38.0) ** 2 + ((y - 55.0 * s) / 42.0) ** 2 + ((z - (dz - 45.0)) / 55.0) ** 2 < 1.0)
-    stomach = abdomen & ~liver & ~spleen & (z <= dz - 4.0) & (((x - 55.0 * s) / 55.0) ** 2 + ((y + 10.0 * s) / 50.0) ** 2 + ((z - (dz - 55.0)) / 65.0) ** 2 < 1.0)
+    diaphragm = (cav < 1.0) & (z <= dz) & (z > dz - 5.0)
+    below = abdomen & (z <= dz - 4.0)
+    liver = below & (x < 25.0 * s - 0.4 * (y + 40.0)) & (cav < 0.97) & (z > dz - 190.0)
+    spleen = below & (((x - 88.0 * s) / 38.0) ** 2 + ((y - 55.0 * s) / 42.0) ** 2 + ((z - (dz - 45.0)) / 55.0) ** 2 < 1.0)
+    stomach = below & ~liver & ~spleen & (((x - 55.0 * s) / 55.0) ** 2 + ((y + 10.0 * s) / 50.0) ** 2 + ((z - (dz - 55.0)) / 65.0) ** 2 < 1.0)
     level = np.float32(-15.0 * s if not bp.prone else 15.0 * s)
     non_dependent = (y < level) if not bp.prone else (y > level)
     stomach_gas = stomach & non_dependent & (z > dz - 45.0)
-    colon = abdomen & ~liver & ~spleen & ~stomach & (z <= dz - 4.0) & _tube(
+    colon = below & ~liver & ~spleen & ~stomach & _tube(
         x, y, z, [(60.0 * s, -70.0 * s, 120.0), (95.0 * s, -35.0 * s, 40.0 + bp.diaphragm_shift), (98.0 * s, -30.0 * s, -80.0)], 20.0 * s
     )
     colon_gas = colon & ((y < -30.0 * s) if not bp.prone else (y > -50.0 * s))
@@ -465,8 +604,12 @@ def _paint_slab(
     tissue[colon] = T["bowel_content"]
     tissue[colon_gas] = T["bowel_gas"]
     tissue[diaphragm & (tissue != T["bowel_gas"])] = T["muscle"]
+    return stomach_gas, colon_gas
 
-    # spine: vertebral bodies with discs, canal, posterior elements
+
+def _paint_spine(tissue: np.ndarray, x: Any, y: Any, z: Any, bp: BodyParameters, body: Any, depth_skin: Any) -> None:
+    """Vertebral bodies with discs, spinal canal, posterior elements and paraspinal muscles."""
+    s = bp.scale
     vb = (x**2 + (y - 58.0 * s) ** 2) < (21.0 * s) ** 2
     disc = vb & (np.mod(z + 4.0, 27.0) < 6.0)
     canal = (x**2 + (y - 88.0 * s) ** 2) < (9.0 * s) ** 2
@@ -474,94 +617,22 @@ def _paint_slab(
     spinous = (np.abs(x) < 4.0 * s) & (y > 88.0 * s) & (y < 112.0 * s)
     transverse = (np.abs(x) < 42.0 * s) & (np.abs(y - 80.0 * s) < 5.0 * s) & (np.mod(z + 4.0, 27.0) > 12.0)
     vb_cortex = vb & ((x**2 + (y - 58.0 * s) ** 2) > (18.5 * s) ** 2)
+    posterior = lamina | spinous | transverse
+    paraspinal = body & (np.abs(x) < 60.0 * s) & (y > 70.0 * s) & ~(posterior | canal) & (depth_skin > 0.5 * bp.fat_mm)
+    tissue[paraspinal] = T["muscle"]
     tissue[body & vb] = T["marrow"]
     tissue[body & vb_cortex] = T["cortical_bone"]
     tissue[body & disc] = T["disc"]
-    tissue[body & (lamina | spinous | transverse)] = T["cortical_bone"]
+    tissue[body & posterior] = T["cortical_bone"]
     tissue[body & canal] = T["csf"]
-    # paraspinal muscles
-    paraspinal = body & (np.abs(x) < 60.0 * s) & (y > 70.0 * s) & ~(lamina | spinous | transverse | canal) & (depth_skin > 0.5 * bp.fat_mm)
-    tissue[paraspinal] = T["muscle"]
-
-    # lungs
-    lungs = lung_label(x, y, z, bp)
-    tissue[lungs > 0] = T["lung"]
-
-    # heart and great vessels
-    heart = heart_region(x, y, z, bp) & (z > dz)
-    cx, cy, cz = bp.heart_centre
-    ax, ay, az = bp.heart_axes
-    chambers = heart & (((x - cx) / (ax - 12.0)) ** 2 + ((y - cy) / (ay - 10.0)) ** 2 + ((z - cz) / (az - 10.0)) ** 2 < 1.0)
-    tissue[heart] = T["myocardium"]
-    tissue[chambers] = T["blood"]
-    organs["heart"] = heart
-    paths = vessel_paths(bp)
-    aorta = (
-        _tube(x, y, z, paths["ascending_aorta"], bp.aorta_radius)
-        | _tube(x, y, z, paths["aortic_arch"], bp.aorta_radius * 0.9)
-        | _tube(x, y, z, paths["descending_aorta"], bp.aorta_radius * 0.8)
-    ) & (cav < 1.0) & body
-    pa = (
-        _tube(x, y, z, paths["pulmonary_trunk"], bp.pa_radius)
-        | _tube(x, y, z, paths["right_pa"], 0.7 * bp.pa_radius)
-        | _tube(x, y, z, paths["left_pa"], 0.7 * bp.pa_radius)
-    ) & body
-    svc = _tube(x, y, z, paths["svc"], 10.0) & body
-    tissue[svc] = T["blood"]
-    tissue[pa] = T["blood"]
-    tissue[aorta] = T["blood"]
-    organs["aorta"] = aorta
-    organs["pulmonary_artery"] = pa
-
-    # oesophagus: wall, air lumen (dilated in SSc) with a dependent fluid level
-    oes_d = _polyline_distance(x, y, z, paths["oesophagus"], bp.oesophagus_outer)
-    oesophagus = (oes_d < bp.oesophagus_outer) & body
-    lumen = oesophagus & (oes_d < max(bp.oesophagus_lumen, 1e-3))
-    fluid_side = (y > 20.0 * s + 0.6 * bp.oesophagus_lumen) if not bp.prone else (y < 20.0 * s - 0.6 * bp.oesophagus_lumen)
-    tissue[oesophagus] = T["oesophagus_wall"]
-    tissue[lumen] = T["oesophagus_air"]
-    tissue[lumen & fluid_side] = T["oesophagus_fluid"]
-    organs["oesophagus"] = np.where(lumen & ~fluid_side, 2, np.where(oesophagus, 1, 0)).astype(np.uint8)
-
-    # airways: trachea and main bronchi with walls
-    tr_d = np.minimum(
-        _polyline_distance(x, y, z, paths["trachea"], 11.0 * s),
-        _polyline_distance(x, y, z, paths["right_bronchus"], 11.0 * s) + 4.0,
-    )
-    tr_d = np.minimum(tr_d, _polyline_distance(x, y, z, paths["left_bronchus"], 11.0 * s) + 4.0)
-    airway = (tr_d < 11.0 * s) & body & (z > 150.0)
-    airway_lumen = airway & (tr_d < 9.0 * s)
-    tissue[airway] = T["airway_wall"]
-    tissue[airway_lumen] = T["airway_air"]
-    organs["airways"] = airway
-    # abdominal organs as finally painted (the spine, aorta and oesophagus cut into them)
-    organs["liver"] = tissue == T["liver"]
-    organs["spleen"] = tissue == T["spleen"]
-    organs["stomach_gas"] = stomach_gas & (tissue == T["bowel_gas"])
-    organs["colon_gas"] = colon_gas & (tissue == T["bowel_gas"])
-    lungs[airway | oesophagus | aorta | pa | heart] = 0
-
-    numbers = {
-        "aorta_diameter_mm": 2.0 * bp.aorta_radius,
-        "pa_diameter_mm": 2.0 * bp.pa_radius,
-        "oesophagus_air_diameter_mm": 2.0 * bp.oesophagus_lumen,
-    }
-    return Anatomy(
-        tissue=tissue,
-        lungs=lungs,
-        organs=organs,
-        vessel_occupancy=np.zeros(0, np.float32),
-        dependency=np.zeros(0, np.float32),
-        numbers=numbers,
-    )
 
 
-def _dependency(y: Any, bp: BodyParameters, shape: tuple[int, int, int]) -> np.ndarray:
-    """0 at the non-dependent side of the chest, 1 at the dependent (table) side."""
+def dependency_at(y: Any, bp: BodyParameters) -> np.ndarray:
+    """Gravity dependency of points: 0 at the non-dependent side of the chest, 1 at the table side."""
     t = (np.asarray(y, np.float32) + 100.0) / 200.0
     if bp.prone:
         t = 1.0 - t
-    return np.broadcast_to(np.clip(t, 0.0, 1.0).astype(np.float32), shape)
+    return np.clip(t, 0.0, 1.0).astype(np.float32)
 
 
 def paint_table(tissue: np.ndarray, x: Any, y: Any, bp: BodyParameters) -> None:

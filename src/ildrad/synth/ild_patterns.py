@@ -3,7 +3,7 @@
 A disease propensity field is defined in millimetres on a fixed 5 mm design grid in the patient
 frame (so every grid of the same patient sees the same disease):
 
-    P = s * exp(-d / 15 mm) + b * (1 - h) + 0.55 * G
+    P = 1.2 s * exp(-d / 20 mm) + b * (1 - h)^1.5 + 0.35 * G
 
 with ``d`` the depth below the costal and diaphragmatic pleura (mm), ``h`` the height within
 the lung (0 base, 1 apex), ``s`` / ``b`` the subpleural and basal weights of the spec and ``G`` a
@@ -69,14 +69,21 @@ def disease_fields(rng: np.random.Generator) -> DiseaseFields:
     )
 
 
-def sample_field(field: np.ndarray, px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> np.ndarray:
-    coords = np.stack(
+def design_coordinates(px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> np.ndarray:
+    """Continuous (z, y, x) indices on the design grid of points in mm, shape (3, n)."""
+    return np.stack(
         [
-            (pz - _DESIGN_LO[2]) / _DESIGN_STEP_MM,
-            (py - _DESIGN_LO[1]) / _DESIGN_STEP_MM,
-            (px - _DESIGN_LO[0]) / _DESIGN_STEP_MM,
+            (pz.astype(np.float64) - _DESIGN_LO[2]) / _DESIGN_STEP_MM,
+            (py.astype(np.float64) - _DESIGN_LO[1]) / _DESIGN_STEP_MM,
+            (px.astype(np.float64) - _DESIGN_LO[0]) / _DESIGN_STEP_MM,
         ]
     )
+
+
+def sample_field(field: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """Trilinear samples of a design-grid field at ``design_coordinates``."""
+    if coords.shape[1] == 0:
+        return np.zeros(0, np.float32)
     return ndimage.map_coordinates(field, coords, order=1, mode="nearest").astype(np.float32)
 
 
@@ -107,6 +114,8 @@ def assign_patterns(
     px: np.ndarray,
     py: np.ndarray,
     pz: np.ndarray,
+    coords: np.ndarray,
+    coarse: np.ndarray,
     n_lung: int,
     bp: BodyParameters,
     *,
@@ -118,9 +127,10 @@ def assign_patterns(
 ) -> np.ndarray:
     """Pattern codes (uint8) of eligible lung voxels at points (px, py, pz) in mm.
 
-    ``n_lung`` is the number of lung voxels (the extent denominator, vessels included); the
-    points are the eligible (non-vessel) lung voxels. Codes: 1 ground glass, 2 reticulation,
-    3 honeycombing, 4 consolidation, 5 emphysema, 0 normal.
+    ``coords`` are the points' :func:`design_coordinates` and ``coarse`` the coarse field sampled
+    there. ``n_lung`` is the number of lung voxels (the extent denominator, vessels included);
+    the points are the eligible (non-vessel) lung voxels. Codes: 1 ground glass,
+    2 reticulation, 3 honeycombing, 4 consolidation, 5 emphysema, 0 normal.
     """
     codes = np.zeros(px.shape, np.uint8)
     if px.size == 0:
@@ -129,29 +139,28 @@ def assign_patterns(
     z_base = float(pz.min())
     height = (pz - z_base) / max(float(pz.max()) - z_base, 1.0)
     propensity = (
-        subpleural_weight * np.exp(-depth / 15.0)
-        + basal_weight * (1.0 - height)
-        + 0.55 * sample_field(fields.coarse, px, py, pz)
+        1.2 * subpleural_weight * np.exp(-depth / 20.0)
+        + basal_weight * (1.0 - height) ** 1.5
+        + 0.35 * coarse
     ).astype(np.float32)
     n_ild = min(int(round(extent * n_lung)), px.size)
     diseased = _top_k(propensity, n_ild)
-    order = ("consolidation", "honeycombing", "reticulation")
-    counts = {name: int(round(shares[name] * n_ild)) for name in order}
     code_of = {"consolidation": 4, "honeycombing": 3, "reticulation": 2}
-    remaining = diseased.copy()
-    for name in order:
-        extra = getattr(fields, name)
-        score = propensity + 0.35 * sample_field(extra, px, py, pz)
+    remaining = np.nonzero(diseased)[0]
+    for name in ("consolidation", "honeycombing", "reticulation"):
+        count = min(int(round(shares[name] * n_ild)), remaining.size)
+        if count == 0:
+            continue
+        score = propensity[remaining] + 0.35 * sample_field(getattr(fields, name), coords[:, remaining])
         if name == "honeycombing":
-            score = score + 0.4 * np.exp(-depth / 8.0)
-        score = np.where(remaining, score, -np.inf)
-        chosen = _top_k(score, min(counts[name], int(remaining.sum())))
-        codes[chosen] = code_of[name]
-        remaining &= ~chosen
+            score += 0.4 * np.exp(-depth[remaining] / 8.0)
+        chosen = _top_k(score, count)
+        codes[remaining[chosen]] = code_of[name]
+        remaining = remaining[~chosen]
     codes[remaining] = 1
     if emphysema_extent > 0:
-        n_emph = min(int(round(emphysema_extent * n_lung)), int((~diseased).sum()))
-        score = 1.2 * height + sample_field(fields.emphysema, px, py, pz)
-        score = np.where(diseased, -np.inf, score)
-        codes[_top_k(score, n_emph)] = 5
+        healthy = np.nonzero(~diseased)[0]
+        n_emph = min(int(round(emphysema_extent * n_lung)), healthy.size)
+        score = 1.2 * height[healthy] + sample_field(fields.emphysema, coords[:, healthy])
+        codes[healthy[_top_k(score, n_emph)]] = 5
     return codes

@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ildrad.synth.ild_patterns import DiseaseFields, sample_field
 
 __all__ = ["lung_hu"]
 
@@ -67,7 +66,7 @@ def lung_hu(
     py: np.ndarray,
     pz: np.ndarray,
     dependency: np.ndarray,
-    fields: DiseaseFields,
+    smooth: np.ndarray,
     rng: np.random.Generator,
     *,
     expiratory: bool,
@@ -75,10 +74,12 @@ def lung_hu(
     wall_fraction: float,
     voxel_mm: float,
 ) -> np.ndarray:
-    """HU (float32) of lung voxels at points (px, py, pz) mm with pattern ``codes``."""
+    """HU (float32) of lung voxels at points (px, py, pz) mm with pattern ``codes``.
+
+    ``dependency`` (0..1, toward the table) and ``smooth`` (a unit-SD smooth random field) are
+    given at the same points."""
     honeycomb_seeds = _poisson_seeds(rng, HONEYCOMB_CELL_MM)
     reticulation_seeds = _poisson_seeds(rng, RETICULATION_CELL_MM)
-    smooth = sample_field(fields.reticulation, px, py, pz)  # reuse: gentle density variation
     base = (-720.0 if expiratory else -850.0) + 45.0 * dependency + 10.0 * smooth
     hu = base.astype(np.float32)
 

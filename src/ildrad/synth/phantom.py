@@ -50,10 +50,17 @@ from ildrad.synth.anatomy import (
     BodyParameters,
     body_parameters,
     build_anatomy,
+    dependency_at,
     grid_coordinates,
     paint_table,
 )
-from ildrad.synth.ild_patterns import DiseaseFields, assign_patterns, disease_fields
+from ildrad.synth.ild_patterns import (
+    DiseaseFields,
+    assign_patterns,
+    design_coordinates,
+    disease_fields,
+    sample_field,
+)
 from ildrad.synth.lung_texture import lung_hu
 from ildrad.synth.phantom_spec import GRID_SIZES, PATTERN_CODES, PatternMix, PetPhantomSpec, PhantomSpec
 from ildrad.synth.vessel_tree import VesselSegment, grow_vessel_trees, render_vessels
@@ -172,30 +179,35 @@ def sample_patient(patient: Patient, grid: Grid, spec: PhantomSpec, *, contrast:
     in_lung = lungs > 0
     vessels = (occupancy >= 0.5) & in_lung
 
-    k, j, i = np.nonzero(in_lung)
-    px, py, pz = x.ravel()[i], y.ravel()[j], z.ravel()[k]
-    eligible = ~vessels[k, j, i]
-    mix = spec.pattern_mix.fractions()
-    codes = np.zeros(k.size, np.uint8)
+    flat = np.flatnonzero(in_lung)
+    ny, nx = grid.shape[1:]
+    px = x.ravel()[flat % nx]
+    py = y.ravel()[(flat // nx) % ny]
+    pz = z.ravel()[flat // (ny * nx)]
+    coords = design_coordinates(px, py, pz)
+    coarse = sample_field(patient.disease.coarse, coords)
+    eligible = np.flatnonzero(~vessels.ravel()[flat])
+    codes = np.zeros(flat.size, np.uint8)
     codes[eligible] = assign_patterns(
         patient.disease,
         px[eligible],
         py[eligible],
         pz[eligible],
-        int(k.size),
+        coords[:, eligible],
+        coarse[eligible],
+        int(flat.size),
         bp,
         extent=spec.ild_extent,
-        shares=mix,
+        shares=spec.pattern_mix.fractions(),
         emphysema_extent=spec.emphysema_extent,
         subpleural_weight=spec.subpleural_predominance,
         basal_weight=spec.basal_predominance,
     )
     patterns = np.zeros(grid.shape, np.uint8)
-    patterns[k, j, i] = codes
+    patterns.ravel()[flat] = codes
 
     table = tissue_hu_table(contrast)
     hu = table[anatomy.tissue]
-    dependency = anatomy.dependency[k, j, i]
     texture_rng = np.random.default_rng(patient.texture_seed)
     voxel_mm = float(np.prod(grid.spacing)) ** (1.0 / 3.0)
     parenchyma = lung_hu(
@@ -203,24 +215,24 @@ def sample_patient(patient: Patient, grid: Grid, spec: PhantomSpec, *, contrast:
         px,
         py,
         pz,
-        dependency,
-        patient.disease,
+        dependency_at(py, bp),
+        coarse,
         texture_rng,
         expiratory=bp.expiratory,
         ground_glass_hu=spec.ground_glass_hu,
         wall_fraction=spec.honeycomb_wall_fraction,
         voxel_mm=voxel_mm,
     )
-    occ = occupancy[k, j, i]
+    occ = occupancy.ravel()[flat]
     blood = table[TISSUE_CODES["lung_vessel"]]
-    hu[k, j, i] = occ * blood + (1.0 - occ) * parenchyma
+    hu.ravel()[flat] = occ * blood + (1.0 - occ) * parenchyma
     return _Sampled(anatomy, vessels, patterns, hu, (x, y, z))
 
 
 def _zones(lungs: np.ndarray, grid: Grid) -> np.ndarray:
     """Zones 11-13 / 21-23: thirds of each lung's imaged height (upper, middle, lower)."""
-    zones = np.zeros(lungs.shape, np.uint8)
     z_mm = grid.origin[2] + grid.direction_matrix[2, 0] * grid.spacing[0] * np.arange(grid.shape[0])
+    zone_of_slice = np.zeros((3, grid.shape[0]), np.uint8)  # per lung label 0, 1, 2
     for side in (1, 2):
         present = np.nonzero((lungs == side).any(axis=(1, 2)))[0]
         if present.size == 0:
@@ -228,8 +240,10 @@ def _zones(lungs: np.ndarray, grid: Grid) -> np.ndarray:
         top = z_mm[present].max() + grid.spacing[0] / 2.0
         bottom = z_mm[present].min() - grid.spacing[0] / 2.0
         third = (top - bottom) / 3.0
-        zone_of_slice = np.where(z_mm > top - third, 1, np.where(z_mm > bottom + third, 2, 3))
-        zones[lungs == side] = (10 * side + zone_of_slice[:, None, None] * np.ones_like(lungs))[lungs == side]
+        zone_of_slice[side] = 10 * side + np.where(z_mm > top - third, 1, np.where(z_mm > bottom + third, 2, 3))
+    zones = np.empty(lungs.shape, np.uint8)
+    for k in range(lungs.shape[0]):
+        zones[k] = zone_of_slice[:, k][lungs[k]]
     return zones
 
 

@@ -76,7 +76,7 @@ def _grow(
 
 
 def grow_vessel_trees(
-    rng: np.random.Generator, bp: BodyParameters, points_per_tree: int = 700
+    rng: np.random.Generator, bp: BodyParameters, points_per_tree: int = 1000
 ) -> list[VesselSegment]:
     """Arterial and venous trees of both lungs (segments in mm)."""
     s = bp.scale
