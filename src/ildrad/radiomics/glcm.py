@@ -141,7 +141,9 @@ def feature_values(counts: np.ndarray, n_voxels: np.ndarray | None = None) -> di
 
     with :math:`HXY` the joint entropy, :math:`HX = -\sum p_{i.}\log_2 p_{i.}`,
     :math:`HXY_1 = -\sum p_{ij}\log_2(p_{i.}p_{.j})`,
-    :math:`HXY_2 = -\sum p_{i.}p_{.j}\log_2(p_{i.}p_{.j})`.
+    :math:`HXY_2 = -\sum p_{i.}p_{.j}\log_2(p_{i.}p_{.j})`; both equal :math:`HX + HY`
+    since the marginals sum to 1, and the features of :math:`|i-j|` and :math:`i+j` are
+    computed from :math:`p_{x-y}` and :math:`p_{x+y}` (:math:`ij = ((i+j)^2 - (i-j)^2)/4`).
 
     Undefined values are NaN: an empty matrix gives NaN everywhere; a single grey level
     (:math:`\sigma = 0`, :math:`HX = 0`) makes ``corr`` and ``info_corr1`` 0/0, hence NaN
@@ -152,61 +154,54 @@ def feature_values(counts: np.ndarray, n_voxels: np.ndarray | None = None) -> di
     m = np.asarray(counts, dtype=np.float64)
     n_g = m.shape[-1]
     g = np.arange(1, n_g + 1, dtype=np.float64)
-    gi, gj = g[:, None], g[None, :]
+    k_diff = np.arange(n_g, dtype=np.float64)  # |i - j|
+    k_sum = np.arange(2, 2 * n_g + 1, dtype=np.float64)  # i + j
     with np.errstate(divide="ignore", invalid="ignore"):
         p = m / m.sum(axis=(-2, -1))[..., None, None]
         p_i, p_j = p.sum(axis=-1), p.sum(axis=-2)
         mu_i, mu_j = weighted_sum(p_i, g), weighted_sum(p_j, g)
-        sd_i = np.sqrt((p_i * (g - mu_i[..., None]) ** 2).sum(-1))
-        sd_j = np.sqrt((p_j * (g - mu_j[..., None]) ** 2).sum(-1))
+        var_i = weighted_sum(p_i, (g - mu_i[..., None]) ** 2)
+        var_j = weighted_sum(p_j, (g - mu_j[..., None]) ** 2)
         p_diff, p_sum = _diagonal_sums(p)
-        k_diff = np.arange(n_g, dtype=np.float64)
-        k_sum = np.arange(2, 2 * n_g + 1, dtype=np.float64)
         mu_diff, mu_sum = weighted_sum(p_diff, k_diff), weighted_sum(p_sum, k_sum)
-
-        def entropy(q: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-            return -(q * np.log2(np.where(q > 0, q, 1.0))).sum(axis=axes)
-
-        def weighted(w: np.ndarray) -> np.ndarray:
-            return (p * w).sum(axis=(-2, -1))
-
-        p_outer = p_i[..., :, None] * p_j[..., None, :]
-        log_outer = np.log2(np.where(p_outer > 0, p_outer, 1.0))
-        hxy = entropy(p, (-2, -1))
-        hx = entropy(p_i, (-1,))
-        hxy1 = -(p * log_outer).sum(axis=(-2, -1))
-        hxy2 = -(p_outer * log_outer).sum(axis=(-2, -1))
-        centred = (gi + gj) - (mu_i + mu_j)[..., None, None]
-        diff = np.abs(gi - gj)
-        off_diag = np.where(diff > 0, 1.0 / np.where(diff > 0, diff, 1.0) ** 2, 0.0)
+        hxy = _entropy(p.reshape(*p.shape[:-2], -1))
+        hx, hy = _entropy(p_i), _entropy(p_j)
+        # Every feature of |i - j| or i + j is a sum over p_{x-y} or p_{x+y}; i j is
+        # ((i + j)^2 - (i - j)^2) / 4; HXY1 = HXY2 = HX + HY because the marginals sum to 1.
+        auto_corr = (weighted_sum(p_sum, k_sum**2) - weighted_sum(p_diff, k_diff**2)) / 4
+        centred = k_sum - (mu_i + mu_j)[..., None]
         return {
             "joint_max": p.max(axis=(-2, -1)),
             "joint_avg": mu_i,
-            "joint_var": (p_i * (g - mu_i[..., None]) ** 2).sum(-1),
+            "joint_var": var_i,
             "joint_entr": hxy,
             "diff_avg": mu_diff,
-            "diff_var": (p_diff * (k_diff - mu_diff[..., None]) ** 2).sum(-1),
-            "diff_entr": entropy(p_diff, (-1,)),
+            "diff_var": weighted_sum(p_diff, (k_diff - mu_diff[..., None]) ** 2),
+            "diff_entr": _entropy(p_diff),
             "sum_avg": mu_sum,
-            "sum_var": (p_sum * (k_sum - mu_sum[..., None]) ** 2).sum(-1),
-            "sum_entr": entropy(p_sum, (-1,)),
+            "sum_var": weighted_sum(p_sum, (k_sum - mu_sum[..., None]) ** 2),
+            "sum_entr": _entropy(p_sum),
             "energy": (p**2).sum(axis=(-2, -1)),
-            "contrast": weighted(diff**2),
-            "dissimilarity": weighted(diff),
-            "inv_diff": weighted(1.0 / (1.0 + diff)),
-            "inv_diff_norm": weighted(1.0 / (1.0 + diff / n_g)),
-            "inv_diff_mom": weighted(1.0 / (1.0 + diff**2)),
-            "inv_diff_mom_norm": weighted(1.0 / (1.0 + diff**2 / n_g**2)),
-            "inv_var": weighted(off_diag),
-            "corr": weighted((gi - mu_i[..., None, None]) * (gj - mu_j[..., None, None]))
-            / (sd_i * sd_j),
-            "auto_corr": weighted(gi * gj),
-            "clust_tend": weighted(centred**2),
-            "clust_shade": weighted(centred**3),
-            "clust_prom": weighted(centred**4),
-            "info_corr1": (hxy - hxy1) / hx,
-            "info_corr2": np.sqrt(1.0 - np.exp(-2.0 * np.maximum(hxy2 - hxy, 0.0))),
+            "contrast": weighted_sum(p_diff, k_diff**2),
+            "dissimilarity": mu_diff,
+            "inv_diff": weighted_sum(p_diff, 1.0 / (1.0 + k_diff)),
+            "inv_diff_norm": weighted_sum(p_diff, 1.0 / (1.0 + k_diff / n_g)),
+            "inv_diff_mom": weighted_sum(p_diff, 1.0 / (1.0 + k_diff**2)),
+            "inv_diff_mom_norm": weighted_sum(p_diff, 1.0 / (1.0 + k_diff**2 / n_g**2)),
+            "inv_var": weighted_sum(p_diff[..., 1:], 1.0 / k_diff[1:] ** 2),
+            "corr": (auto_corr - mu_i * mu_j) / np.sqrt(var_i * var_j),
+            "auto_corr": auto_corr,
+            "clust_tend": weighted_sum(p_sum, centred**2),
+            "clust_shade": weighted_sum(p_sum, centred**3),
+            "clust_prom": weighted_sum(p_sum, centred**4),
+            "info_corr1": (hxy - (hx + hy)) / hx,
+            "info_corr2": np.sqrt(1.0 - np.exp(-2.0 * np.maximum(hx + hy - hxy, 0.0))),
         }
+
+
+def _entropy(q: np.ndarray) -> np.ndarray:
+    r""":math:`-\sum q \log_2 q` over the last axis (0 log 0 = 0)."""
+    return -(q * np.log2(np.where(q > 0, q, 1.0))).sum(axis=-1)
 
 
 def tags(settings: TextureSettings) -> list[str]:

@@ -75,6 +75,9 @@ def _counts(levels: np.ndarray, roi: np.ndarray, n_bins: int, dimension: str):
     if n_slabs * len(offsets) * n_bins * longest > _DENSE_CELLS_LIMIT:
         longest = max(int(kernels.max_run_length(levels, offsets)), 1)
     counts = kernels.run_length_counts(levels, offsets, n_bins, in_plane, longest)
+    occurring = np.flatnonzero(counts.reshape(-1, longest).any(axis=0))
+    longest = int(occurring[-1]) + 1 if occurring.size else 1
+    counts = counts[..., :longest]  # up to the longest run: features need no empty tail
     voxels = roi.sum(axis=(1, 2)) if in_plane else np.array([roi.sum()])
     n_voxels = np.repeat(voxels[:, None].astype(np.float64), len(offsets), axis=1)
     return SizeMatrix(counts, np.arange(1, longest + 1)), n_voxels
