@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
+import cc3d
 import numpy as np
 
 from ildrad.errors import InputError
@@ -26,11 +27,14 @@ __all__ = [
     "SizeMatrix",
     "aggregate_directional",
     "checked_levels",
+    "compact_size_matrix",
     "mean_of_nonempty",
     "nan_features",
     "neighbourhood_offsets",
+    "per_slice_mean",
     "size_matrix_features",
     "weighted_sum",
+    "zone_records",
 ]
 
 #: The 4 in-plane directions (dz, dy, dx), one per pair of opposite neighbours (IBSI 1).
@@ -259,8 +263,6 @@ def zone_records(
     slice)``, sorted by ``slice`` (the slice of the zone's first voxel). ``min_distance`` is the
     smallest value of ``distance_map`` over the zone (0 when no map is given).
     """
-    import cc3d
-
     if in_plane:
         labels = np.empty(levels.shape, np.uint32)
         n_zones = 0
