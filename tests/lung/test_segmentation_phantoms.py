@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from conftest import dice, phantom, surface_distance_95
+from lung_cases import dice, phantom, surface_distance_95
 from ildrad.lung.segmentation import segment_lungs
 
 _RESULTS: dict[tuple, object] = {}

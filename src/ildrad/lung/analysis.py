@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ildrad import __version__
-from ildrad.image import Image, Mask
+from ildrad.image import Image, Mask, assert_same_grid
 from ildrad.lung.density import feature_name, qct_density
 from ildrad.lung.extent import EXTENT_CLASSES, ExtentEstimate, estimate_ild_extent
 from ildrad.lung.markers import OesophagusMeasure, measure_oesophagus
@@ -51,12 +51,21 @@ def analyse_lung_ct(
     settings: SegmentSettings | None = None,
     fvc_pct: float | None = None,
     visual_extent_pct: float | None = None,
+    lungs_override: Mask | None = None,
 ) -> LungAnalysis:
-    """Run the lung stage on one CT in HU (``fvc_pct`` / ``visual_extent_pct`` for the stage)."""
+    """Run the lung stage on one CT in HU (``fvc_pct`` / ``visual_extent_pct`` for the stage).
+
+    ``lungs_override`` (1 right, 2 left, on the CT grid; e.g. an imported edited SEG) replaces the
+    automatic lung mask; body and airways still come from the automatic segmentation.
+    """
     settings = settings or SegmentSettings()
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     segmentation = segment_lungs(ct, settings)
+    if lungs_override is not None:
+        assert_same_grid(ct, lungs_override)
+        segmentation = dataclasses.replace(segmentation, lungs=lungs_override,
+                                           info={**segmentation.info, "lungs_source": "override"})
     seconds["segment_seconds"] = time.perf_counter() - start
     lungs = segmentation.lungs
     start = time.perf_counter()

@@ -51,7 +51,7 @@ _MIN_GAS_POCKET_ML = 2.0
 _MAX_OPEN_HOLE_RADIUS_MM = 6.0
 #: Gas pockets: smoothed HU below this in a compact blob in the lower part of the lungs.
 _GAS_HU = -950.0
-_GAS_LOW_FRACTION = 0.35
+_GAS_LOW_FRACTION = 0.5
 #: Diseased but not aerated lung (ground glass about -550 HU) is below this on the coarse grid.
 _DISEASE_HU = -150.0
 
@@ -161,14 +161,14 @@ def _lung_components(air: np.ndarray, hu: np.ndarray, voxel_ml: float) -> tuple[
 def _abdominal_gas(lung: np.ndarray, hu: np.ndarray, voxel_ml: float, superior_first: bool) -> np.ndarray:
     """Stomach or bowel gas that touches the lung through a thin diaphragm (partial volume).
 
-    Gas is homogeneous air (below ``_GAS_HU`` after a 1-voxel smoothing, so lung parenchyma at
+    Gas is homogeneous air (below ``_GAS_HU`` after a 3 x 3 axial smoothing, so lung parenchyma at
     about -850 HU is not) in a compact blob (it survives an opening of radius 1) of at least
     ``_MIN_GAS_POCKET_ML``, whose centre lies in the lowest ``_GAS_LOW_FRACTION`` of the lungs'
     height. Upper-zone emphysema is therefore not taken for gas.
     """
-    smooth = ndimage.uniform_filter(hu, size=3, mode="nearest")
+    smooth = ndimage.uniform_filter(hu, size=(1, 3, 3), mode="nearest")
     dark = lung & (smooth < _GAS_HU)
-    dark = ndimage.binary_opening(dark, structure=ndimage.generate_binary_structure(3, 1))
+    dark = ndimage.binary_opening(dark, structure=_axial_disk(1))  # axial: thick slices keep thin blobs
     if not dark.any():
         return dark
     slices = np.flatnonzero(lung.any(axis=(1, 2)))
@@ -187,7 +187,7 @@ def _abdominal_gas(lung: np.ndarray, hu: np.ndarray, voxel_ml: float, superior_f
             out[box] |= blob
     if out.any():
         # The pocket's partial-volume rim belongs to it, not to the lung.
-        out = ndimage.binary_dilation(out, iterations=1) & lung & (smooth < -700.0) | out
+        out = ndimage.binary_dilation(out, iterations=2) & lung & (smooth < -600.0) | out
     return out
 
 

@@ -1,4 +1,4 @@
-"""Synthetic chest CT phantoms (cached per session) and segmentation scores."""
+"""Synthetic chest CT phantoms (cached per session) and segmentation scores for the lung tests."""
 
 from __future__ import annotations
 
