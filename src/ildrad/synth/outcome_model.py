@@ -692,7 +692,8 @@ def _add_protocol_series(
         ("prone", spec.protocol.prone_probability),
         ("expiratory", spec.protocol.expiratory_probability),
     ):
-        present = hrct & (rng.random(len(scans)) < probability)
+        present = np.zeros(len(scans), dtype=bool)
+        present[hrct] = rng.random(int(hrct.sum())) < probability  # same draws with or without PET
         scans[f"{kind}_series_instance_uid"] = [
             deterministic_uid(namespace, study, "series", kind) if flag else ""
             for study, flag in zip(scans["study_instance_uid"], present, strict=True)
