@@ -14,7 +14,7 @@ from ildrad.evaluate.metrics import (
     recalibration,
     regression_metrics,
 )
-from ildrad.evaluate.survival import harrell_c, td_auc
+from ildrad.evaluate.survival import censoring_weights, harrell_c, td_auc, uno_c
 
 
 def _sample(n=4000, seed=0):
@@ -65,15 +65,29 @@ def test_regression_metrics():
     assert metrics[("r2", "")] == pytest.approx(1 - 1 / 2)
 
 
-def test_survival_metrics():
-    time = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
-    event = np.array([True, True, False, True, False])
-    assert harrell_c(time, event, -time) == pytest.approx(1.0)
-    assert harrell_c(time, event, time) == pytest.approx(0.0)
+def test_survival_metrics_equal_scikit_survival():
+    from sksurv.metrics import concordance_index_censored, concordance_index_ipcw, cumulative_dynamic_auc
+    from sksurv.util import Surv
+
     rng = np.random.default_rng(0)
-    t = rng.exponential(3, 400)
-    e = rng.random(400) < 0.7
-    assert td_auc(t, e, -t, 2.0, (t, e)) > 0.95
+    n = 400
+    risk = np.round(rng.normal(size=n), 1)                        # ties in risk
+    time = np.round(rng.exponential(3 / np.exp(0.8 * risk)), 1) + 0.1  # ties in time
+    censor = np.round(rng.uniform(0.5, 8, n), 1)
+    event = time <= censor
+    time = np.minimum(time, censor)
+    surv = Surv.from_arrays(event, time)
+    assert harrell_c(time, event, risk) == pytest.approx(
+        concordance_index_censored(event, time, risk)[0], rel=1e-12
+    )
+    ipcw = censoring_weights(time, event, (time, event))
+    assert uno_c(time, event, risk, 3.0, ipcw) == pytest.approx(
+        concordance_index_ipcw(surv, surv, risk, tau=3.0)[0], rel=1e-12
+    )
+    assert td_auc(time, event, risk, 3.0, ipcw) == pytest.approx(
+        cumulative_dynamic_auc(surv, surv, risk, [3.0])[0][0], rel=1e-9
+    )
+    assert harrell_c(np.array([1.0, 2.0, 3.0]), np.array([True, True, False]), np.array([3.0, 2.0, 1.0])) == 1.0
 
 
 def test_patient_bootstrap_resamples_whole_patients():
@@ -84,3 +98,19 @@ def test_patient_bootstrap_resamples_whole_patients():
         assert counts[0] == counts[1] and counts[3] == counts[4] == counts[5]
     assert len({len(rows) for rows in resamples}) > 1
     assert percentile_interval(np.arange(101)) == pytest.approx((2.5, 97.5))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fast_auc_and_average_precision_equal_scikit_learn(weighted):
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from ildrad.evaluate.metrics import average_precision, roc_auc
+
+    rng = np.random.default_rng(3)
+    y = (rng.random(500) < 0.3).astype(float)
+    risk = np.round(rng.random(500) + 0.3 * y, 2)          # many ties
+    w = rng.uniform(0.5, 3, 500) if weighted else None
+    assert roc_auc(y, risk, w) == pytest.approx(roc_auc_score(y, risk, sample_weight=w), rel=1e-12)
+    assert average_precision(y, risk, w) == pytest.approx(
+        average_precision_score(y, risk, sample_weight=w), rel=1e-12
+    )

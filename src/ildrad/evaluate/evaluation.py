@@ -20,8 +20,8 @@ import pandas as pd
 from ildrad.errors import InputError
 from ildrad.evaluate.bootstrap import patient_bootstrap, percentile_interval
 from ildrad.evaluate.delong import delong_test
-from ildrad.evaluate.metrics import binary_metrics, net_benefit, regression_metrics
-from ildrad.evaluate.survival import harrell_c, td_auc, uno_c
+from ildrad.evaluate.metrics import binary_metrics, net_benefit, regression_metrics, roc_auc
+from ildrad.evaluate.survival import censoring_weights, harrell_c, td_auc, uno_c
 from ildrad.models.model_folder import ModelFolder
 from ildrad.models.settings import ModelsSettings
 from ildrad.models.targets import DAYS_PER_YEAR
@@ -158,7 +158,7 @@ def _statistic(
     task: str,
     horizon: float | None,
     settings: ModelsSettings,
-    reference: tuple[np.ndarray, np.ndarray],
+    ipcw: np.ndarray,
 ):
     def one(rows: np.ndarray) -> dict[tuple[str, str], float]:
         out: dict[tuple[str, str], float] = {}
@@ -177,13 +177,11 @@ def _statistic(
         elif task == "regression" and len(labelled):
             out.update(regression_metrics(y, risk))
         elif task == "multiclass" and len(labelled) and arrays.class_probabilities.shape[1]:
-            from sklearn.metrics import roc_auc_score
-
             for k in range(arrays.class_probabilities.shape[1]):
                 positive = (y == k).astype(float)
                 if 0 < positive.sum() < len(positive):
-                    out[("roc_auc", f"class_{k}")] = float(
-                        roc_auc_score(positive, arrays.class_probabilities[labelled, k])
+                    out[("roc_auc", f"class_{k}")] = roc_auc(
+                        positive, arrays.class_probabilities[labelled, k]
                     )
         survival_rows = rows[np.isfinite(arrays.time[rows])]
         if (
@@ -198,8 +196,9 @@ def _statistic(
             )
             out[("harrell_c", "")] = harrell_c(t, e, r)
             if horizon is not None:
-                out[("uno_c", f"tau_{horizon:g}y")] = uno_c(t, e, r, horizon, reference)
-                out[("td_auc", f"{horizon:g}y")] = td_auc(t, e, r, horizon, reference)
+                weights = ipcw[survival_rows]
+                out[("uno_c", f"tau_{horizon:g}y")] = uno_c(t, e, r, horizon, weights)
+                out[("td_auc", f"{horizon:g}y")] = td_auc(t, e, r, horizon, weights)
         return out
 
     return lambda rows: _per_repeat(arrays, rows, one)
@@ -220,7 +219,11 @@ def _model_metrics(
         if {"followup_days", "death"} <= set(manifest.columns)
         else (np.array([]), np.array([], bool))
     )
-    statistic = _statistic(arrays, task, horizon, settings, reference)
+    ipcw = np.zeros(len(oof))
+    known = np.isfinite(arrays.time)
+    if horizon is not None and known.any() and len(reference[0]):
+        ipcw[known] = censoring_weights(arrays.time[known], arrays.event[known], reference)
+    statistic = _statistic(arrays, task, horizon, settings, ipcw)
     rows = np.arange(len(oof))
     point = statistic(rows)
     resamples = patient_bootstrap(arrays.patients, statistic, settings.n_bootstrap, settings.seed)
@@ -245,6 +248,26 @@ def _model_metrics(
     return pd.DataFrame(records, columns=list(METRIC_COLUMNS))
 
 
+def _paired_bootstrap(
+    patients: np.ndarray, metric: callable, settings: ModelsSettings
+) -> tuple[float, float, float]:
+    """Percentile CI and two-sided p of ``metric(rows)`` = value_a - value_b over patient resamples."""
+    draws = np.array(
+        [
+            r["d"]
+            for r in patient_bootstrap(
+                patients, lambda rows: {"d": metric(rows)}, settings.n_bootstrap, settings.seed
+            )
+        ],
+        float,
+    )
+    low, high = percentile_interval(draws)
+    finite = draws[np.isfinite(draws)]
+    if not len(finite):
+        return low, high, float("nan")
+    return low, high, float(min(1.0, 2 * min(np.mean(finite <= 0), np.mean(finite >= 0))))
+
+
 def _compare(
     a: ModelFolder,
     b: ModelFolder,
@@ -253,10 +276,12 @@ def _compare(
     manifest: pd.DataFrame,
     settings: ModelsSettings,
 ) -> list[dict]:
+    """Paired comparisons of two models' repeat-averaged risks on the scans both assess."""
     both = pa.merge(pb[["scan_key", "risk"]], on="scan_key", suffixes=("_a", "_b"))
     both = select_unit(both, manifest, settings.unit, settings.seed)
-    labelled = both[both.y.notna()]
     records = []
+    labelled = both[both.y.notna()]
+    patients = labelled.patient_key.to_numpy()
     common = {
         "model_a": a.name,
         "model_b": b.name,
@@ -265,62 +290,70 @@ def _compare(
         "n_patients": int(labelled.patient_key.nunique()),
     }
     if a.info.get("task", "binary") == "binary" and labelled.y.nunique() == 2:
-        test = delong_test(
-            labelled.y.to_numpy(),
-            labelled.risk_a.to_numpy(),
-            labelled.risk_b.to_numpy(),
-            clusters=labelled.patient_key.to_numpy(),
-        )
+        y, ra, rb = labelled.y.to_numpy(), labelled.risk_a.to_numpy(), labelled.risk_b.to_numpy()
+        test = delong_test(y, ra, rb, clusters=patients)
+        values = {
+            "metric": "roc_auc",
+            "value_a": test.auc_a,
+            "value_b": test.auc_b,
+            "difference": test.difference,
+        }
         records.append(
             {
                 **common,
-                "metric": "roc_auc",
+                **values,
                 "method": "clustered_delong",
-                "value_a": test.auc_a,
-                "value_b": test.auc_b,
-                "difference": test.difference,
                 "ci_low": test.ci_low,
                 "ci_high": test.ci_high,
                 "p_value": test.p_value,
             }
         )
-        from sklearn.metrics import roc_auc_score
 
-        y, ra, rb = labelled.y.to_numpy(), labelled.risk_a.to_numpy(), labelled.risk_b.to_numpy()
-
-        def difference(rows: np.ndarray) -> dict:
+        def auc_difference(rows: np.ndarray) -> float:
             if len(np.unique(y[rows])) < 2:
-                return {"d": np.nan}
-            return {"d": roc_auc_score(y[rows], ra[rows]) - roc_auc_score(y[rows], rb[rows])}
+                return float("nan")
+            return roc_auc(y[rows], ra[rows]) - roc_auc(y[rows], rb[rows])
 
-        draws = np.array(
-            [
-                r["d"]
-                for r in patient_bootstrap(
-                    labelled.patient_key.to_numpy(), difference, settings.n_bootstrap, settings.seed
-                )
-            ]
-        )
-        low, high = percentile_interval(draws)
-        finite = draws[np.isfinite(draws)]
-        p = (
-            float(min(1.0, 2 * min(np.mean(finite <= 0), np.mean(finite >= 0))))
-            if len(finite)
-            else np.nan
-        )
+        low, high, p = _paired_bootstrap(patients, auc_difference, settings)
         records.append(
             {
                 **common,
-                "metric": "roc_auc",
+                **values,
                 "method": "paired_patient_bootstrap",
-                "value_a": test.auc_a,
-                "value_b": test.auc_b,
-                "difference": test.difference,
                 "ci_low": low,
                 "ci_high": high,
                 "p_value": p,
             }
         )
+    if {"followup_days", "death"} <= set(manifest.columns):
+        timed = both.merge(manifest[["scan_key", "followup_days", "death"]], on="scan_key")
+        time = timed.followup_days.to_numpy(float) / DAYS_PER_YEAR
+        event = timed.death.fillna(False).to_numpy(bool)
+        ra, rb = timed.risk_a.to_numpy(), timed.risk_b.to_numpy()
+        if event.any():
+
+            def c_difference(rows: np.ndarray) -> float:
+                return harrell_c(time[rows], event[rows], ra[rows]) - harrell_c(
+                    time[rows], event[rows], rb[rows]
+                )
+
+            low, high, p = _paired_bootstrap(timed.patient_key.to_numpy(), c_difference, settings)
+            ca, cb = harrell_c(time, event, ra), harrell_c(time, event, rb)
+            records.append(
+                {
+                    **common,
+                    "n_scans": len(timed),
+                    "n_patients": int(timed.patient_key.nunique()),
+                    "metric": "harrell_c",
+                    "method": "paired_patient_bootstrap",
+                    "value_a": ca,
+                    "value_b": cb,
+                    "difference": ca - cb,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "p_value": p,
+                }
+            )
     return records
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import expit, logit
-from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 __all__ = [
     "METRICS",
+    "average_precision",
     "binary_metrics",
     "calibration_curve",
     "calibration_intercept_slope",
@@ -24,6 +24,7 @@ __all__ = [
     "operating_points",
     "recalibration",
     "regression_metrics",
+    "roc_auc",
 ]
 
 METRICS: tuple[str, ...] = (
@@ -80,11 +81,41 @@ def recalibration(y: np.ndarray, risk: np.ndarray) -> tuple[float, float]:
     return float(a), float(b)
 
 
+def _roc_points(
+    y: np.ndarray, risk: np.ndarray, weight: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(thresholds descending, weighted true positives, false positives) at each distinct risk."""
+    w = np.ones(len(y)) if weight is None else np.asarray(weight, float)
+    order = np.argsort(-np.asarray(risk, float), kind="mergesort")
+    risk, y, w = np.asarray(risk, float)[order], np.asarray(y, float)[order], w[order]
+    last = np.r_[np.flatnonzero(np.diff(risk)), len(risk) - 1]  # last index of each distinct value
+    tps = np.cumsum(w * y)[last]
+    fps = np.cumsum(w * (1 - y))[last]
+    return risk[last], tps, fps
+
+
+def roc_auc(y: np.ndarray, risk: np.ndarray, weight: np.ndarray | None = None) -> float:
+    """Area under the (weighted) ROC curve by the trapezoid rule; equals scikit-learn's roc_auc_score."""
+    _, tps, fps = _roc_points(y, risk, weight)
+    tpr, fpr = np.r_[0.0, tps / tps[-1]], np.r_[0.0, fps / fps[-1]]
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def average_precision(y: np.ndarray, risk: np.ndarray, weight: np.ndarray | None = None) -> float:
+    """Average precision sum_k (R_k - R_k-1) P_k (scikit-learn's definition of PR AUC)."""
+    _, tps, fps = _roc_points(y, risk, weight)
+    precision = tps / (tps + fps)
+    recall = np.r_[0.0, tps / tps[-1]]
+    return float(np.sum(np.diff(recall) * precision))
+
+
 def operating_points(
     y: np.ndarray, risk: np.ndarray, fixed_specificity: float, weight: np.ndarray | None = None
 ) -> dict[str, tuple[float, float, float]]:
     """(threshold, sensitivity, specificity) at the Youden point and at a fixed specificity."""
-    fpr, tpr, thresholds = roc_curve(y, risk, sample_weight=weight)
+    thresholds, tps, fps = _roc_points(y, risk, weight)
+    thresholds = np.r_[np.inf, thresholds]
+    tpr, fpr = np.r_[0.0, tps / tps[-1]], np.r_[0.0, fps / fps[-1]]
     youden = int(np.argmax(tpr - fpr))
     ok = np.flatnonzero(1 - fpr >= fixed_specificity)
     at_spec = ok[np.argmax(tpr[ok])] if len(ok) else 0
@@ -148,8 +179,8 @@ def binary_metrics(
     out: dict[tuple[str, str], float] = {}
     if len(np.unique(y)) < 2:
         return out
-    out[("roc_auc", "")] = float(roc_auc_score(y, risk, sample_weight=w))
-    out[("pr_auc", "")] = float(average_precision_score(y, risk, sample_weight=w))
+    out[("roc_auc", "")] = roc_auc(y, risk, w)
+    out[("pr_auc", "")] = average_precision(y, risk, w)
     if np.all((risk >= 0) & (risk <= 1)):
         out[("brier", "")] = float(np.average((risk - y) ** 2, weights=w))
         intercept, slope = calibration_intercept_slope(y, risk, w)
