@@ -135,7 +135,7 @@ def _smoothstep(t: Any) -> Any:
     return t * t * (3.0 - 2.0 * t)
 
 
-def _superellipse_level(dx: Any, dy: Any, a: Any, b: Any, p: Any) -> Any:
+def _superellipse_level(dx: Any, dy: Any, a: Any, b: Any, p: Any, root: bool = True) -> Any:
     """Homogeneous level function: 1 on the superellipse |dx/a|^p + |dy/b|^p = 1.
 
     Powers are taken of the coordinates and of the semi-axes separately (each varies along
@@ -144,21 +144,29 @@ def _superellipse_level(dx: Any, dy: Any, a: Any, b: Any, p: Any) -> Any:
     dx, dy, a, b, p = (np.asarray(v, np.float32) for v in (dx, dy, a, b, p))
     p_x = np.abs(dx) ** p * (a ** -p)
     p_y = np.abs(dy) ** p * (b ** -p)
+    if not root:  # the level raised to the power p: compare with thresholds ** p
+        return p_x + p_y
     return (p_x + p_y) ** (np.float32(1.0) / p)
 
 
-def body_level(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
-    """Level function of the skin (< 1 inside the body); flattened on the table side."""
+def _body_exponent(y: Any, bp: BodyParameters) -> Any:
+    """Superellipse exponent of the skin: flatter (3.6) on the side lying on the table."""
+    table_side = (y < 0) if bp.prone else (y > 0)
+    return np.where(table_side, 3.6, 2.3).astype(np.float32)
+
+
+def body_level(x: Any, y: Any, z: Any, bp: BodyParameters, root: bool = True) -> Any:
+    """Level function of the skin (< 1 inside the body); flattened on the table side.
+
+    With ``root=False`` the level to the power of :func:`_body_exponent` (cheaper)."""
     a = 168.0 * bp.scale + bp.fat_mm * 0.6
     b_front = 112.0 * bp.scale + bp.fat_mm * 0.5
     b_back = 108.0 * bp.scale + bp.fat_mm * 0.3
     b = np.where(y < 0, b_front, b_back)
-    # the side lying on the table is flatter
-    table_side = (y < 0) if bp.prone else (y > 0)
-    p = np.where(table_side, 3.6, 2.3)
+    p = _body_exponent(y, bp)
     # shoulders widen the upper chest slightly
     a_z = a * (1.0 + 0.05 * _smoothstep((z - 220.0) / 60.0))
-    return _superellipse_level(x, y, a_z, b, p)
+    return _superellipse_level(x, y, a_z, b, p, root)
 
 
 def _apical_fraction(z: Any, bp: BodyParameters) -> Any:
@@ -167,7 +175,10 @@ def _apical_fraction(z: Any, bp: BodyParameters) -> Any:
     return np.sqrt(1.0 - t**1.2)
 
 
-def cavity_level(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
+_CAVITY_EXPONENT = 2.4
+
+
+def cavity_level(x: Any, y: Any, z: Any, bp: BodyParameters, root: bool = True) -> Any:
     """Level function of the inner surface of the rib cage (< 1 inside the thoracic cavity).
 
     Toward the thoracic inlet the cavity narrows with the lung apices, so the upper lungs
@@ -178,7 +189,7 @@ def cavity_level(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
     dome = _apical_fraction(z, bp)
     a_z = np.minimum(a, (62.0 + 82.0 * dome) * s + 4.0)
     b_z = np.minimum(b, (108.0 * dome + 6.0) * s)
-    return _superellipse_level(x, y + 5.0, np.maximum(a_z, 40.0), np.maximum(b_z, 35.0), 2.4)
+    return _superellipse_level(x, y + 5.0, np.maximum(a_z, 40.0), np.maximum(b_z, 35.0), _CAVITY_EXPONENT, root)
 
 
 def diaphragm_z(x: Any, y: Any, bp: BodyParameters) -> Any:
@@ -322,17 +333,17 @@ def vessel_paths(bp: BodyParameters) -> dict[str, list[tuple[float, float, float
 
 
 def lung_label(
-    x: Any, y: Any, z: Any, bp: BodyParameters, *, cav: Any = None, dz: Any = None, spine: Any = None
+    x: Any, y: Any, z: Any, bp: BodyParameters, *, in_cavity: Any = None, dz: Any = None, spine: Any = None
 ) -> Any:
     """Lung labels of points (1 right = patient right = negative x, 2 left, 0 not lung).
 
     Lungs are the thoracic cavity above the diaphragm and below the apical caps, minus the
     spine, mediastinum, heart, great vessels, trachea and oesophagus (with fat margins).
-    ``cav``, ``dz`` and ``spine`` may pass the cavity level, diaphragm height and spine region
-    already evaluated at the same points.
+    ``in_cavity``, ``dz`` and ``spine`` may pass the inside of the rib cage, the diaphragm
+    height and the spine region already evaluated at the same points.
     """
     s = bp.scale * bp.lung_scale**0.5
-    inside = (cavity_level(x, y, z, bp) if cav is None else cav) < 1.0
+    inside = (cavity_level(x, y, z, bp) < 1.0) if in_cavity is None else in_cavity.copy()
     inside &= z > (diaphragm_z(x, y, bp) if dz is None else dz)
     side_right = x < 2.0
     apex_x = np.where(side_right, -62.0 * s, 62.0 * s)
@@ -408,16 +419,16 @@ def _ribs(x: Any, y: Any, z: Any, bp: BodyParameters, cav: Any) -> tuple[Any, An
     s = bp.scale
     phi = np.arctan2(-(y + 5.0), np.abs(x) + 1e-3)  # 0 lateral, +pi/2 anterior, -pi/2 posterior
     frac_front = (phi + np.pi / 2) / np.pi  # 0 posterior .. 1 anterior
-    z_shift = z + 55.0 * frac_front  # ribs descend anteriorly
+    z_shift = z + 95.0 * frac_front  # ribs descend anteriorly
     index = np.clip(np.round((272.0 - z_shift) / 24.0), 0, 10)
-    z_rib = 272.0 - 24.0 * index - 55.0 * frac_front
+    z_rib = 272.0 - 24.0 * index - 95.0 * frac_front
     r = np.sqrt(x**2 + (y + 5.0) ** 2)
     radial = r * (1.0 - 1.0 / np.maximum(cav, 1e-3))  # mm outside the cavity along the ray
     d = np.sqrt((radial - 7.0 * s) ** 2 + (z - z_rib) ** 2)
     exists = (frac_front < 0.86 - 0.02 * index) & (frac_front > 0.08)
-    cortical = exists & (d < 6.0 * s)
-    marrow = exists & (d < 4.0 * s)
-    cartilage = (frac_front >= 0.86 - 0.02 * index) & (frac_front < 0.97) & (d < 5.5 * s) & (index < 7)
+    cortical = exists & (d < 5.0 * s)
+    marrow = exists & (d < 3.2 * s)
+    cartilage = (frac_front >= 0.86 - 0.02 * index) & (frac_front < 0.97) & (d < 4.5 * s) & (index < 7)
     return cortical, marrow, cartilage
 
 
@@ -472,39 +483,50 @@ def _paint_slab(
     shape = tissue.shape
     dz = planes["dz"]
 
-    body_lv = body_level(x, y, z, bp)
-    body = body_lv < 1.0
+    body_p = body_level(x, y, z, bp, root=False)
+    body = body_p < 1.0
     tissue[body] = T["fat"]
     organs["body"][...] = body
-    cav = cavity_level(x, y, z, bp)
-    # muscle layer of the chest wall (pectorals, intercostals, back muscles) inside the fat
+    cav_p = cavity_level(x, y, z, bp, root=False)
+
+    def cav_below(level: float) -> np.ndarray:
+        return cav_p < np.float32(level**_CAVITY_EXPONENT)
+
+    # muscle layer of the chest wall (pectorals, intercostals, back muscles) inside the fat:
+    # deeper than d below the skin  <=>  level < r / (r + d)  (radial depth along the ray)
+    exponent = _body_exponent(y, bp)
     r_body = np.sqrt(x**2 + y**2)
-    depth_skin = r_body * (1.0 / np.maximum(body_lv, 1e-3) - 1.0)
-    tissue[body & (depth_skin > bp.fat_mm) & (cav < 1.22)] = T["muscle"]
-    _paint_ribs(tissue, x, y, z, bp, cav, body)
+
+    def deeper_than(mm: float) -> np.ndarray:
+        return body_p < (r_body / (r_body + mm)) ** exponent
+
+    tissue[deeper_than(bp.fat_mm) & cav_below(1.22)] = T["muscle"]
+    _paint_ribs(tissue, x, y, z, bp, cav_p, body)
     # scapulae: curved plates behind the posterolateral ribs in the upper chest
     if z.max() > 175.0 and z.min() < 275.0:
         phi = planes["phi"]
         scap = body & (z > 175.0) & (z < 275.0) & (phi > 0.35) & (phi < 1.05)
-        scap &= np.abs(cav - 1.23) < 0.022
+        scap &= ~cav_below(1.208) & cav_below(1.252)
         tissue[scap] = T["cortical_bone"]
     # sternum
     if z.max() > 110.0 and z.min() < 250.0:
-        sternum = (np.abs(x) < 16.0 * s) & (cav >= 0.97) & (cav < 1.12) & (y < -40.0) & (z > 110.0) & (z < 250.0)
+        sternum = (np.abs(x) < 16.0 * s) & ~cav_below(0.97) & cav_below(1.12) & (y < -40.0) & (z > 110.0) & (z < 250.0)
         tissue[sternum] = T["marrow"]
-        tissue[sternum & ((cav < 1.0) | (cav > 1.09) | (np.abs(x) > 13.0 * s))] = T["cortical_bone"]
+        tissue[sternum & (cav_below(1.0) | ~cav_below(1.09) | (np.abs(x) > 13.0 * s))] = T["cortical_bone"]
 
     # thoracic cavity content: mediastinal fat everywhere, lungs and organs painted over
-    cavity = cav < 1.0
+    cavity = cav_below(1.0)
     tissue[cavity & (z > dz)] = T["fat"]
     stomach_gas = colon_gas = None
     if z.min() <= float(dz.max()):
-        stomach_gas, colon_gas = _paint_abdomen(tissue, x, y, z, bp, body, cav, dz)
+        stomach_gas, colon_gas = _paint_abdomen(
+            tissue, x, y, z, bp, body & cav_below(1.05), cavity, cav_below(0.97), dz
+        )
 
-    _paint_spine(tissue, x, y, z, bp, body, depth_skin)
+    _paint_spine(tissue, x, y, z, bp, body, deeper_than(0.5 * bp.fat_mm))
 
     # lungs
-    lungs = lung_label(x, y, z, bp, cav=cav, dz=dz, spine=planes["spine"])
+    lungs = lung_label(x, y, z, bp, in_cavity=cavity, dz=dz, spine=planes["spine"])
     tissue[lungs > 0] = T["lung"]
 
     # heart and great vessels
@@ -522,7 +544,7 @@ def _paint_slab(
         _tube(x, y, z, paths["ascending_aorta"], bp.aorta_radius)
         | _tube(x, y, z, paths["aortic_arch"], bp.aorta_radius * 0.9)
         | _tube(x, y, z, paths["descending_aorta"], bp.aorta_radius * 0.8)
-    ) & (cav < 1.0) & body
+    ) & cavity & body
     pa = organs["pulmonary_artery"]
     pa[...] = (
         _tube(x, y, z, paths["pulmonary_trunk"], bp.pa_radius)
@@ -564,13 +586,14 @@ def _paint_slab(
     out.lungs[...] = lungs
 
 
-def _paint_ribs(tissue: np.ndarray, x: Any, y: Any, z: Any, bp: BodyParameters, cav: Any, body: Any) -> None:
+def _paint_ribs(tissue: np.ndarray, x: Any, y: Any, z: Any, bp: BodyParameters, cav_p: Any, body: Any) -> None:
     """Ribs and costal cartilage, evaluated only in the chest-wall shell around the cavity."""
-    k, j, i = np.nonzero(body & (cav >= 1.0) & (cav < 1.35))
+    k, j, i = np.nonzero(body & (cav_p >= 1.0) & (cav_p < np.float32(1.35**_CAVITY_EXPONENT)))
     if k.size == 0:
         return
     px, py, pz = x.ravel()[i], y.ravel()[j], z.ravel()[k]
-    cortical, marrow, cartilage = _ribs(px, py, pz, bp, cav[k, j, i])
+    cav = cav_p[k, j, i] ** np.float32(1.0 / _CAVITY_EXPONENT)
+    cortical, marrow, cartilage = _ribs(px, py, pz, bp, cav)
     codes = tissue[k, j, i]
     codes[cartilage] = T["cartilage"]
     codes[cortical] = T["cortical_bone"]
@@ -579,15 +602,26 @@ def _paint_ribs(tissue: np.ndarray, x: Any, y: Any, z: Any, bp: BodyParameters, 
 
 
 def _paint_abdomen(
-    tissue: np.ndarray, x: Any, y: Any, z: Any, bp: BodyParameters, body: Any, cav: Any, dz: Any
+    tissue: np.ndarray,
+    x: Any,
+    y: Any,
+    z: Any,
+    bp: BodyParameters,
+    trunk: Any,
+    cavity: Any,
+    inner_cavity: Any,
+    dz: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Liver under the right dome; spleen, stomach (gas non-dependent) and colon under the left."""
+    """Liver under the right dome; spleen, stomach (gas non-dependent) and colon under the left.
+
+    ``trunk``: inside the body and the (slightly widened) rib cage; ``cavity``: inside the rib
+    cage; ``inner_cavity``: 3 % inside it (room for the abdominal wall muscles)."""
     s = bp.scale
-    abdomen = body & (z <= dz) & (cav < 1.05)
+    abdomen = trunk & (z <= dz)
     tissue[abdomen] = T["fat"]
-    diaphragm = (cav < 1.0) & (z <= dz) & (z > dz - 5.0)
+    diaphragm = cavity & (z <= dz) & (z > dz - 5.0)
     below = abdomen & (z <= dz - 4.0)
-    liver = below & (x < 25.0 * s - 0.4 * (y + 40.0)) & (cav < 0.97) & (z > dz - 190.0)
+    liver = below & (x < 25.0 * s - 0.4 * (y + 40.0)) & inner_cavity & (z > dz - 190.0)
     spleen = below & (((x - 88.0 * s) / 38.0) ** 2 + ((y - 55.0 * s) / 42.0) ** 2 + ((z - (dz - 45.0)) / 55.0) ** 2 < 1.0)
     stomach = below & ~liver & ~spleen & (((x - 55.0 * s) / 55.0) ** 2 + ((y + 10.0 * s) / 50.0) ** 2 + ((z - (dz - 55.0)) / 65.0) ** 2 < 1.0)
     level = np.float32(-15.0 * s if not bp.prone else 15.0 * s)
@@ -607,7 +641,7 @@ def _paint_abdomen(
     return stomach_gas, colon_gas
 
 
-def _paint_spine(tissue: np.ndarray, x: Any, y: Any, z: Any, bp: BodyParameters, body: Any, depth_skin: Any) -> None:
+def _paint_spine(tissue: np.ndarray, x: Any, y: Any, z: Any, bp: BodyParameters, body: Any, under_fat: Any) -> None:
     """Vertebral bodies with discs, spinal canal, posterior elements and paraspinal muscles."""
     s = bp.scale
     vb = (x**2 + (y - 58.0 * s) ** 2) < (21.0 * s) ** 2
@@ -618,7 +652,7 @@ def _paint_spine(tissue: np.ndarray, x: Any, y: Any, z: Any, bp: BodyParameters,
     transverse = (np.abs(x) < 42.0 * s) & (np.abs(y - 80.0 * s) < 5.0 * s) & (np.mod(z + 4.0, 27.0) > 12.0)
     vb_cortex = vb & ((x**2 + (y - 58.0 * s) ** 2) > (18.5 * s) ** 2)
     posterior = lamina | spinous | transverse
-    paraspinal = body & (np.abs(x) < 60.0 * s) & (y > 70.0 * s) & ~(posterior | canal) & (depth_skin > 0.5 * bp.fat_mm)
+    paraspinal = body & (np.abs(x) < 60.0 * s) & (y > 70.0 * s) & ~(posterior | canal) & under_fat
     tissue[paraspinal] = T["muscle"]
     tissue[body & vb] = T["marrow"]
     tissue[body & vb_cortex] = T["cortical_bone"]
