@@ -1,0 +1,196 @@
+"""The end-to-end demo (``ildrad demo --out DIR``, what ``make demo`` runs).
+
+Steps, each an ordinary ``ildrad`` command so the demo shows exactly what a user would type:
+a synthetic cohort with CT and PET (``synth cohort``), ``index``, ``run``, ``folds``, ``train``
+(radiomics + QCT + PET + clinical random forest, and a clinical-only logistic baseline),
+``evaluate``, the cohort and patient reports, and the DICOM SEG/SR export. The configuration
+``DIR/demo_config.yaml`` restricts radiomics to the original image and six families and uses one
+repeat of 5-fold cross-validation, so the demo fits in minutes on two cores. Deep models are
+trained only when the ``deep`` command exists in this installation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ildrad.errors import InputError
+
+__all__ = ["DEMO_CONFIG", "DemoResult", "demo_steps", "run_demo"]
+
+log = logging.getLogger(__name__)
+
+#: Configuration of the demo (YAML): fewer radiomics families, one CV repeat, no tuning.
+DEMO_CONFIG = """\
+radiomics:
+  families: [intensity_stats, intensity_histogram, glcm, glrlm, glszm, ngtdm]
+models:
+  n_splits: 5
+  n_repeats: 1
+  n_bootstrap: 200
+  tune: false
+  n_estimators: 200
+  n_features: 10
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoResult:
+    """Where the demo wrote its outputs and how long each step took (seconds)."""
+
+    out: Path
+    report: Path
+    patient_report: Path
+    exports: Path
+    seconds: dict[str, float]
+
+
+def demo_steps(out: Path, patients: int, seed: int, workers: int) -> list[tuple[str, list[str]]]:
+    """The ``ildrad`` command lines of the demo (the patient report is added once its key is known)."""
+    ws, config, models = out / "workspace", out / "demo_config.yaml", out / "workspace" / "models"
+    cfg = ["--config", str(config)]
+    steps = [
+        (
+            "synthetic cohort (CT + PET/CT)",
+            [
+                "synth",
+                "cohort",
+                "--patients",
+                str(patients),
+                "--seed",
+                str(seed),
+                "--size",
+                "tiny",
+                "--pet",
+                "--out",
+                str(out / "cohort"),
+            ],
+        ),
+        (
+            "index the DICOM tree",
+            [
+                "index",
+                str(out / "cohort" / "dicom"),
+                "--clinical",
+                str(out / "cohort" / "clinical.csv"),
+                "--visits",
+                str(out / "cohort" / "visits.csv"),
+                "--out",
+                str(ws),
+                *cfg,
+            ],
+        ),
+        ("run lungs, QCT, PET, radiomics", ["run", str(ws), "--workers", str(workers), *cfg]),
+        ("assign patients to folds", ["folds", str(ws), *cfg]),
+        (
+            "train imaging + clinical random forest",
+            [
+                "train",
+                str(ws),
+                "--target",
+                "mortality_3y",
+                "--model",
+                "rf",
+                "--features",
+                "qct,rad,pet,clin",
+                "--out",
+                str(models / "rf_imaging_clinical"),
+                *cfg,
+            ],
+        ),
+        (
+            "train clinical baseline",
+            [
+                "train",
+                str(ws),
+                "--target",
+                "mortality_3y",
+                "--model",
+                "logistic",
+                "--features",
+                "clin",
+                "--out",
+                str(models / "clinical_logistic"),
+                *cfg,
+            ],
+        ),
+    ]
+    model_dirs = [str(models / "rf_imaging_clinical"), str(models / "clinical_logistic")]
+    steps += [
+        (
+            "evaluate the models",
+            ["evaluate", str(ws), "--models", *model_dirs, "--out", str(ws / "results"), *cfg],
+        ),
+        (
+            "cohort report",
+            [
+                "report",
+                str(ws),
+                "--results",
+                str(ws / "results"),
+                "--out",
+                str(out / "report.html"),
+                *cfg,
+            ],
+        ),
+        ("DICOM SEG + SR export", ["export", str(ws), "--out", str(out / "dicom_export")]),
+    ]
+    return steps
+
+
+def _longitudinal_patient(workspace: Path) -> str:
+    from ildrad.models.workflow import load_scan_tables
+
+    ct, _ = load_scan_tables(workspace, need_features=False)
+    counts = ct.groupby("patient_key").size().sort_values(ascending=False, kind="stable")
+    return str(counts.index[0])
+
+
+def run_demo(
+    out: str | Path,
+    patients: int = 40,
+    seed: int = 7,
+    workers: int = 2,
+    announce: Callable[[str], None] = print,
+) -> DemoResult:
+    """Run the whole demo into ``out`` (an empty or new folder) and return where things are."""
+    from ildrad.cli import main
+
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise InputError(f"{out}: the demo folder must be empty or new")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "demo_config.yaml").write_text(DEMO_CONFIG)
+    steps = demo_steps(out, patients, seed, workers)
+    ws = out / "workspace"
+    patient_step = ("patient report", None)
+    steps.insert(len(steps) - 1, patient_step)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    patient_report = out / "patient.html"
+    for number, (name, argv) in enumerate(steps, start=1):
+        if argv is None:
+            argv = [
+                "report",
+                str(ws),
+                "--patient",
+                _longitudinal_patient(ws),
+                "--results",
+                str(ws / "results"),
+                "--out",
+                str(patient_report),
+            ]
+        announce(f"[{number}/{len(steps)}] {name}: ildrad {' '.join(argv)}")
+        begin = time.perf_counter()
+        code = main(argv)
+        seconds[name] = time.perf_counter() - begin
+        if code not in (0, 3):  # 3: some scans failed; their errors are in the store and the report
+            raise RuntimeError(f"demo step '{name}' failed with exit code {code}")
+        announce(
+            f"      done in {seconds[name]:.0f} s (total {time.perf_counter() - started:.0f} s)"
+        )
+    seconds["total"] = time.perf_counter() - started
+    return DemoResult(out, out / "report.html", patient_report, out / "dicom_export", seconds)
