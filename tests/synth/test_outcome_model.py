@@ -112,6 +112,9 @@ def test_exponential_hazard_matches_closed_form() -> None:
     assert np.allclose(tables.scans["linear_predictor"], 0.0)
     assert np.allclose(tables.scans["true_risk_3y"], 1 - np.exp(-3 * rate), atol=1e-9)
     assert not tables.patients["lost_to_followup"].any()
+    alive = tables.clinical["death_date"].isna()
+    last = pd.to_datetime(tables.clinical.loc[alive, "last_followup_date"])
+    assert (last == pd.Timestamp(spec.study.administrative_end)).all()  # followed to the freeze
 
 
 def test_weibull_shape_changes_timing_as_documented() -> None:

@@ -447,10 +447,11 @@ def simulate_cohort_tables(
     batch = batch.reshape(n, sched.max_scans)
 
     death_years, cum_at_scan = _integrate(spec, params, exp1, scan_off / DAYS_PER_YEAR, admin_years)
-    end_years = np.minimum(np.minimum(death_years, admin_years), ltfu_years)
     died = death_years <= np.minimum(admin_years, ltfu_years)
     lost = ~died & (ltfu_years < admin_years)
-    end_off = np.maximum(np.floor(end_years * DAYS_PER_YEAR).astype(np.int64), 1)
+    admin_days = _days(study.administrative_end) - entry_day  # exact, no rounding
+    event_days = np.floor(np.minimum(death_years, ltfu_years) * DAYS_PER_YEAR)
+    end_off = np.maximum(np.minimum(event_days, admin_days), 1).astype(np.int64)
     valid = scan_off < end_off[:, None]
 
     ids = _identities(spec, n, rngs["identity"], params.male)
