@@ -69,3 +69,9 @@ def test_identifiers_found_in_every_encoding(workspace) -> None:
     assert ("export/mask.nii.gz", "ACC998877") in found
     assert ("export/qc.png", "1961-03-04") in found
     assert ("export/report.html", "Hopital Test") in found
+
+
+def test_numeric_ids_match_whole_numbers_only(tmp_path) -> None:
+    pd.DataFrame({"volume_ml": [1234.681250, 17.0], "other": [681250, 3]}).to_parquet(tmp_path / "f.parquet")
+    found = scan_for_identifiers(tmp_path, {"681250"})
+    assert [(f.where, f.term) for f in found] == [("parquet column other", "681250")]

@@ -31,6 +31,7 @@ _DATA_URI = re.compile(rb"data:[\w/+.-]+;base64,([A-Za-z0-9+/=\s]+)")
 _NAME_KEYS = {"PatientName", "OtherPatientNames", "ReferringPhysicianName", "PerformingPhysicianName",
               "OperatorsName", "PhysiciansOfRecord"}
 _MIN_COMPONENT = 4
+_NUMERIC_MARK = b"\x00numbers\n"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +100,17 @@ def _parquet_parts(path: Path) -> Iterator[tuple[str, bytes]]:
     yield "parquet column names", " ".join(table.column_names).encode()
     for column in table.column_names:
         values = table.column(column).to_pylist()
-        yield f"parquet column {column}", "\n".join(map(str, values)).encode(errors="replace")
+        if all(isinstance(v, int | float) or v is None for v in values):
+            # numbers are compared whole (an ID stored as a number), not as digit substrings of
+            # measurements (a volume of 1234.681250 mL is not patient 681250)
+            tokens = {_number_token(v) for v in values if v is not None}
+            yield f"parquet column {column}", _NUMERIC_MARK + ("\n".join(sorted(tokens)) + "\n").encode()
+        else:
+            yield f"parquet column {column}", "\n".join(map(str, values)).encode(errors="replace")
+
+
+def _number_token(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _png_text(data: bytes) -> Iterator[tuple[str, bytes]]:
@@ -143,6 +154,9 @@ def scan_for_identifiers(folder: str | Path, terms: Iterable[str]) -> list[Ident
             continue
         for where, part in _decoded_parts(path, path.read_bytes()):
             lowered = part.lower()
-            findings.extend(IdentifierFinding(str(relative), where, term)
-                            for term, needle in needles if needle in lowered)
+            if lowered.startswith(_NUMERIC_MARK):  # whole numbers only
+                found = (t for t, needle in needles if b"\n" + needle + b"\n" in lowered)
+            else:
+                found = (t for t, needle in needles if needle in lowered)
+            findings.extend(IdentifierFinding(str(relative), where, term) for term in found)
     return findings

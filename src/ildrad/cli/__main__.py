@@ -1,0 +1,5 @@
+"""``python -m ildrad.cli``: the command line."""
+
+from ildrad.cli import main
+
+main()
