@@ -107,7 +107,7 @@ def evaluate(
     result.comparisons.to_csv(out / "comparisons.csv", index=False)
     label_counts(folders).to_csv(out / "labels.csv", index=False)
     figures = write_figures(result.predictions, out, settings.decision_thresholds)
-    auc = result.metrics[(result.metrics.metric == "roc_auc") & (result.metrics.at == "")]
+    auc = result.metrics[(result.metrics.metric == "roc_auc") & (result.metrics["at"] == "")]
     for row in auc.itertuples():
         typer.echo(
             f"{row.model} {row.target}: ROC AUC {row.value:.3f} "

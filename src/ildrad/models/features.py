@@ -151,7 +151,8 @@ class ElasticNetSelector(_FrameSelector):
     """Keep columns with non-zero elastic-net coefficients (LASSO when ``l1_ratio`` = 1).
 
     Logistic for class targets (survival: the event), linear otherwise; inputs should be scaled.
-    ``max_features`` keeps the largest |coefficients|; at least one column is always kept.
+    ``max_features`` keeps the largest |coefficients|; when all are zero, the column most
+    correlated with the target is kept (a model needs one input).
     """
 
     def __init__(
@@ -186,7 +187,11 @@ class ElasticNetSelector(_FrameSelector):
             model.fit(X[numeric].to_numpy(float), target)
             weight = np.abs(model.coef_)
         order = np.argsort(-weight, kind="stable")
-        chosen = [i for i in order if weight[i] > 0][: self.max_features] or [int(order[0])]
+        chosen = [i for i in order if weight[i] > 0][: self.max_features]
+        if not chosen:  # everything shrunk to zero: keep the feature most correlated with the target
+            values = X[numeric].to_numpy(float)
+            centred = (values - values.mean(axis=0)) * (target - target.mean())[:, None]
+            chosen = [int(np.argmax(np.abs(centred.sum(axis=0)) / (values.std(axis=0) + 1e-12)))]
         self.selected_ = [numeric[i] for i in sorted(chosen)]
         self.weights_ = pd.Series(weight, index=numeric)
         return self
