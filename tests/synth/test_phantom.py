@@ -247,3 +247,14 @@ def test_small_size_same_patient_finer_grid() -> None:
     # honeycomb walls are resolved at this size: cysts and walls both present
     hc = small.ct.array[small.truth["patterns"].array == 3]
     assert np.percentile(hc, 10) < -850 and np.percentile(hc, 90) > -300
+
+
+def test_contrast_brightens_blood_only() -> None:
+    plain, enhanced = phantom(noise_hu=0.0), phantom(noise_hu=0.0, contrast=True)
+    aorta = ndimage.binary_erosion(plain.truth["aorta"].array > 0)
+    assert 20 < np.median(plain.ct.array[aorta]) < 60
+    assert np.median(enhanced.ct.array[aorta]) > 200
+    assert enhanced.ct.metadata["contrast_agent"] and "contrast_agent" not in plain.ct.metadata
+    lung = ndimage.binary_erosion(plain.truth["lungs"].array > 0) & (plain.truth["patterns"].array == 0)
+    lung &= plain.truth["vessels"].array == 0
+    assert abs(np.median(enhanced.ct.array[lung]) - np.median(plain.ct.array[lung])) < 30

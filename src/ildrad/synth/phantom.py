@@ -25,7 +25,18 @@ oesophagus          1 wall / fluid, 2 air lumen
 body, heart, aorta, pulmonary_artery, liver, spleen, stomach_gas, colon_gas: 1
 ==================  ===========================================================================
 
-Extents in ``numbers`` are realised values counted on the truth maps (fraction of lung volume).
+Extents in ``numbers`` are realised values counted on the truth maps: voxels of a pattern over
+all lung voxels (vessels included in the denominator; vessel voxels themselves carry pattern 0).
+The ILD region takes exactly ``round(ild_extent x lung voxels)`` voxels, so the realised extent
+equals the request to one voxel.
+
+Geometry: axial grids centred on the chest; ``supine`` scans are stored head-first-supine
+(array rows run anterior to posterior, columns patient right to left); ``prone`` scans flip x and
+y as scanners do for HFP (direction diag(-1, -1) in-plane, so the back is at the top of the
+array and the table at the bottom) while the anatomy keeps its LPS position; the metadata says
+``patient_position`` HFS / HFP. ``cut_apex`` / ``cut_base`` move the 300 mm scan range 55 mm
+down / 70 mm up. Outside the reconstruction circle the vendor's padding value (-2048 SIEMENS
+and Canon, -3024 GE and Philips) is stored, as in real series.
 """
 
 from __future__ import annotations
