@@ -3,7 +3,9 @@
 Every lung voxel gets one class; volumes are voxel counts x voxel volume. Steps (all scales in
 mm, so the rule is the same on HRCT and low-dose CT):
 
-1. ``fine``: the CT smoothed with a Gaussian of ``FINE_SIGMA_MM`` (noise suppression).
+1. ``fine``: the CT block-averaged to about ``WORK_MM`` (and smoothed with a Gaussian of
+   ``FINE_SIGMA_MM`` when the input is finer), on which every step below runs; classes are
+   given back to the CT grid by nearest neighbour.
 2. *Vessel handling*: bright voxels (``fine`` > ``BRIGHT_HU``) are vessels when bright voxels
    make up less than ``VESSEL_MAX_BRIGHT_SHARE`` of the lung within ``CONTEXT_SIGMA_MM`` (a
    vessel crossing aerated lung); in a bright-rich neighbourhood (consolidation, reticulation,
@@ -18,9 +20,10 @@ mm, so the rule is the same on HRCT and low-dose CT):
      ``CONTEXT_SIGMA_MM`` and ``local`` above ``HONEYCOMB_MAX_HU`` is not required (cysts are
      dark);
    * ``consolidation``: ``local`` > ``CONSOLIDATION_HU`` (-200 HU);
-   * ``reticulation``: ``ABNORMAL_HU`` < ``local`` <= ``CONSOLIDATION_HU`` and local standard
+   * ``reticulation``: abnormal (``local`` above the scan's normal lung level + 150 HU, within
+     ``ABNORMAL_HU_RANGE``; see :func:`_abnormal_threshold`) and ``local`` <= ``CONSOLIDATION_HU``, local standard
      deviation above ``RETICULATION_SD_HU`` plus the scan's noise;
-   * ``ground_glass``: the rest of ``ABNORMAL_HU`` < ``local`` <= ``CONSOLIDATION_HU``;
+   * ``ground_glass``: the rest of the abnormal voxels up to ``CONSOLIDATION_HU``;
    * ``normal``: everything else (including vessels).
 
 ILD extent = (ground glass + reticulation + honeycombing + consolidation) / lung volume.
@@ -38,6 +41,7 @@ import numpy as np
 from scipy import ndimage
 
 from ildrad.image import Image, Mask, Unit, assert_same_grid, require_unit
+from ildrad.lung.coarse import coarse_grid_for, downsample_mean, upsample_nearest
 
 __all__ = ["EXTENT_CLASSES", "ExtentEstimate", "estimate_ild_extent"]
 
@@ -53,6 +57,7 @@ EXTENT_CLASSES = {
 }
 ILD_CLASSES = ("ground_glass", "reticulation", "honeycombing", "consolidation")
 
+WORK_MM = 1.4
 FINE_SIGMA_MM = 0.7
 LOCAL_SIGMA_MM = 2.0
 CONTEXT_SIGMA_MM = 4.0
@@ -61,7 +66,9 @@ VESSEL_MAX_BRIGHT_SHARE = 0.25
 CYST_AIR_HU = -900.0
 HONEYCOMB_SHARE = 0.15
 EMPHYSEMA_HU = -950.0
-ABNORMAL_HU = -700.0
+ABNORMAL_HU_RANGE = (-720.0, -520.0)
+ABNORMAL_MARGIN_HU = 150.0
+NORMAL_LEVEL_PERCENTILE = 20.0
 CONSOLIDATION_HU = -200.0
 RETICULATION_SD_HU = 120.0
 
@@ -104,10 +111,13 @@ def estimate_ild_extent(ct: Image, lungs: Mask) -> ExtentEstimate:
     if not lung_full.any():
         return ExtentEstimate(Mask(classes, ct.grid, EXTENT_CLASSES), dict.fromkeys(EXTENT_CLASSES.values(), 0.0), 0.0)
     box = _box(lung_full, ct.spacing)
-    lung = lung_full[box]
-    spacing = ct.spacing
-    hu = np.clip(ct.array[box], -1024.0, 600.0).astype(np.float32)
-    fine = ndimage.gaussian_filter(hu, _sigma(FINE_SIGMA_MM, spacing), mode="nearest")
+    # Work on a grid of about WORK_MM (block means): every scale below is >= 2 mm.
+    coarse = coarse_grid_for(lung_full[box].shape, ct.spacing, WORK_MM)
+    spacing = coarse.spacing
+    lung = downsample_mean(lung_full[box], coarse) >= 0.5
+    fine = downsample_mean(np.clip(ct.array[box], -1024.0, 600.0), coarse)
+    if min(coarse.full_spacing) < FINE_SIGMA_MM:
+        fine = ndimage.gaussian_filter(fine, _sigma(FINE_SIGMA_MM, spacing), mode="nearest")
     bright = lung & (fine > BRIGHT_HU)
     context = _sigma(CONTEXT_SIGMA_MM, spacing)
     bright_share = _smooth_within(bright.astype(np.float32), lung, context)
@@ -119,8 +129,9 @@ def estimate_ild_extent(ct: Image, lungs: Mask) -> ExtentEstimate:
     air_share = _smooth_within((fine < CYST_AIR_HU).astype(np.float32), parenchyma, context)
     noise_sd = _noise_sd(fine, parenchyma, local)
 
+    abnormal_hu = _abnormal_threshold(local, parenchyma)
     sub = np.full(lung.shape, 7, dtype=np.uint8)  # normal
-    abnormal = parenchyma & (local > ABNORMAL_HU) & (local <= CONSOLIDATION_HU)
+    abnormal = parenchyma & (local > abnormal_hu) & (local <= CONSOLIDATION_HU)
     sub[abnormal] = 1
     sub[abnormal & (local_sd > RETICULATION_SD_HU + noise_sd)] = 2
     sub[parenchyma & (local > CONSOLIDATION_HU)] = 4
@@ -128,11 +139,29 @@ def estimate_ild_extent(ct: Image, lungs: Mask) -> ExtentEstimate:
     sub[honeycomb] = 3
     sub[parenchyma & ~honeycomb & (local < EMPHYSEMA_HU)] = 5
     sub[vessel] = 6
-    sub[~lung] = 0
-    classes[box] = sub
-    counts = np.bincount(sub[lung], minlength=8)
+    full_sub = upsample_nearest(sub, coarse)
+    # Lung voxels whose working-grid voxel is under half lung count as normal.
+    full_sub = np.where(lung_full[box], full_sub, 0).astype(np.uint8)
+    classes[box] = full_sub
+    counts = np.bincount(full_sub[lung_full[box]], minlength=8)
     volumes = {name: float(counts[code]) * voxel_ml for code, name in EXTENT_CLASSES.items()}
-    return ExtentEstimate(Mask(classes, ct.grid, EXTENT_CLASSES), volumes, float(lung.sum()) * voxel_ml)
+    return ExtentEstimate(Mask(classes, ct.grid, EXTENT_CLASSES), volumes, float(lung_full.sum()) * voxel_ml)
+
+
+def _abnormal_threshold(local: np.ndarray, parenchyma: np.ndarray) -> float:
+    """Density (HU) above which parenchyma is abnormal: the scan's normal lung level + a margin.
+
+    The normal level is the ``NORMAL_LEVEL_PERCENTILE``-th percentile of the vessel-free local
+    mean (outside emphysema): the darkest fifth of the lung is normal up to 60 % extent. On
+    inspiratory CT this gives about -720 HU (normal lung near -850 HU); on an expiratory scan the
+    normal lung is denser and the threshold follows it, so that expiration is not read as
+    ground glass. Clipped to ``ABNORMAL_HU_RANGE``.
+    """
+    values = local[parenchyma & (local > EMPHYSEMA_HU)]
+    if values.size < 100:
+        return ABNORMAL_HU_RANGE[0]
+    level = float(np.percentile(values, NORMAL_LEVEL_PERCENTILE)) + ABNORMAL_MARGIN_HU
+    return float(np.clip(level, *ABNORMAL_HU_RANGE))
 
 
 def _noise_sd(fine: np.ndarray, parenchyma: np.ndarray, local: np.ndarray) -> float:

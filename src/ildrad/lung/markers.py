@@ -55,8 +55,12 @@ def measure_oesophagus(ct: Image, lungs: Mask, body: Mask, airways: Mask) -> Oes
     margin = max(1, int(round(2.0 / min(grid.spacing[1:]))))
     structure = np.zeros((1, 2 * margin + 1, 2 * margin + 1), dtype=bool)
     structure[0] = True
-    excluded = ndimage.binary_dilation((lungs.array > 0) | (airways.array > 0), structure=structure)
-    air = (ct.array < _AIR_HU) & (body.array > 0) & ~excluded & keep_slice[:, None, None]
+    air = (ct.array < _AIR_HU) & (body.array > 0) & (lungs.array == 0) & (airways.array == 0)
+    air &= keep_slice[:, None, None]
+    if air.any():  # the 2 mm margin from lungs and airways, on the air's bounding box only
+        box = ndimage.find_objects(air.view(np.uint8))[0]
+        near = ndimage.binary_dilation((lungs.array[box] > 0) | (airways.array[box] > 0), structure=structure)
+        air[box] &= ~near
     labels = cc3d.connected_components(air.view(np.uint8), connectivity=26)
     if labels.max() == 0:
         return empty

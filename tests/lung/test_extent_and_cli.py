@@ -1,0 +1,96 @@
+"""ILD extent against phantom truth, the ``ildrad segment`` command, and real chest CT data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lung_cases import phantom
+from ildrad.image import Image
+from ildrad.lung.extent import estimate_ild_extent
+
+EXTENT_CASES = [
+    dict(size="tiny", ild_extent=0.0),
+    dict(size="tiny", ild_extent=0.2, kernel="sharp", noise_hu=30.0),
+    dict(size="tiny", ild_extent=0.4, noise_hu=60.0),
+    dict(size="tiny", ild_extent=0.6, kernel="sharp"),
+    dict(size="tiny", ild_extent=0.3, breath="expiratory"),
+]
+
+
+def test_ild_extent_within_5_points_on_average_and_10_for_every_case() -> None:
+    from ildrad.lung.segmentation import segment_lungs
+
+    errors = []
+    for spec in EXTENT_CASES:
+        case = phantom(**spec)
+        estimate = estimate_ild_extent(case.ct, segment_lungs(case.ct).lungs)
+        errors.append(100.0 * (estimate.ild_fraction - case.numbers["ild_extent"]))
+    assert max(abs(e) for e in errors) <= 10.0, errors
+    assert np.mean(np.abs(errors)) <= 5.0, errors
+
+
+def test_segment_command_writes_masks_metrics_and_a_small_picture(tmp_path) -> None:
+    from ildrad.cli import main
+    from ildrad.io.volume_files import read_mask, write_image
+
+    case = phantom(size="tiny", ild_extent=0.3)
+    write_image(case.ct, tmp_path / "ct.nii.gz")
+    out = tmp_path / "out"
+    assert main(["-q", "segment", str(tmp_path / "ct.nii.gz"), "--out", str(out), "--fvc", "65"]) == 0
+    lungs = read_mask(out / "lungs.nii.gz")
+    assert lungs.grid.same_as(case.ct.grid)
+    assert set(np.unique(lungs.array)) == {0, 1, 2}
+    assert set(np.unique(read_mask(out / "zones.nii.gz").array)) == {0, 11, 12, 13, 21, 22, 23}
+    assert set(np.unique(read_mask(out / "rind.nii.gz").array)) == {0, 1, 2}
+    document = json.loads((out / "qct.json").read_text())
+    feature = document["features"]["qct__right_lower__original__haa_fraction"]
+    assert feature["unit"] == "1" and 0.0 <= feature["value"] <= 1.0
+    assert document["features"]["qct__lung__original__volume_ml"]["unit"] == "mL"
+    assert "flag__truncated_apex" in document["quality"]["flags"]
+    assert document["stage"]["name"] == "quantitative_goh_stage"
+    assert (out / "qc.png").stat().st_size < 300_000
+
+
+def test_segment_command_rejects_a_missing_input(tmp_path) -> None:
+    from ildrad.cli import main
+
+    assert main(["segment", str(tmp_path / "nothing.nii.gz"), "--out", str(tmp_path / "o")]) == 2
+
+
+def test_two_real_chest_slices_give_two_plausible_lungs(shared_data) -> None:
+    pydicom = pytest.importorskip("pydicom")
+    from ildrad.lung.segmentation import segment_lungs
+
+    files = sorted((shared_data / "chest_slices").glob("*.dcm"))
+    datasets = [pydicom.dcmread(f) for f in files]
+    hu = np.stack([d.pixel_array * float(d.RescaleSlope) + float(d.RescaleIntercept) for d in datasets])
+    dy, dx = (float(v) for v in datasets[0].PixelSpacing)
+    dz = float(datasets[1].ImagePositionPatient[2]) - float(datasets[0].ImagePositionPatient[2])
+    ct = Image.from_array(hu, spacing=(dz, dy, dx), origin=tuple(float(v) for v in datasets[0].ImagePositionPatient),
+                          direction=[[0, 0, 1], [0, 1, 0], [1, 0, 0]], modality="CT", unit="HU")
+    lungs = segment_lungs(ct).lungs.array[0]
+    pixel_cm2 = dy * dx / 100.0
+    centre_x = hu.shape[2] / 2
+    for label, side in ((1, -1), (2, 1)):  # LPS: right lung at lower x (array columns here)
+        region = lungs == label
+        area = region.sum() * pixel_cm2
+        assert 30.0 < area < 250.0, f"lung {label}: {area:.0f} cm2"
+        assert side * (np.argwhere(region)[:, 1].mean() - centre_x) > 30, "lung on the wrong side"
+    assert ((lungs > 0) & (hu[0] > 0)).sum() * pixel_cm2 < 10.0  # no chest wall or heart
+
+
+def test_real_ibsi_ct_gives_one_right_lung_around_its_tumour(shared_data) -> None:
+    from ildrad.io.volume_files import read_image, read_mask
+    from ildrad.lung.segmentation import segment_lungs
+
+    folder = shared_data / "ibsi1" / "ct_phantom" / "nifti"
+    ct = read_image(folder / "image.nii.gz", modality="CT", unit="HU")
+    tumour = read_mask(folder / "mask.nii.gz").array > 0
+    lungs = segment_lungs(ct).lungs.array
+    volume_ml = (lungs == 1).sum() * ct.grid.voxel_volume_mm3 / 1000
+    assert (lungs == 2).sum() == 0  # the crop holds the right lung only
+    assert 900 < volume_ml < 1600, volume_ml
+    assert ((lungs > 0) & tumour).sum() / tumour.sum() < 0.35  # the mass is mostly left out
