@@ -123,11 +123,18 @@ def sadl_risk_group(index: object) -> np.ndarray:
 
 
 def goh_extensive(extent_pct: object, fvc_pct: object) -> np.ndarray:
-    """1 = extensive, 0 = limited SSc-ILD by Goh's rule (extent in % of lung, FVC % predicted)."""
+    """1 = extensive, 0 = limited SSc-ILD by Goh's rule (extent in % of lung, FVC % predicted);
+    NaN without extent, or with an indeterminate extent and no FVC. The rule itself is
+    :func:`ildrad.lung.staging.goh_like_stage`."""
+    from ildrad.lung.staging import EXTENSIVE, goh_like_stage
+
     extent, fvc = _array(extent_pct), _array(fvc_pct)
-    by_fvc = np.where(np.isnan(fvc), np.nan, (fvc < 70).astype(float))
-    stage = np.where(extent < 10, 0.0, np.where(extent > 30, 1.0, by_fvc))
-    return np.where(np.isnan(extent), np.nan, stage)
+    out = np.full(len(extent), np.nan)
+    for index, (e, f) in enumerate(zip(extent, fvc, strict=True)):
+        if not np.isnan(e):
+            stage = goh_like_stage(float(e), None if np.isnan(f) else float(f)).stage
+            out[index] = np.nan if stage is None else float(stage == EXTENSIVE)
+    return out
 
 
 def clinical_scores(
