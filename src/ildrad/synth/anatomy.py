@@ -159,7 +159,7 @@ def body_level(x: Any, y: Any, z: Any, bp: BodyParameters, root: bool = True) ->
     """Level function of the skin (< 1 inside the body); flattened on the table side.
 
     With ``root=False`` the level to the power of :func:`_body_exponent` (cheaper)."""
-    a = 168.0 * bp.scale + bp.fat_mm * 0.6
+    a = 153.0 * bp.scale + bp.fat_mm * 0.6  # fits the 360 mm field of view up to body_scale ~1.12
     b_front = 112.0 * bp.scale + bp.fat_mm * 0.5
     b_back = 108.0 * bp.scale + bp.fat_mm * 0.3
     b = np.where(y < 0, b_front, b_back)
