@@ -57,11 +57,18 @@ def _timed(name: str, timings: dict[str, float], function: Callable[[], T]) -> T
 
 
 def _radiomics_row(image, mask, config, group: str, region: str, image_name: str) -> dict[str, float]:
+    """Store columns of one ROI's radiomics: filtered images get their own image part."""
     from ildrad.radiomics.extractor import extract
 
-    values = extract(image, mask, config, label=None, source=f"{group} {region}")
-    return {f"{group}__{region}__{image_name}__{tag}": float(v) for tag, v in values.items()
-            if not tag.startswith("diag_")}
+    settings = config.radiomics if hasattr(config, "radiomics") else config
+    filters = sorted((spec.name for spec in settings.image_types), key=len, reverse=True)
+    values = extract(image, mask, settings, label=None, source=f"{group} {region}")
+    row = {}
+    for tag, value in values.items():
+        prefix = next((name for name in filters if tag.startswith(name + "_")), None)
+        column_image, feature = (prefix, tag[len(prefix) + 1:]) if prefix else (image_name, tag)
+        row[f"{group}__{region}__{column_image}__{feature}"] = float(value)
+    return row
 
 
 def _lung_row(analysis, masks_dir: Path | None, ct, settings) -> dict[str, Any]:
@@ -79,8 +86,10 @@ def _lung_row(analysis, masks_dir: Path | None, ct, settings) -> dict[str, Any]:
     return row
 
 
-def process_scan(task, masks_root: Path | None = None) -> dict[str, Any]:
-    """Process one scan (see the module docstring); ``masks_root`` keeps masks per scan."""
+def process_scan(task, masks_root: Path | None = None, overrides_root: Path | None = None) -> dict[str, Any]:
+    """Process one scan (see the module docstring); ``masks_root`` keeps masks per scan;
+    ``overrides_root`` holds imported lung masks that replace the segmentation (:mod:`.overrides`)."""
+    from ildrad.cohort.overrides import find_override
     from ildrad.io.dicom_series import read_ct_series, read_pet_series
     from ildrad.lung.analysis import analyse_lung_ct
 
@@ -97,7 +106,12 @@ def process_scan(task, masks_root: Path | None = None) -> dict[str, Any]:
     analysis = None
     if "lungs" in stages:
         fvc = task.fvc_pct if task.fvc_pct is not None and not math.isnan(task.fvc_pct) else None
-        analysis = _timed("lungs", timings, lambda: analyse_lung_ct(ct, config.segment, fvc_pct=fvc))
+        # An imported, edited lung mask of the CT replaces the segmentation (ildrad import-seg).
+        override = find_override(overrides_root, task.scan_key if task.modality == "CT" else task.ct_scan_key)
+        if override is not None:
+            row["lung_override_hash"] = override.sha256
+        analysis = _timed("lungs", timings, lambda: analyse_lung_ct(
+            ct, config.segment, fvc_pct=fvc, lungs_override=override.lungs if override else None))
         with _stage("lung_outputs", timings):
             row.update(_lung_row(analysis, masks_dir if task.modality == "CT" else None, ct, config.segment))
     if task.modality == "PT":

@@ -52,6 +52,10 @@ def extract(
             values = _texture(module, family, processed, settings)
         log.debug("%s: %d features", family.name, len(values))
         out.update(values)
+    if settings.image_types:
+        from ildrad.radiomics.image_types import extract_image_types
+
+        out.update(extract_image_types(image, roi, settings, source))
     return out
 
 

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from ildrad.radiomics.filters.spec import ImageTypeList
 from ildrad.radiomics.texture_settings import TextureSettings
 from ildrad.settings_base import Section
 
@@ -119,6 +120,15 @@ class RadiomicsSettings(Section):
         "family is computed when selected here and listed in texture.families",
     )
     texture: TextureSettings = Field(default_factory=TextureSettings)
+    image_types: ImageTypeList = Field(
+        default_factory=list,
+        description="filtered images (IBSI 2 filters) whose features are computed besides the "
+        "original image's; names are prefixed with the filter and its parameters",
+    )
+    filtered_discretisation: DiscretisationSettings = Field(
+        default_factory=lambda: DiscretisationSettings(method="fixed_bin_number", bin_size=None, bin_number=32),
+        description="discretisation of filtered images (response maps have no physical unit)",
+    )
     diagnostics: bool = Field(
         False,
         description="also output the IBSI diagnostic values of each processing step "
