@@ -53,11 +53,13 @@ def split_left_right(mask: np.ndarray, grid: Grid, midline_x_mm: float | None) -
         seeds = np.zeros(mask.shape, dtype=np.uint8)
         seeds[first], seeds[second] = 1, 2
         if (seeds > 0).sum() < total:
+            box = ndimage.find_objects(mask.view(np.uint8))[0]  # the transform on the mask's box
+            local = seeds[box]
             nearest = ndimage.distance_transform_edt(
-                seeds == 0, sampling=grid.spacing, return_distances=False, return_indices=True
+                local == 0, sampling=grid.spacing, return_distances=False, return_indices=True
             )
-            grown = seeds[tuple(nearest)]
-            seeds = np.where(mask, grown, 0).astype(np.uint8)
+            seeds = np.zeros_like(seeds)
+            seeds[box] = np.where(mask[box], local[tuple(nearest)], 0)
         first_x = float(x_mm[seeds == 1].mean())
         second_x = float(x_mm[seeds == 2].mean())
         # LPS: +x is the patient's left.

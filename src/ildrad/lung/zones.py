@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 RIND = 1
-_RIND_GRID_MM = 1.5
+_RIND_GRID_MM = 2.0
 CORE = 2
 #: Zone codes and their region names (the ``region`` part of feature names).
 ZONE_LABELS = {
@@ -78,7 +78,7 @@ def rind_core(lungs: Mask, rind_mm: float) -> Mask:
     """Subpleural rind (1): lung voxels within ``rind_mm`` of the lung surface; core (2): the rest.
 
     The distance is the Euclidean distance (anisotropic spacing) from a lung voxel centre to the
-    nearest non-lung voxel centre. It is computed on a grid of about 1.5 mm and interpolated back
+    nearest non-lung voxel centre. It is computed on a grid of about 2 mm and interpolated back
     to the CT grid (a 0.5 mm-accurate boundary at a fraction of the cost of a full-resolution
     transform). Lung voxels on the first or last slice of a cut scan are not pleura: the
     volume edge is not treated as surface.
