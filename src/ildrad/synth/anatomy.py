@@ -222,7 +222,7 @@ def mediastinum_region(x: Any, y: Any, z: Any, bp: BodyParameters) -> Any:
     # posterior mediastinum (oesophagus, descending aorta, azygos): wide; anterior: thin
     posterior = _smoothstep((y + 20.0) / 40.0)
     half_ant = np.where(in_junction, 0.0, 9.0 * s)
-    half_width = half_ant + (31.0 * s - half_ant) * posterior
+    half_width = half_ant + (18.0 * s - half_ant) * posterior
     upper = _smoothstep((z - 200.0) / 40.0)  # above the arch: trachea, vessels of the neck
     half_width = half_width + 6.0 * s * upper
     centre = 6.0 * posterior  # the descending aorta pushes the posterior mediastinum left
