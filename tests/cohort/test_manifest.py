@@ -92,3 +92,13 @@ def test_index_and_mapping_commands(tmp_path) -> None:
     assert set(mapping.series_instance_uid) == set(uids.values())
     assert main(["index", str(tmp_path / "absent"), "--clinical", str(tmp_path / "clinical.csv"),
                  "--out", str(ws)]) == 2
+
+
+def test_all_visits_written_with_pseudonymous_keys(workspace) -> None:
+    import pandas as pd
+
+    build_manifest(workspace, workspace / "clinical.csv", workspace / "visits.csv")
+    visits = pd.read_parquet(workspace / "visits.parquet")
+    assert len(visits) == 3 and "patient_id" not in visits.columns
+    manifest = pd.read_parquet(workspace / "manifest.parquet")
+    assert set(visits.patient_key) == set(manifest.patient_key)

@@ -26,6 +26,8 @@ __all__ = ["MANIFEST_FILE", "build_manifest", "read_clinical", "read_manifest", 
 log = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.parquet"
+#: Pulmonary function of every visit, keyed by patient_key (progression targets need all visits).
+VISITS_FILE = "visits.parquet"
 CLINICAL_REQUIRED = ("patient_id", "sex", "birth_date", "death_date", "last_followup_date")
 CLINICAL_OPTIONAL = ("smoking", "site")
 VISITS_REQUIRED = ("patient_id", "date", "fvc_pct", "dlco_pct")
@@ -188,6 +190,10 @@ def build_manifest(workspace: str | Path, clinical_path: str | Path, visits_path
     if visits_path is not None:
         visits = read_visits(visits_path)
         manifest = manifest.join(_nearest_visits(scans, visits, window_days))
+        keys = dict(zip(chosen.patient_id, chosen.patient_key, strict=False))
+        keyed = visits[visits.patient_id.isin(keys)].assign(patient_key=lambda v: v.patient_id.map(keys))
+        keyed.drop(columns="patient_id").sort_values(["patient_key", "date"]).reset_index(drop=True) \
+            .to_parquet(workspace / VISITS_FILE, index=False)
     else:
         for column in ("fvc_pct", "dlco_pct", "treatment", "visit_gap_days"):
             manifest[column] = None
