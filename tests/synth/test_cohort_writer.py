@@ -185,6 +185,7 @@ def test_cli_tables_only_and_bad_spec(tmp_path) -> None:
     )
     assert not (out / "dicom").exists()
     assert len(pd.read_csv(out / "clinical.csv")) == 50
+    assert "linear_predictor" in (out / "truth" / "README.txt").read_text()
     bad = tmp_path / "bad.yaml"
     bad.write_text("hazard:\n  coefficients:\n    mean_density: 1.0\n")
     assert (

@@ -82,14 +82,35 @@ def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+_TRUTH_README = """Truth of a synthetic ildrad cohort (model: ildrad.synth.outcome_model).
+
+scans.csv: one row per analysable CT series (study_kind hrct: the thin supine inspiratory recon
+  of an HRCT study; petct: the low-dose CT of a PET/CT study, whose PET is pet_series_instance_uid).
+  linear_predictor  eta at the study date: the observable part of the log-hazard (pattern extents,
+                    fibrosis progression, true FVC and DLCO, age, sex) - the oracle score
+  frailty           u, the unobservable part (hazard = h0(t) exp(eta(t) + u))
+  true_risk_{1,3,5}y  P(death within h years | alive at the scan, disease course), u integrated out
+  extent_*          model extents (fractions of lung volume) that drive the hazard; image_*: the
+                    same counted on the truth masks of the written image (masks/<series UID>/)
+  followup_days, death  days from the scan to death or last follow-up, and whether it is death
+  second_kernel_/thick_/prone_/expiratory_series_instance_uid  decoy series of the same study
+patients.csv: latent patient parameters (frailty, progression, treatment, censoring reason).
+spec.yaml: the complete generating model.
+Event rates: a scan is followed by death within h years when death_date - study_date <= h * 365.25
+days; it is assessable at h when so or when last_followup_date - study_date > h * 365.25 days.
+Lost to follow-up: alive with last_followup_date before study.administrative_end of spec.yaml.
+"""
+
+
 def write_cohort_tables(tables: CohortTables, out_dir: str | Path) -> None:
-    """Write clinical.csv, visits.csv and truth/{scans,patients}.csv + truth/spec.yaml."""
+    """Write clinical.csv, visits.csv and truth/{scans,patients}.csv, spec.yaml, README.txt."""
     out = Path(out_dir)
     (out / "truth").mkdir(parents=True, exist_ok=True)
     _csv_frame(tables.clinical).to_csv(out / "clinical.csv", index=False)
     _csv_frame(tables.visits).to_csv(out / "visits.csv", index=False)
     _csv_frame(tables.scans).to_csv(out / "truth" / "scans.csv", index=False)
     _csv_frame(tables.patients).to_csv(out / "truth" / "patients.csv", index=False)
+    (out / "truth" / "README.txt").write_text(_TRUTH_README)
     (out / "truth" / "spec.yaml").write_text(
         f"# generating model of this cohort (seed {tables.seed}); see ildrad.synth.outcome_model\n"
         + spec_to_yaml(tables.spec)
