@@ -150,3 +150,12 @@ def test_rigid_registration_recovers_a_translation() -> None:
     np.testing.assert_allclose(result.translation_mm, shift, atol=1.5)
     aligned = image_onto_grid(moving, fixed.grid, transform=result.transform)
     assert np.corrcoef(aligned.array.ravel(), fixed.array.ravel())[0, 1] > 0.95
+
+
+def test_joint_pet_ct_haa_region_by_hand() -> None:
+    from ildrad.pet.measure import _regions
+
+    ct = Image.from_array(np.array([[[-900.0, -500.0, -300.0, -100.0]]]), modality="CT", unit="HU")
+    lungs = Mask(np.array([[[1, 1, 2, 2]]], np.uint8), ct.grid)
+    regions = _regions(lungs, None, ct, (-600.0, -250.0))
+    np.testing.assert_array_equal(regions["haa"], [[[False, True, True, False]]])

@@ -3,7 +3,8 @@
 Lung metrics are computed with the SUV resampled onto the CT grid (the lungs are segmented on
 the CT of the same PET/CT; PET and CT must share a frame of reference unless ``register`` is
 set), per lung, per zone and for the whole lung, with the blood pool and liver found on the CT.
-Metric names follow the store grammar ``pet__{region}__suv__{feature}``.
+Metric names follow the store grammar ``pet__{region}__suv__{feature}``; besides the lungs, zones
+and reference regions, ``haa`` is the joint PET/CT region (lung voxels of CT high attenuation).
 """
 
 from __future__ import annotations
@@ -47,10 +48,14 @@ class PetMeasurement:
     provenance: dict[str, Any]
 
 
-def _regions(lungs: Mask, zones: Mask | None) -> dict[str, np.ndarray]:
+def _regions(lungs: Mask, zones: Mask | None, ct: Image, haa_range_hu: tuple[float, float]) -> dict[str, np.ndarray]:
+    """Lung regions on the CT grid; ``haa`` is the joint PET/CT region: lung voxels of CT high
+    attenuation (``haa_range_hu``, -600..-250 HU by default), where SSc-ILD is dense."""
     regions = {"lung": lungs.array > 0, "right": lungs.array == 1, "left": lungs.array == 2}
     if zones is not None:
         regions.update({name: zones.array == code for code, name in _ZONE_NAMES.items()})
+    low, high = haa_range_hu
+    regions["haa"] = regions["lung"] & (ct.array >= low) & (ct.array <= high)
     return {name: mask for name, mask in regions.items() if mask.any()}
 
 
@@ -93,7 +98,7 @@ def measure_pet(
             reference_means[name] = values["suv_mean"]
             metrics.update({pet_feature_name(name, k): values[k] for k in ("suv_mean", "suv_max", "volume_ml")})
     threshold = MetabolicThreshold(settings.mav_threshold_suv, settings.mav_blood_pool_multiple)
-    for region, mask in _regions(lungs, zones).items():
+    for region, mask in _regions(lungs, zones, ct, settings.haa_range_hu).items():
         values = region_pet_metrics(suv_on_ct, mask, region_name=region, threshold=threshold,
                                     blood_pool_mean=reference_means["blood_pool"],
                                     liver_mean=reference_means["liver"], ct_on_suv_grid=ct,

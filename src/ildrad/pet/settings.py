@@ -25,5 +25,7 @@ class PetSettings(Section):
     #: CT densities (HU) of air and of lung tissue for the tissue-fraction correction.
     air_hu: float = -1000.0
     tissue_hu: float = 0.0
+    #: CT range (HU, inclusive) of the joint PET/CT high-attenuation region ``haa``.
+    haa_range_hu: tuple[float, float] = (-600.0, -250.0)
     #: Fixed bin size (SUV) of PET radiomics.
     radiomics_bin_size_suv: float = Field(0.25, gt=0)
