@@ -94,3 +94,23 @@ def test_real_ibsi_ct_gives_one_right_lung_around_its_tumour(shared_data) -> Non
     assert (lungs == 2).sum() == 0  # the crop holds the right lung only
     assert 900 < volume_ml < 1600, volume_ml
     assert ((lungs > 0) & tumour).sum() / tumour.sum() < 0.35  # the mass is mostly left out
+
+
+def test_quality_flags_say_prone_expiratory_and_cut_apex() -> None:
+    from ildrad.lung.quality import quality_report
+    from ildrad.lung.segmentation import segment_lungs
+
+    expected = {
+        "prone_suspected": dict(size="tiny", ild_extent=0.3, position="prone", noise_hu=40.0),
+        "expiratory_suspected": dict(size="tiny", ild_extent=0.3, breath="expiratory"),
+        "truncated_apex": dict(size="tiny", ild_extent=0.3, coverage="cut_apex"),
+    }
+    for flag, spec in expected.items():
+        case = phantom(**spec)
+        seg = segment_lungs(case.ct)
+        flags = quality_report(case.ct, seg.lungs, seg.body, seg.info)["flags"]
+        assert flags[flag], f"{flag} not raised for {spec}"
+    normal = phantom(size="tiny", ild_extent=0.0)
+    seg = segment_lungs(normal.ct)
+    flags = quality_report(normal.ct, seg.lungs, seg.body, seg.info)["flags"]
+    assert not any(flags.values()), {k: v for k, v in flags.items() if v}

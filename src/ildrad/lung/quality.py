@@ -31,10 +31,21 @@ _CONTRAST_HU = (150.0, 600.0)
 _CONTRAST_ML = 30.0
 #: Anterior minus posterior mean lung HU above this (prone lungs are denser anteriorly).
 _PRONE_GRADIENT_HU = 15.0
+#: Lung area on the first / last slice above this share of the largest slice area = cut lung.
+_TRUNCATED_AREA_SHARE = 0.1
 
 
 def quality_report(ct: Image, lungs: Mask, body: Mask, info: dict[str, Any]) -> dict[str, Any]:
-    """Quality values (``values``: name -> (value, unit)) and flags (``flags``: name -> bool)."""
+    """Quality values (``values``: name -> (value, unit)) and flags (``flags``: name -> bool).
+
+    Prone: the DICOM ``PatientPosition`` (metadata ``patient_position``) when known, else a
+    denser anterior than posterior lung (gravity). Contrast: the metadata's contrast agent when
+    known, else more than 30 mL of 150-600 HU blood between the lungs, in front of the spine.
+    """
+    return _quality_report(ct, lungs, body, info)
+
+
+def _quality_report(ct: Image, lungs: Mask, body: Mask, info: dict[str, Any]) -> dict[str, Any]:
     grid = ct.grid
     voxel_ml = grid.voxel_volume_mm3 / 1000.0
     lung = lungs.array > 0
@@ -57,15 +68,18 @@ def quality_report(ct: Image, lungs: Mask, body: Mask, info: dict[str, Any]) -> 
     superior = slice_superior_mm(grid)
     top_slice = int(np.argmax(superior))
     bottom_slice = int(np.argmin(superior))
+    areas = lung.sum(axis=(1, 2))
+    cut = _TRUNCATED_AREA_SHARE * max(int(areas.max(initial=0)), 1)
     flags = {
-        "truncated_apex": bool(lung[top_slice].sum() * voxel_ml * 1000 / grid.spacing[0] > 100.0),
-        "truncated_base": bool(lung[bottom_slice].sum() * voxel_ml * 1000 / grid.spacing[0] > 100.0),
+        # the first / last slice still holds a real lung section (not a trachea or a tip)
+        "truncated_apex": bool(areas[top_slice] > cut),
+        "truncated_base": bool(areas[bottom_slice] > cut),
         "one_lung_missing": right_ml == 0.0 or left_ml == 0.0,
         "airway_not_found": not info.get("trachea_found", False),
         "airway_leak": values["airway_volume_ml"][0] > 0.8 * MAX_AIRWAY_ML,
         "expiratory_suspected": values["lung_p10_hu"][0] > _EXPIRATORY_P10_HU,
         "prone_suspected": _is_prone(ct, values["anterior_minus_posterior_hu"][0]),
-        "contrast_suspected": values["mediastinal_enhanced_ml"][0] > _CONTRAST_ML,
+        "contrast_suspected": _has_contrast(ct, values["mediastinal_enhanced_ml"][0]),
     }
     for name, (low, high) in QUALITY_LIMITS.items():
         value = values[name][0]
@@ -94,10 +108,17 @@ def _dependent_gradient(ct: Image, lung: np.ndarray) -> float:
 
 
 def _is_prone(ct: Image, gradient_hu: float) -> bool:
-    position = str(ct.metadata.get("PatientPosition", "")).upper()
+    position = str(ct.metadata.get("patient_position", "") or "").upper()
     if position:
         return position in {"HFP", "FFP"}
     return bool(gradient_hu > _PRONE_GRADIENT_HU)
+
+
+def _has_contrast(ct: Image, enhanced_ml: float) -> bool:
+    agent = ct.metadata.get("contrast_agent")
+    if agent:
+        return True
+    return bool(enhanced_ml > _CONTRAST_ML)
 
 
 def _enhanced_volume(ct: Image, lungs: Mask, body: Mask) -> float:
@@ -106,12 +127,14 @@ def _enhanced_volume(ct: Image, lungs: Mask, body: Mask) -> float:
     left = np.argwhere(lungs.array == 2)
     if right.size == 0 or left.size == 0:
         return float("nan")
-    axis, _ = _anterior_axis(ct)
+    axis, posterior_sign = _anterior_axis(ct)
     lr_axis = 3 - axis
     lung_index = np.argwhere(lungs.array > 0)
     z0, z1 = lung_index[:, 0].min(), lung_index[:, 0].max() + 1
     a, b = sorted((right[:, lr_axis].mean(), left[:, lr_axis].mean()))
-    ap_low, ap_high = np.percentile(lung_index[:, axis], [20.0, 70.0])
+    # 20 % to 70 % of the lungs' antero-posterior extent, counted from the patient's front
+    front_to_back = np.percentile(lung_index[:, axis] * posterior_sign, [20.0, 70.0]) * posterior_sign
+    ap_low, ap_high = sorted(front_to_back)
     box = [slice(z0, z1), slice(None), slice(None)]
     box[lr_axis] = slice(int(a), int(b) + 1)
     box[axis] = slice(int(ap_low), int(ap_high) + 1)
