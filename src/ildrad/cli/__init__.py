@@ -19,7 +19,7 @@ from ildrad import __version__
 __all__ = ["app", "main"]
 
 #: Modules of ``ildrad.cli`` that add commands to the app, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("cohort", "filter", "extract", "convert", "segment", "pet", "models", "synth")
+COMMAND_MODULES: tuple[str, ...] = ("cohort", "filter", "extract", "convert", "segment", "pet", "models", "perturb", "synth")
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1

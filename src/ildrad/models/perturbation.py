@@ -9,8 +9,9 @@ this order:
    along the array's column and row axes). Image: linear interpolation, edges extended; mask:
    nearest neighbour.
 2. **Additive Gaussian noise** with SD ``noise_scale`` times the image's own noise level,
-   estimated as ``1.4826 MAD`` of the first difference along x divided by ``sqrt(2)`` (a
-   high-pass whose SD equals the noise SD for white noise) over voxel pairs inside the mask.
+   estimated as ``1.4826 MAD`` of the second difference along x divided by ``sqrt(6)`` (a
+   high-pass that cancels linear trends and whose SD equals the noise SD for white noise) over
+   voxel triplets inside the mask.
 3. **Contour randomisation**: the boundary moves along the signed distance map by a smooth
    Gaussian random field (SD ``contour_amplitude_mm``, correlation length
    ``contour_correlation_mm``): new mask = ``distance + field < 0``. This is the noise-driven
@@ -97,12 +98,12 @@ def _scan_rng(seed: int, scan_key: str) -> np.random.Generator:
 
 
 def estimate_noise_sd(image: Image, mask: np.ndarray | None = None) -> float:
-    """Noise SD (image unit): 1.4826 MAD of ``(I[x+1] - I[x]) / sqrt(2)`` over pairs in ``mask``
-    (whole image when the mask has fewer than 100 pairs)."""
+    """Noise SD (image unit): 1.4826 MAD of ``(I[x-1] - 2 I[x] + I[x+1]) / sqrt(6)`` over voxel
+    triplets in ``mask`` (whole image when the mask has fewer than 100 triplets)."""
     values = image.array.astype(np.float64)
-    diff = (values[:, :, 1:] - values[:, :, :-1]) / np.sqrt(2.0)
+    diff = (values[:, :, :-2] - 2.0 * values[:, :, 1:-1] + values[:, :, 2:]) / np.sqrt(6.0)
     if mask is not None:
-        inside = mask[:, :, 1:] & mask[:, :, :-1]
+        inside = mask[:, :, :-2] & mask[:, :, 1:-1] & mask[:, :, 2:]
         if inside.sum() >= 100:
             diff = diff[inside]
     diff = diff.ravel()
@@ -191,8 +192,10 @@ def randomise_contour(
 ) -> np.ndarray:
     """Move the boundary by a smooth random field: ``signed_distance + field < 0``.
 
-    The field is white noise smoothed by a Gaussian of SD ``correlation_mm`` and rescaled to SD
-    ``amplitude_mm``; only voxels within ``4 amplitude`` of the boundary can change.
+    The field is white noise smoothed by a Gaussian of SD ``correlation_mm``, then centred and
+    scaled to SD ``amplitude_mm`` over the ROI's box (no net shift of the boundary: size changes
+    are the job of :func:`adapt_volume`); only voxels within ``4 amplitude`` of the boundary
+    can change.
     """
     if amplitude_mm <= 0 or not mask.any():
         return mask.copy()
@@ -202,7 +205,7 @@ def randomise_contour(
     field = np.random.default_rng(seed).normal(size=local.shape)
     field = ndimage.gaussian_filter(field, sigma=[correlation_mm / s for s in spacing])
     sd = field.std()
-    field = field * (amplitude_mm / sd) if sd > 0 else field
+    field = (field - field.mean()) * (amplitude_mm / sd) if sd > 0 else np.zeros_like(field)
     out = np.zeros_like(mask)
     out[box] = _signed_distance_mm(local, spacing) + field < 0
     return out

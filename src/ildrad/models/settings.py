@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ildrad.settings_base import Section
 
@@ -30,6 +30,13 @@ class ModelsSettings(Section):
     #: Supervised selection inside the folds.
     selection: Literal["none", "elastic_net", "mrmr", "rf"] = "elastic_net"
     n_features: int = Field(20, ge=1)
+    #: Stability pre-filter: features listed in ``stability_file`` (``icc.parquet`` written by
+    #: ``ildrad perturb``) whose ICC of form ``icc_form`` is below ``icc_threshold`` (or NaN) are
+    #: left out before training; features the file does not list stay. ICC uses no outcome, so
+    #: filtering on the whole cohort cannot leak labels. ``None`` disables the filter.
+    icc_threshold: float | None = Field(None, ge=-1, le=1)
+    icc_form: Literal["2,1", "3,1"] = "2,1"
+    stability_file: str | None = None  #: path of icc.parquet (relative: to the current folder)
     #: Nested cross-validation of the hyper-parameter grid of the model kind (inner folds by patient).
     tune: bool = True
     inner_splits: int = Field(3, ge=2)
@@ -42,6 +49,12 @@ class ModelsSettings(Section):
     unit: Literal["scan", "first_scan", "random_scan"] = "scan"
     #: Risk thresholds of the decision curve.
     decision_thresholds: list[float] = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]
+
+    @model_validator(mode="after")
+    def _stability_file_given(self) -> ModelsSettings:
+        if self.icc_threshold is not None and not self.stability_file:
+            raise ValueError("icc_threshold needs stability_file (icc.parquet from `ildrad perturb`)")
+        return self
 
 
 class DeepSettings(Section):

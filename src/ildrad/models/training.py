@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from ildrad.clinical import clinical_scores
 from ildrad.errors import InputError
 from ildrad.harmonize import COVARIATE_ONLY
 from ildrad.models.estimators import SURVIVAL_KINDS, TUNING_GRIDS, build_pipeline, predict_risk
-from ildrad.models.features import delta_per_year, feature_columns
+from ildrad.models.features import delta_per_year, feature_columns, stable_features
 from ildrad.models.folds import check_disjoint, patient_splits
 from ildrad.models.settings import ModelsSettings
 from ildrad.models.targets import Target
@@ -33,6 +34,7 @@ __all__ = [
     "clinical_features",
     "cross_validate",
     "fit_final",
+    "stable_columns",
 ]
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,28 @@ def _deltas(manifest: pd.DataFrame, features: pd.DataFrame, groups: list[str]) -
     return deltas
 
 
+def stable_columns(columns: list[str], settings: ModelsSettings) -> list[str]:
+    """``columns`` without those whose perturbation ICC (``settings.stability_file``, form
+    ``settings.icc_form``) is below ``settings.icc_threshold`` or NaN; columns the stability file
+    does not list stay. Outcome-free: ICC never sees a label, so no fold leakage."""
+    if settings.icc_threshold is None:
+        return columns
+    path = Path(settings.stability_file or "")
+    if not path.is_file():
+        raise InputError(f"{path}: stability file not found (models.stability_file; see `ildrad perturb`)")
+    table = pd.read_parquet(path)
+    form = f"icc_{settings.icc_form.replace(',', '_')}"
+    if not {"feature", form} <= set(table.columns):
+        raise InputError(f"{path}: needs columns 'feature' and '{form}', has {list(table.columns)}")
+    values = table.set_index("feature")[form]
+    kept = set(stable_features(values, settings.icc_threshold))
+    listed = {c: c.removeprefix("delta__") for c in columns}  # a delta inherits its feature's ICC
+    dropped = [c for c, name in listed.items() if name in values.index and name not in kept]
+    log.info("stability filter (ICC(%s) >= %g): %d of %d feature(s) dropped",
+             settings.icc_form, settings.icc_threshold, len(dropped), len(columns))
+    return [c for c in columns if c not in set(dropped)]
+
+
 def assemble_inputs(
     manifest: pd.DataFrame,
     features: pd.DataFrame | None,
@@ -101,7 +125,7 @@ def assemble_inputs(
     base = base.merge(clin, on="scan_key", how="left")
     if "delta" in groups and features is not None and "study_date" in manifest.columns:
         base = base.merge(_deltas(manifest, features, groups), on="scan_key", how="left")
-    columns = feature_columns(base, groups)
+    columns = stable_columns(feature_columns(base, groups), settings)
     if score_column:
         if score_column not in base.columns:
             raise InputError(
