@@ -32,7 +32,9 @@ def extract_command(
         None, "--config", "-c", help="ildrad configuration YAML (its radiomics section)."
     ),
     pyradiomics_params: Path | None = typer.Option(
-        None, "--pyradiomics-params", help="PyRadiomics parameter file (not supported yet)."
+        None,
+        "--pyradiomics-params",
+        help="PyRadiomics parameter file: PyRadiomics' names and definitions (Original image).",
     ),
     names: str = typer.Option("ibsi", "--names", help="Column names: ibsi or pyradiomics."),
     label: int | None = typer.Option(
@@ -54,10 +56,10 @@ def extract_command(
     if config is not None and pyradiomics_params is not None:
         raise ConfigError("--config and --pyradiomics-params are mutually exclusive; give one")
     if pyradiomics_params is not None:
-        raise ConfigError(
-            f"{pyradiomics_params}: PyRadiomics parameter files are not supported yet; "
-            "use --config with an ildrad configuration"
-        )
+        features = _pyradiomics_features(image, mask, pyradiomics_params, label)
+        write_feature_row(features, out)
+        typer.echo(f"{len(features)} features: wrote {out}")
+        return
     settings = load_config(config)
     picture = read_image(image)
     roi = read_mask(mask)
@@ -72,6 +74,47 @@ def extract_command(
         features = to_pyradiomics(features)
     write_feature_row(features, out)
     typer.echo(f"{len(features)} features: wrote {out}")
+
+
+def _pyradiomics_features(image: Path, mask: Path, params_file: Path, label: int | None) -> dict[str, float]:
+    """PyRadiomics-compatible features: the image read in its stored pixel type, as PyRadiomics
+    does (its bin edges depend on it)."""
+    import dataclasses
+
+    import numpy as np
+    import SimpleITK as sitk
+
+    from ildrad.errors import GridMismatchError, InputError
+    from ildrad.radiomics.pyradiomics_compat import extract_pyradiomics, read_params
+
+    params = read_params(params_file)
+    if label is not None:
+        params = dataclasses.replace(params, setting={**params.setting, "label": label})
+    try:
+        picture = sitk.ReadImage(str(image))
+        roi = sitk.ReadImage(str(mask))
+    except RuntimeError as err:
+        raise InputError(f"cannot read '{image}' or '{mask}': {err}") from err
+    if picture.GetDimension() != 3 or roi.GetDimension() != 3:
+        raise InputError(f"'{image}' and '{mask}' must be 3D volumes")
+    tolerance = params.setting["geometryTolerance"] or 1e-6
+    same = picture.GetSize() == roi.GetSize() and all(
+        np.allclose(getattr(picture, f)(), getattr(roi, f)(), atol=tolerance)
+        for f in ("GetSpacing", "GetOrigin", "GetDirection")
+    )
+    if not same:
+        raise GridMismatchError(
+            f"mask '{mask}' and image '{image}' are not on the same grid "
+            "(resample the mask onto the image grid first)"
+        )
+    values = sitk.GetArrayFromImage(picture)
+    labels = sitk.GetArrayFromImage(roi)
+    if not np.issubdtype(labels.dtype, np.integer):
+        if not np.all(labels == np.round(labels)):
+            raise InputError(f"mask '{mask}' holds non-integer values")
+        labels = labels.astype(np.int64)
+    spacing = tuple(float(s) for s in picture.GetSpacing()[::-1])
+    return extract_pyradiomics(values, labels, spacing, params, source=f"mask '{mask}'")
 
 
 def register(app: typer.Typer) -> None:

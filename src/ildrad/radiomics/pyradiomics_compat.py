@@ -1,0 +1,785 @@
+"""PyRadiomics-compatible extraction: PyRadiomics' parameter files, names and definitions.
+
+Users switching from PyRadiomics (3.1) keep their parameter file and get the same numbers
+under the same names (``original_firstorder_Mean``, ``original_glcm_Contrast``, ...), so that
+their studies need no re-validation. Where PyRadiomics' definitions differ from IBSI's (see
+:mod:`ildrad.radiomics` for the IBSI ones), its own are reproduced here:
+
+* discretisation: bin edges ``arange(min - min % binWidth, max + 2 binWidth, binWidth)`` from
+  the ROI minimum (or ``numpy.histogram`` edges for ``binCount``), levels numbered from the
+  lowest bin (``numpy.digitize``); empty grey levels are removed from the texture matrices, so
+  the grey level values ``i`` in the formulas are the (non-contiguous) levels present while
+  ``Ng`` (used by Idn, Idmn and the sum/difference ranges) is the highest level present;
+* firstorder: kurtosis not excess, ``voxelArrayShift`` added for Energy, TotalEnergy and
+  RootMeanSquared, entropy and uniformity of the discretised intensities, ``log2(p + eps)``;
+* GLCM and GLRLM: one matrix per direction of the 13 (symmetric GLCM), features computed per
+  direction and averaged over the directions whose matrix is not empty; GLSZM (26-connected
+  zones), GLDM (dependence ``1 + #{neighbours with |i - j| <= gldm_a}``), NGTDM (26
+  neighbours, voxels without a neighbour in the ROI ignored);
+* shape: PyRadiomics' marching cubes on the mask padded by one voxel (corner configurations
+  above 127 use the triangulation of their complement, as ``radiomics/src/cshape.c`` does;
+  vertices at edge midpoints), volume by signed tetrahedra, principal axes from the voxel
+  centres' covariance; maximum diameters over the mesh vertices, found among the vertices of
+  their convex hull (3D) or of the per-plane 2D hulls (Slice: same z, Column: same y, Row:
+  same x).
+
+The mesh triangulation table is built at import from scikit-image's classic (Lorensen)
+marching cubes run on each single-cube configuration (see :func:`_configuration_triangles`),
+and checked against PyRadiomics in ``tests/radiomics/test_pyradiomics_compat.py``.
+
+Entry points: :func:`read_params` (parameter file -> :class:`PyRadiomicsParams`) and
+:func:`extract_pyradiomics` (arrays -> ``{name: value}``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ildrad.errors import ConfigError, EmptyMaskError, InputError
+
+__all__ = [
+    "FEATURE_CLASSES",
+    "PyRadiomicsParams",
+    "extract_pyradiomics",
+    "pyradiomics_bin_levels",
+    "read_params",
+    "shape_features",
+]
+
+log = logging.getLogger(__name__)
+
+EPS = float(np.spacing(1))
+
+#: PyRadiomics' default (non-deprecated) features of each class, in PyRadiomics' order.
+FEATURE_CLASSES: dict[str, tuple[str, ...]] = {
+    "firstorder": (
+        "10Percentile", "90Percentile", "Energy", "Entropy", "InterquartileRange", "Kurtosis",
+        "Maximum", "Mean", "MeanAbsoluteDeviation", "Median", "Minimum", "Range",
+        "RobustMeanAbsoluteDeviation", "RootMeanSquared", "Skewness", "TotalEnergy",
+        "Uniformity", "Variance",
+    ),
+    "shape": (
+        "Elongation", "Flatness", "LeastAxisLength", "MajorAxisLength", "Maximum2DDiameterColumn",
+        "Maximum2DDiameterRow", "Maximum2DDiameterSlice", "Maximum3DDiameter", "MeshVolume",
+        "MinorAxisLength", "Sphericity", "SurfaceArea", "SurfaceVolumeRatio", "VoxelVolume",
+    ),
+    "glcm": (
+        "Autocorrelation", "ClusterProminence", "ClusterShade", "ClusterTendency", "Contrast",
+        "Correlation", "DifferenceAverage", "DifferenceEntropy", "DifferenceVariance", "Id",
+        "Idm", "Idmn", "Idn", "Imc1", "Imc2", "InverseVariance", "JointAverage", "JointEnergy",
+        "JointEntropy", "MCC", "MaximumProbability", "SumAverage", "SumEntropy", "SumSquares",
+    ),
+    "glrlm": (
+        "GrayLevelNonUniformity", "GrayLevelNonUniformityNormalized", "GrayLevelVariance",
+        "HighGrayLevelRunEmphasis", "LongRunEmphasis", "LongRunHighGrayLevelEmphasis",
+        "LongRunLowGrayLevelEmphasis", "LowGrayLevelRunEmphasis", "RunEntropy",
+        "RunLengthNonUniformity", "RunLengthNonUniformityNormalized", "RunPercentage",
+        "RunVariance", "ShortRunEmphasis", "ShortRunHighGrayLevelEmphasis",
+        "ShortRunLowGrayLevelEmphasis",
+    ),
+    "glszm": (
+        "GrayLevelNonUniformity", "GrayLevelNonUniformityNormalized", "GrayLevelVariance",
+        "HighGrayLevelZoneEmphasis", "LargeAreaEmphasis", "LargeAreaHighGrayLevelEmphasis",
+        "LargeAreaLowGrayLevelEmphasis", "LowGrayLevelZoneEmphasis", "SizeZoneNonUniformity",
+        "SizeZoneNonUniformityNormalized", "SmallAreaEmphasis", "SmallAreaHighGrayLevelEmphasis",
+        "SmallAreaLowGrayLevelEmphasis", "ZoneEntropy", "ZonePercentage", "ZoneVariance",
+    ),
+    "gldm": (
+        "DependenceEntropy", "DependenceNonUniformity", "DependenceNonUniformityNormalized",
+        "DependenceVariance", "GrayLevelNonUniformity", "GrayLevelVariance",
+        "HighGrayLevelEmphasis", "LargeDependenceEmphasis", "LargeDependenceHighGrayLevelEmphasis",
+        "LargeDependenceLowGrayLevelEmphasis", "LowGrayLevelEmphasis", "SmallDependenceEmphasis",
+        "SmallDependenceHighGrayLevelEmphasis", "SmallDependenceLowGrayLevelEmphasis",
+    ),
+    "ngtdm": ("Busyness", "Coarseness", "Complexity", "Contrast", "Strength"),
+}
+
+#: Generic grey-level x size features -> PyRadiomics name per class (GLRLM, GLSZM, GLDM).
+_SIZE_NAMES = {
+    "glrlm": {
+        "short": "ShortRunEmphasis", "long": "LongRunEmphasis",
+        "grey_nu": "GrayLevelNonUniformity", "grey_nun": "GrayLevelNonUniformityNormalized",
+        "size_nu": "RunLengthNonUniformity", "size_nun": "RunLengthNonUniformityNormalized",
+        "percentage": "RunPercentage", "grey_var": "GrayLevelVariance", "size_var": "RunVariance",
+        "entropy": "RunEntropy", "low": "LowGrayLevelRunEmphasis",
+        "high": "HighGrayLevelRunEmphasis", "short_low": "ShortRunLowGrayLevelEmphasis",
+        "short_high": "ShortRunHighGrayLevelEmphasis", "long_low": "LongRunLowGrayLevelEmphasis",
+        "long_high": "LongRunHighGrayLevelEmphasis",
+    },
+    "glszm": {
+        "short": "SmallAreaEmphasis", "long": "LargeAreaEmphasis",
+        "grey_nu": "GrayLevelNonUniformity", "grey_nun": "GrayLevelNonUniformityNormalized",
+        "size_nu": "SizeZoneNonUniformity", "size_nun": "SizeZoneNonUniformityNormalized",
+        "percentage": "ZonePercentage", "grey_var": "GrayLevelVariance", "size_var": "ZoneVariance",
+        "entropy": "ZoneEntropy", "low": "LowGrayLevelZoneEmphasis",
+        "high": "HighGrayLevelZoneEmphasis", "short_low": "SmallAreaLowGrayLevelEmphasis",
+        "short_high": "SmallAreaHighGrayLevelEmphasis", "long_low": "LargeAreaLowGrayLevelEmphasis",
+        "long_high": "LargeAreaHighGrayLevelEmphasis",
+    },
+    "gldm": {
+        "short": "SmallDependenceEmphasis", "long": "LargeDependenceEmphasis",
+        "grey_nu": "GrayLevelNonUniformity", "size_nu": "DependenceNonUniformity",
+        "size_nun": "DependenceNonUniformityNormalized", "grey_var": "GrayLevelVariance",
+        "size_var": "DependenceVariance", "entropy": "DependenceEntropy",
+        "low": "LowGrayLevelEmphasis", "high": "HighGrayLevelEmphasis",
+        "short_low": "SmallDependenceLowGrayLevelEmphasis",
+        "short_high": "SmallDependenceHighGrayLevelEmphasis",
+        "long_low": "LargeDependenceLowGrayLevelEmphasis",
+        "long_high": "LargeDependenceHighGrayLevelEmphasis",
+    },
+}
+
+#: Settings understood here, with PyRadiomics' defaults.
+_DEFAULT_SETTINGS: dict[str, Any] = {
+    "binWidth": 25.0,
+    "binCount": None,
+    "label": 1,
+    "voxelArrayShift": 0.0,
+    "resegmentRange": None,
+    "resegmentMode": "absolute",
+    "resegmentShape": False,
+    "normalize": False,
+    "normalizeScale": 1.0,
+    "removeOutliers": None,
+    "gldm_a": 0,
+    "distances": [1],
+    "symmetricalGLCM": True,
+    "weightingNorm": None,
+    "force2D": False,
+    "force2Ddimension": 0,
+    "geometryTolerance": None,
+    "correctMask": False,
+    "minimumROIDimensions": 2,
+    "minimumROISize": None,
+    "additionalInfo": True,
+    "padDistance": 5,
+    "preCrop": False,
+    "interpolator": "sitkBSpline",
+    "resampledPixelSpacing": None,
+    "enableCExtensions": True,
+    "verbose": False,
+}
+
+#: Settings whose non-default values change the numbers in ways not reproduced here.
+_UNSUPPORTED = {
+    "resampledPixelSpacing": None,
+    "force2D": False,
+    "weightingNorm": None,
+    "distances": [1],
+    "symmetricalGLCM": True,
+    "resegmentShape": False,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class PyRadiomicsParams:
+    """A PyRadiomics parameter file: ``setting``, ``imageType`` and ``featureClass`` sections.
+
+    ``feature_classes`` maps each enabled class to its features (all defaults when the file
+    gives an empty list or ``null``).
+    """
+
+    setting: Mapping[str, Any]
+    image_types: Mapping[str, Mapping[str, Any]]
+    feature_classes: Mapping[str, tuple[str, ...]]
+
+
+def read_params(path: str | Path) -> PyRadiomicsParams:
+    """Read and check a PyRadiomics parameter file (YAML or JSON)."""
+    import yaml
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError as err:
+        raise ConfigError(f"{path}: PyRadiomics parameter file not found") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not a valid YAML/JSON parameter file ({err})") from err
+    return params_from_mapping(raw or {}, str(path))
+
+
+def params_from_mapping(raw: Mapping[str, Any], source: str = "parameters") -> PyRadiomicsParams:
+    """Check a parsed PyRadiomics parameter mapping (see :func:`read_params`)."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: the parameter file must be a mapping")
+    unknown = set(raw) - {"setting", "imageType", "featureClass", "voxelSetting"}
+    if unknown:
+        raise ConfigError(f"{source}: unknown top-level keys {sorted(unknown)}")
+    if raw.get("voxelSetting"):
+        raise ConfigError(f"{source}: voxel-based extraction (voxelSetting) is not supported")
+    given = dict(raw.get("setting") or {})
+    bad = set(given) - set(_DEFAULT_SETTINGS)
+    if bad:
+        raise ConfigError(f"{source}: unknown or unsupported settings {sorted(bad)}")
+    setting = {**_DEFAULT_SETTINGS, **given}
+    for key, default in _UNSUPPORTED.items():
+        if setting[key] != default and not (key == "distances" and list(setting[key]) == [1]):
+            raise ConfigError(
+                f"{source}: setting {key}={setting[key]!r} is not supported by ildrad's "
+                "PyRadiomics-compatible mode (resample with ildrad's own --config instead)"
+                if key == "resampledPixelSpacing"
+                else f"{source}: setting {key}={setting[key]!r} is not supported by ildrad's "
+                "PyRadiomics-compatible mode"
+            )
+    if setting["binCount"] is None and not float(setting["binWidth"]) > 0:
+        raise ConfigError(f"{source}: binWidth must be > 0, got {setting['binWidth']}")
+    image_types = dict(raw.get("imageType") or {"Original": {}})
+    for name in image_types:
+        if name != "Original":
+            raise ConfigError(
+                f"{source}: image type '{name}' is not supported yet in the "
+                "PyRadiomics-compatible mode (only Original)"
+            )
+    classes_raw = raw.get("featureClass")
+    classes_raw = dict(classes_raw) if classes_raw else {name: None for name in FEATURE_CLASSES}
+    classes: dict[str, tuple[str, ...]] = {}
+    for name, features in classes_raw.items():
+        if name not in FEATURE_CLASSES:
+            raise ConfigError(
+                f"{source}: feature class '{name}' is not supported "
+                f"(supported: {', '.join(FEATURE_CLASSES)})"
+            )
+        if not features:
+            classes[name] = FEATURE_CLASSES[name]
+            continue
+        wrong = [f for f in features if f not in FEATURE_CLASSES[name]]
+        if wrong:
+            raise ConfigError(f"{source}: unknown {name} features {wrong}")
+        classes[name] = tuple(features)
+    return PyRadiomicsParams(setting, image_types, classes)
+
+
+# --- pre-processing ---------------------------------------------------------------------------
+
+
+def _normalised(image: np.ndarray, setting: Mapping[str, Any]) -> np.ndarray:
+    """PyRadiomics ``normalizeImage``: SimpleITK ``Normalize`` (whole image, sample SD, real
+    pixel type), values beyond ``removeOutliers`` clipped, then times ``normalizeScale``."""
+    import SimpleITK as sitk
+
+    values = sitk.GetArrayFromImage(sitk.Normalize(sitk.GetImageFromArray(image)))
+    outliers = setting["removeOutliers"]
+    if outliers is not None:
+        values = np.clip(values, -outliers, outliers).astype(values.dtype)
+    return values * values.dtype.type(setting["normalizeScale"])
+
+
+def pyradiomics_bin_levels(values: np.ndarray, setting: Mapping[str, Any]) -> np.ndarray:
+    """PyRadiomics' grey levels (>= 1) of ROI ``values`` (``imageoperations.binImage``)."""
+    if setting.get("binCount") is not None:
+        edges = np.histogram(values, int(setting["binCount"]))[1]
+        edges[-1] += 1
+    else:
+        width = setting["binWidth"]
+        minimum, maximum = values.min(), values.max()
+        low = minimum - minimum % width
+        edges = np.arange(low, maximum + 2 * width, width)
+        if len(edges) == 1:
+            edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
+    return np.digitize(values, edges)
+
+
+def _crop(mask: np.ndarray) -> tuple[slice, ...]:
+    present = [np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != ax))) for ax in range(3)]
+    return tuple(slice(int(p[0]), int(p[-1]) + 1) for p in present)
+
+
+# --- extraction -------------------------------------------------------------------------------
+
+
+def extract_pyradiomics(
+    image: np.ndarray,
+    mask: np.ndarray,
+    spacing: tuple[float, float, float],
+    params: PyRadiomicsParams,
+    source: str = "image",
+) -> dict[str, float]:
+    """PyRadiomics' features of ``image`` inside ``mask == label`` (arrays (z, y, x), spacing
+    (z, y, x) mm), named ``original_<class>_<Feature>``.
+
+    ``image`` keeps its stored dtype (as PyRadiomics reads it with SimpleITK): the bin edges
+    are computed in that dtype.
+    """
+    setting = params.setting
+    if image.ndim != 3 or image.shape != mask.shape:
+        raise InputError(f"{source}: image {image.shape} and mask {mask.shape} must be 3D and equal")
+    label = int(setting["label"])
+    shape_roi = np.asarray(mask) == label
+    if not shape_roi.any():
+        raise EmptyMaskError(f"{source}: no voxel has label {label}")
+    if setting["normalize"]:
+        image = _normalised(image, setting)
+    box = _crop(shape_roi)
+    shape_roi = shape_roi[box]
+    picture = np.asarray(image[box])
+    roi = shape_roi.copy()
+    if setting["resegmentRange"] is not None:
+        roi &= _resegment_range(picture, setting, source)
+        if not roi.any():
+            raise EmptyMaskError(f"{source}: no voxel of label {label} left after resegmentRange")
+    values = picture[roi]
+    if not np.all(np.isfinite(values)):
+        raise InputError(f"{source}: the image holds NaN or infinite values inside the ROI")
+    spacing_arr = np.asarray(spacing, np.float64)
+    out: dict[str, float] = {}
+    levels = np.zeros(roi.shape, np.int32)
+    levels[roi] = pyradiomics_bin_levels(values, setting)
+    for name, wanted in params.feature_classes.items():
+        if name == "shape":
+            computed = shape_features(shape_roi, spacing_arr)
+        elif name == "firstorder":
+            computed = firstorder_features(values, levels[roi], spacing_arr, setting)
+        else:
+            computed = _TEXTURE[name](levels, setting)
+        out.update({f"original_{name}_{f}": float(computed[f]) for f in wanted})
+    return out
+
+
+def _resegment_range(picture: np.ndarray, setting: Mapping[str, Any], source: str) -> np.ndarray:
+    bounds = list(setting["resegmentRange"])
+    if setting["resegmentMode"] != "absolute" or len(bounds) not in (1, 2):
+        raise ConfigError(
+            f"{source}: only resegmentMode 'absolute' with 1 or 2 bounds is supported"
+        )
+    keep = picture >= bounds[0]
+    if len(bounds) == 2:
+        keep &= picture <= bounds[1]
+    return keep
+
+
+# --- firstorder -------------------------------------------------------------------------------
+
+
+def firstorder_features(
+    values: np.ndarray, levels: np.ndarray, spacing: np.ndarray, setting: Mapping[str, Any]
+) -> dict[str, float]:
+    """PyRadiomics ``firstorder`` of the ROI intensities ``values`` and their grey levels."""
+    x = values.astype(np.float64)
+    shift = float(setting["voxelArrayShift"])
+    n = x.size
+    mean = x.mean()
+    centred = x - mean
+    m2 = np.mean(centred**2)
+    m3 = np.mean(centred**3)
+    m4 = np.mean(centred**4)
+    p10, p25, p50, p75, p90 = np.percentile(x, [10, 25, 50, 75, 90])
+    robust = x[(x >= p10) & (x <= p90)]
+    counts = np.bincount(levels)
+    p = counts[counts > 0] / n
+    energy = float(np.sum((x + shift) ** 2))
+    lo, hi = x.min(), x.max()
+    return {
+        "Energy": energy,
+        "TotalEnergy": energy * float(np.prod(spacing)),
+        "Entropy": -float(np.sum(p * np.log2(p + EPS))),
+        "Minimum": lo,
+        "10Percentile": p10,
+        "90Percentile": p90,
+        "Maximum": hi,
+        "Mean": mean,
+        "Median": p50,
+        "InterquartileRange": p75 - p25,
+        "Range": hi - lo,
+        "MeanAbsoluteDeviation": float(np.mean(np.abs(centred))),
+        "RobustMeanAbsoluteDeviation": float(np.mean(np.abs(robust - robust.mean()))),
+        "RootMeanSquared": float(np.sqrt(energy / n)),
+        "Skewness": m3 / m2**1.5 if m2 != 0 else 0.0,
+        "Kurtosis": m4 / m2**2 if m2 != 0 else 0.0,
+        "Variance": float(np.var(x)),
+        "Uniformity": float(np.sum(p**2)),
+    }
+
+
+# --- texture ----------------------------------------------------------------------------------
+
+
+def _present(counts_by_level: np.ndarray) -> np.ndarray:
+    """Indices (level - 1) of the grey levels present."""
+    return np.flatnonzero(counts_by_level)
+
+
+def glcm_features(levels: np.ndarray, setting: Mapping[str, Any]) -> dict[str, float]:
+    """PyRadiomics GLCM: 13 symmetric matrices of distance 1, features averaged over the
+    non-empty ones (``radiomics.glcm``)."""
+    from ildrad.radiomics import _texture_kernels as kernels
+    from ildrad.radiomics._texture_common import DIRECTIONS_3D
+
+    n_g = int(levels.max())
+    present = _present(np.bincount(levels.ravel(), minlength=n_g + 1)[1:])
+    raw = kernels.cooccurrence_counts(levels, DIRECTIONS_3D, n_g, False)[0]
+    raw = raw[:, present][:, :, present]
+    counts = (raw + raw.swapaxes(1, 2)).astype(np.float64)
+    totals = counts.sum(axis=(1, 2))
+    p = counts[totals > 0] / totals[totals > 0, None, None]  # (angles, G, G)
+    g = (present + 1).astype(np.float64)
+    i, j = g[:, None], g[None, :]
+    px, py = p.sum(axis=2), p.sum(axis=1)  # (angles, G)
+    ux = (px * g).sum(axis=1)[:, None, None]
+    uy = (py * g).sum(axis=1)[:, None, None]
+    diff = np.abs(i - j)
+    add = i + j
+    k_sum = np.arange(2, 2 * n_g + 1, dtype=np.float64)
+    k_diff = np.arange(0, n_g, dtype=np.float64)
+    p_sum = np.stack([p[:, add == k].sum(axis=1) for k in k_sum], axis=1)
+    p_diff = np.stack([p[:, diff == k].sum(axis=1) for k in k_diff], axis=1)
+    hxy = -np.sum(p * np.log2(p + EPS), axis=(1, 2))
+    sig_x = np.sqrt(np.sum(p * (i - ux) ** 2, axis=(1, 2)))
+    sig_y = np.sqrt(np.sum(p * (j - uy) ** 2, axis=(1, 2)))
+    cov = np.sum(p * (i - ux) * (j - uy), axis=(1, 2))
+    corr = cov / (sig_x * sig_y + EPS)
+    corr[sig_x * sig_y == 0] = 1
+    hx = -np.sum(px * np.log2(px + EPS), axis=1)
+    hy = -np.sum(py * np.log2(py + EPS), axis=1)
+    pxy = px[:, :, None] * py[:, None, :]
+    hxy1 = -np.sum(p * np.log2(pxy + EPS), axis=(1, 2))
+    hxy2 = -np.sum(pxy * np.log2(pxy + EPS), axis=(1, 2))
+    div = np.fmax(hx, hy)
+    imc1 = np.where(div != 0, (hxy - hxy1) / np.where(div != 0, div, 1), 0.0)
+    imc2 = np.sqrt(1 - np.exp(-2 * (hxy2 - hxy)))
+    imc2[hxy2 == hxy] = 0
+    cluster = add[None] - ux - uy
+    diff_avg = np.sum(k_diff * p_diff, axis=1)
+    # MCC: second largest eigenvalue of Q_ij = sum_k p_ik p_jk / (px_i py_k)
+    q = np.einsum("aik,ajk->aij", p / (px[:, :, None] * py[:, None, :] + EPS), p)
+    if p.shape[1] < 2:
+        mcc = np.ones(len(p))
+    else:
+        eig = np.sort(np.linalg.eigvals(q), axis=1)
+        mcc = np.sqrt(eig[:, -2]).real
+    per_angle = {
+        "Autocorrelation": np.sum(p * (i * j), axis=(1, 2)),
+        "JointAverage": ux[:, 0, 0],
+        "ClusterProminence": np.sum(p * cluster**4, axis=(1, 2)),
+        "ClusterShade": np.sum(p * cluster**3, axis=(1, 2)),
+        "ClusterTendency": np.sum(p * cluster**2, axis=(1, 2)),
+        "Contrast": np.sum(p * diff**2, axis=(1, 2)),
+        "Correlation": corr,
+        "DifferenceAverage": diff_avg,
+        "DifferenceEntropy": -np.sum(p_diff * np.log2(p_diff + EPS), axis=1),
+        "DifferenceVariance": np.sum(p_diff * (k_diff - diff_avg[:, None]) ** 2, axis=1),
+        "JointEnergy": np.sum(p**2, axis=(1, 2)),
+        "JointEntropy": hxy,
+        "Imc1": imc1,
+        "Imc2": imc2,
+        "Idm": np.sum(p_diff / (1 + k_diff**2), axis=1),
+        "MCC": mcc,
+        "Idmn": np.sum(p_diff / (1 + k_diff**2 / n_g**2), axis=1),
+        "Id": np.sum(p_diff / (1 + k_diff), axis=1),
+        "Idn": np.sum(p_diff / (1 + k_diff / n_g), axis=1),
+        "InverseVariance": np.sum(p_diff[:, 1:] / k_diff[1:] ** 2, axis=1),
+        "MaximumProbability": p.max(axis=(1, 2)),
+        "SumAverage": np.sum(k_sum * p_sum, axis=1),
+        "SumEntropy": -np.sum(p_sum * np.log2(p_sum + EPS), axis=1),
+        "SumSquares": np.sum(p * (i - ux) ** 2, axis=(1, 2)),
+    }
+    return {name: float(np.nanmean(v)) for name, v in per_angle.items()}
+
+
+def _size_features(
+    counts: np.ndarray, grey: np.ndarray, sizes: np.ndarray, n_voxels: np.ndarray
+) -> dict[str, np.ndarray]:
+    """PyRadiomics' grey-level x size features of each matrix of ``counts`` (m, G, J): grey
+    levels ``grey`` (G), sizes ``sizes`` (J), voxel counts ``n_voxels`` (m)."""
+    counts = counts.astype(np.float64)
+    total = counts.sum(axis=(1, 2))
+    pg = counts.sum(axis=2)
+    ps = counts.sum(axis=1)
+    i2 = grey[None, :, None] ** 2
+    j2 = sizes[None, None, :] ** 2
+    pgn = pg / total[:, None]
+    psn = ps / total[:, None]
+    u_i = np.sum(pgn * grey, axis=1, keepdims=True)
+    u_j = np.sum(psn * sizes, axis=1, keepdims=True)
+    pn = counts / total[:, None, None]
+    return {
+        "short": np.sum(ps / sizes**2, axis=1) / total,
+        "long": np.sum(ps * sizes**2, axis=1) / total,
+        "grey_nu": np.sum(pg**2, axis=1) / total,
+        "grey_nun": np.sum(pg**2, axis=1) / total**2,
+        "size_nu": np.sum(ps**2, axis=1) / total,
+        "size_nun": np.sum(ps**2, axis=1) / total**2,
+        "percentage": total / n_voxels,
+        "grey_var": np.sum(pgn * (grey - u_i) ** 2, axis=1),
+        "size_var": np.sum(psn * (sizes - u_j) ** 2, axis=1),
+        "entropy": -np.sum(pn * np.log2(pn + EPS), axis=(1, 2)),
+        "low": np.sum(pg / grey**2, axis=1) / total,
+        "high": np.sum(pg * grey**2, axis=1) / total,
+        "short_low": np.sum(counts / (i2 * j2), axis=(1, 2)) / total,
+        "short_high": np.sum(counts * i2 / j2, axis=(1, 2)) / total,
+        "long_low": np.sum(counts * j2 / i2, axis=(1, 2)) / total,
+        "long_high": np.sum(counts * i2 * j2, axis=(1, 2)) / total,
+    }
+
+
+def _named(family: str, values: Mapping[str, np.ndarray]) -> dict[str, float]:
+    return {name: float(np.mean(values[key])) for key, name in _SIZE_NAMES[family].items()}
+
+
+def glrlm_features(levels: np.ndarray, setting: Mapping[str, Any]) -> dict[str, float]:
+    """PyRadiomics GLRLM: runs along the 13 directions, features averaged over directions."""
+    from ildrad.radiomics import glrlm
+
+    n_g = int(levels.max())
+    present = _present(np.bincount(levels.ravel(), minlength=n_g + 1)[1:])
+    matrix, _ = glrlm._counts(levels, levels > 0, n_g, "3D")
+    counts = matrix.counts[0][:, present]
+    keep = counts.sum(axis=(1, 2)) > 0
+    counts = counts[keep]
+    n_voxels = np.sum(counts * matrix.values, axis=(1, 2)).astype(np.float64)
+    values = _size_features(
+        counts, (present + 1).astype(np.float64), matrix.values.astype(np.float64), n_voxels
+    )
+    return _named("glrlm", values)
+
+
+def glszm_features(levels: np.ndarray, setting: Mapping[str, Any]) -> dict[str, float]:
+    """PyRadiomics GLSZM: 26-connected zones of equal grey level."""
+    from ildrad.radiomics._texture_common import compact_size_matrix, zone_records
+
+    n_g = int(levels.max())
+    present = _present(np.bincount(levels.ravel(), minlength=n_g + 1)[1:])
+    grey, size, _, _ = zone_records(levels, False)
+    matrix = compact_size_matrix(grey, size, n_g)
+    n_voxels = np.array([float(np.count_nonzero(levels))])
+    values = _size_features(
+        matrix.counts[None][:, present],
+        (present + 1).astype(np.float64),
+        matrix.values.astype(np.float64),
+        n_voxels,
+    )
+    return _named("glszm", values)
+
+
+def gldm_features(levels: np.ndarray, setting: Mapping[str, Any]) -> dict[str, float]:
+    """PyRadiomics GLDM: dependence ``1 + #{26 neighbours in the ROI with |i - j| <= gldm_a}``."""
+    from ildrad.radiomics import _texture_kernels as kernels
+    from ildrad.radiomics._texture_common import neighbourhood_offsets
+
+    n_g = int(levels.max())
+    present = _present(np.bincount(levels.ravel(), minlength=n_g + 1)[1:])
+    counts = kernels.dependence_counts(
+        levels, neighbourhood_offsets(1, False), n_g, int(setting["gldm_a"]), False
+    )
+    counts = counts[:, present]
+    sizes = np.arange(1, counts.shape[-1] + 1, dtype=np.float64)
+    n_voxels = np.array([float(np.count_nonzero(levels))])
+    values = _size_features(counts, (present + 1).astype(np.float64), sizes, n_voxels)
+    return _named("gldm", values)
+
+
+def ngtdm_features(levels: np.ndarray, setting: Mapping[str, Any]) -> dict[str, float]:
+    """PyRadiomics NGTDM: 26 neighbours in the ROI, voxels without one left out."""
+    from ildrad.radiomics import _texture_kernels as kernels
+    from ildrad.radiomics._texture_common import neighbourhood_offsets
+
+    n_g = int(levels.max())
+    s, n = kernels.grey_tone_differences(levels, neighbourhood_offsets(1, False), n_g, False)
+    s, n = s[0], n[0].astype(np.float64)
+    present = n > 0
+    s, n = s[present], n[present]
+    i = (np.flatnonzero(present) + 1).astype(np.float64)
+    n_vp = n.sum()
+    p = n / n_vp
+    n_gp = present.sum()
+    ps = p * s
+    coarse = ps.sum()
+    coarseness = 1 / coarse if coarse != 0 else 1.0e6
+    di = i[:, None] - i[None, :]
+    div = n_gp * (n_gp - 1)
+    contrast = np.sum(p[:, None] * p[None, :] * di**2) * s.sum() / n_vp
+    contrast = contrast / div if div != 0 else 0.0
+    ip = i * p
+    absdiff = np.sum(np.abs(ip[:, None] - ip[None, :]))
+    busyness = coarse / absdiff if absdiff != 0 else 0.0
+    complexity = np.sum(np.abs(di) * (ps[:, None] + ps[None, :]) / (p[:, None] + p[None, :])) / n_vp
+    sum_s = s.sum()
+    strength = np.sum((p[:, None] + p[None, :]) * di**2)
+    strength = strength / sum_s if sum_s != 0 else 0.0
+    return {
+        "Coarseness": coarseness,
+        "Contrast": contrast,
+        "Busyness": busyness,
+        "Complexity": complexity,
+        "Strength": strength,
+    }
+
+
+_TEXTURE: dict[str, Callable[[np.ndarray, Mapping[str, Any]], dict[str, float]]] = {
+    "glcm": glcm_features,
+    "glrlm": glrlm_features,
+    "glszm": glszm_features,
+    "gldm": gldm_features,
+    "ngtdm": ngtdm_features,
+}
+
+
+# --- shape ------------------------------------------------------------------------------------
+
+#: Cube corners (dz, dy, dx) in the bit order of PyRadiomics' cube index.
+_CORNERS = np.array(
+    [[0, 0, 0], [0, 0, 1], [0, 1, 1], [0, 1, 0], [1, 0, 0], [1, 0, 1], [1, 1, 1], [1, 1, 0]]
+)
+
+
+def _configuration_triangles() -> list[np.ndarray]:
+    """Triangles (t, 3 vertices, 3 coordinates in voxels, relative to the cube origin) of each
+    corner configuration 0..127, from scikit-image's classic marching cubes on that single cube.
+
+    Configurations above 127 use their complement's triangles (the surface is the same).
+    """
+    from skimage.measure import marching_cubes
+
+    table = [np.zeros((0, 3, 3))]
+    for config in range(1, 128):
+        cube = np.zeros((2, 2, 2), np.float32)
+        for bit, corner in enumerate(_CORNERS):
+            if config >> bit & 1:
+                cube[tuple(corner)] = 1.0
+        verts, faces, _, _ = marching_cubes(cube, 0.5, method="lorensen")
+        table.append(verts[faces].astype(np.float64))
+    return table
+
+
+_TRIANGLES: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _mesh_sums(spacing: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per configuration: area, det(u, v, w) sum and (u x v + v x w + w x u) sum, in mm."""
+    global _TRIANGLES
+    if _TRIANGLES is None:
+        table = _configuration_triangles()
+        owner = np.repeat(np.arange(128), [len(t) for t in table])
+        _TRIANGLES = (np.concatenate(table), owner)
+    triangles, owner = _TRIANGLES
+    t = triangles * spacing
+    u, v, w = t[:, 0], t[:, 1], t[:, 2]
+    area = np.bincount(owner, 0.5 * np.linalg.norm(np.cross(u - w, v - w), axis=1), 128)
+    det = np.bincount(owner, np.einsum("ij,ij->i", np.cross(u, v), w), 128)
+    normals = np.cross(u, v) + np.cross(v, w) + np.cross(w, u)
+    normal = np.stack([np.bincount(owner, normals[:, a], 128) for a in range(3)], axis=1)
+    return area, det, normal
+
+
+def _mesh_area_volume(padded: np.ndarray, spacing: np.ndarray) -> tuple[float, float]:
+    """Surface area (mm2) and volume (mm3) of PyRadiomics' marching-cubes mesh of ``padded``."""
+    nz, ny, nx = padded.shape
+    index = np.zeros((nz - 1, ny - 1, nx - 1), np.uint8)
+    for bit, (dz, dy, dx) in enumerate(_CORNERS):
+        index |= padded[dz : nz - 1 + dz, dy : ny - 1 + dy, dx : nx - 1 + dx].view(np.uint8) << bit
+    flat = index.ravel()
+    surface = np.flatnonzero((flat != 0) & (flat != 255))
+    config = flat[surface]
+    flipped = config >= 128
+    sign = np.where(flipped, -1.0, 1.0)
+    config = np.where(flipped, config ^ 0xFF, config).astype(np.intp)
+    z, rest = np.divmod(surface, (ny - 1) * (nx - 1))
+    y, x = np.divmod(rest, nx - 1)
+    area_c, det_c, normal_c = _mesh_sums(spacing)
+    area = float(np.bincount(config, minlength=128) @ area_c)
+    signed = np.bincount(config, weights=sign, minlength=128)
+    volume = float(signed @ det_c)
+    for axis, coordinate in enumerate((z, y, x)):
+        weighted = np.bincount(config, weights=sign * coordinate * spacing[axis], minlength=128)
+        volume += float(weighted @ normal_c[:, axis])
+    return area, -volume / 6.0  # scikit-image orients faces the other way round
+
+
+def _mesh_vertices(padded: np.ndarray) -> np.ndarray:
+    """Mesh vertices (voxel units): midpoints between ROI voxels and their 6 non-ROI neighbours."""
+    points = []
+    for axis in range(3):
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[axis] = slice(0, -1)
+        hi[axis] = slice(1, None)
+        crossing = np.argwhere(padded[tuple(lo)] != padded[tuple(hi)]).astype(np.float64)
+        crossing[:, axis] += 0.5
+        points.append(crossing)
+    return np.concatenate(points)
+
+
+def _row_extremes(points: np.ndarray, axis: int) -> np.ndarray:
+    """Points extreme along ``axis`` among those sharing the two other coordinates (the only
+    candidates for convex hull vertices)."""
+    others = [a for a in range(points.shape[1]) if a != axis]
+    keys = np.unique(points[:, others], axis=0, return_inverse=True)[1].ravel()
+    order = np.lexsort((points[:, axis], keys))
+    sorted_keys = keys[order]
+    first = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
+    last = np.r_[sorted_keys[1:] != sorted_keys[:-1], True]
+    return points[order[first | last]]
+
+
+def _max_distance(points: np.ndarray) -> float:
+    """Largest distance between ``points`` (mm), over their convex hull vertices."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    if len(points) < 2:
+        return 0.0
+    candidates = points
+    if len(points) > points.shape[1] + 1:
+        try:
+            candidates = points[ConvexHull(points).vertices]
+        except QhullError:  # flat or degenerate set: all points are candidates
+            candidates = points
+    best = 0.0
+    for start in range(0, len(candidates), 2048):
+        block = candidates[start : start + 2048]
+        d2 = ((block[:, None, :] - candidates[None, :, :]) ** 2).sum(axis=-1)
+        best = max(best, float(d2.max()))
+    return float(np.sqrt(best))
+
+
+def _diameters(vertices: np.ndarray, spacing: np.ndarray) -> tuple[float, float, float, float]:
+    """(Slice, Column, Row, 3D) maximum diameters: vertex pairs sharing z, y, x, or any pair."""
+    physical = _row_extremes(vertices, 2) * spacing
+    planar = []
+    for axis in range(3):
+        best = 0.0
+        others = [a for a in range(3) if a != axis]
+        plane_points = _row_extremes(vertices, others[1]) * spacing
+        order = np.argsort(plane_points[:, axis], kind="stable")
+        plane_points = plane_points[order]
+        cuts = np.flatnonzero(np.diff(plane_points[:, axis])) + 1
+        for group in np.split(plane_points, cuts):
+            best = max(best, _max_distance(group[:, others]))
+        planar.append(best)
+    return planar[0], planar[1], planar[2], _max_distance(physical)
+
+
+def shape_features(roi: np.ndarray, spacing: np.ndarray) -> dict[str, float]:
+    """PyRadiomics ``shape`` of the boolean ``roi`` (z, y, x) with ``spacing`` (z, y, x) mm."""
+    padded = np.pad(np.ascontiguousarray(roi, dtype=bool), 1)
+    area, volume = _mesh_area_volume(padded, spacing)
+    slice_d, column_d, row_d, diameter = _diameters(_mesh_vertices(padded), spacing)
+    coordinates = np.argwhere(roi) * spacing
+    n = len(coordinates)
+    coordinates = (coordinates - coordinates.mean(axis=0)) / np.sqrt(n)
+    eig = np.linalg.eigvals(coordinates.T @ coordinates)
+    eig[(eig < 0) & (eig > -1e-10)] = 0
+    eig = np.sort(eig)
+    axis = np.sqrt(np.maximum(eig, 0)) * 4
+    axis[eig < 0] = np.nan
+    return {
+        "MeshVolume": volume,
+        "VoxelVolume": n * float(np.prod(spacing)),
+        "SurfaceArea": area,
+        "SurfaceVolumeRatio": area / volume,
+        "Sphericity": (36 * np.pi * volume**2) ** (1.0 / 3.0) / area,
+        "Maximum3DDiameter": diameter,
+        "Maximum2DDiameterSlice": slice_d,
+        "Maximum2DDiameterColumn": column_d,
+        "Maximum2DDiameterRow": row_d,
+        "MajorAxisLength": axis[2],
+        "MinorAxisLength": axis[1],
+        "LeastAxisLength": axis[0],
+        "Elongation": np.sqrt(eig[1] / eig[2]) if eig[1] >= 0 and eig[2] > 0 else np.nan,
+        "Flatness": np.sqrt(eig[0] / eig[2]) if eig[0] >= 0 and eig[2] > 0 else np.nan,
+    }
