@@ -114,3 +114,19 @@ def test_quality_flags_say_prone_expiratory_and_cut_apex() -> None:
     seg = segment_lungs(normal.ct)
     flags = quality_report(normal.ct, seg.lungs, seg.body, seg.info)["flags"]
     assert not any(flags.values()), {k: v for k, v in flags.items() if v}
+
+
+def test_air_filled_oesophagus_is_found_and_measured() -> None:
+    from ildrad.lung.markers import measure_oesophagus
+    from ildrad.lung.segmentation import segment_lungs
+
+    case = phantom(size="tiny", ild_extent=0.0)  # dilated, air-filled oesophagus by default
+    seg = segment_lungs(case.ct)
+    measure = measure_oesophagus(case.ct, seg.lungs, seg.body, seg.airways)
+    truth_air = case.truth["oesophagus"].array == 2
+    found = measure.lumen.array > 0
+    assert (found & truth_air).sum() > 0.5 * truth_air.sum()
+    assert (found & ~truth_air).sum() < 0.5 * found.sum()
+    # 3.75 mm voxels: the caliper diameter is within about one voxel of the truth
+    assert abs(measure.max_diameter_mm - case.numbers["oesophagus_air_diameter_mm"]) < 5.0
+    assert measure.measurement_slice is not None and found[measure.measurement_slice].any()

@@ -1,7 +1,7 @@
 """Trachea and main bronchi on the coarse grid (seeded region growing with leak control).
 
-The trachea is the homogeneous air tube (median below -900 HU, 1 to 8 cm^2, round) nearest the
-top of the scan. The airway lumen is grown from it in 3D below a threshold that starts at
+The trachea is the most anterior homogeneous air tube (median below -900 HU, 1 to 8 cm^2,
+round) nearest the top of the scan. The airway lumen is grown from it in 3D below a threshold that starts at
 -950 HU and is raised by 25 HU steps while the grown volume stays plausible (no jump of more
 than 60 % between steps and under ``MAX_AIRWAY_ML``): the classical leak control of seeded airway
 segmentation (e.g. the explosion test of Mori et al. 1996; van Rikxoort et al. 2009).
@@ -26,11 +26,15 @@ _TRACHEA_MEDIAN_HU = -900.0
 
 
 def find_trachea_seed(
-    hu: np.ndarray, body: np.ndarray, spacing: tuple[float, float, float], superior_first: bool
+    hu: np.ndarray, body: np.ndarray, spacing: tuple[float, float, float], superior_first: bool,
+    posterior_sign: float = 1.0,
 ) -> np.ndarray | None:
     """Boolean mask of the trachea's cross-section in the most superior slice showing it.
 
-    ``superior_first`` is True when array slice 0 is the most superior one. Returns None when
+    ``superior_first`` is True when array slice 0 is the most superior one; ``posterior_sign``
+    is +1 when the array's row index grows towards the patient's back (LPS +y), -1 otherwise.
+    Of several round air tubes the most anterior is the trachea (an air-filled oesophagus lies
+    behind it). Returns None when
     no slice in the upper third of the scan shows a trachea-like air tube.
     """
     nz = hu.shape[0]
@@ -39,12 +43,12 @@ def find_trachea_seed(
     for count, k in enumerate(order):
         if count > max(3, nz // 3):
             break
-        air = body[k] & (hu[k] < -600.0)
+        air = body[k] & (hu[k] < -900.0)  # strict: the oesophagus beside the trachea stays apart
         labels, n = ndimage.label(air)
         if n == 0:
             continue
         areas = np.bincount(labels.ravel(), minlength=n + 1) * pixel_cm2
-        best, best_median = 0, _TRACHEA_MEDIAN_HU
+        best, best_front = 0, np.inf
         for label in np.flatnonzero((areas >= _TRACHEA_AREA_CM2[0]) & (areas <= _TRACHEA_AREA_CM2[1])):
             if label == 0:
                 continue
@@ -53,13 +57,16 @@ def find_trachea_seed(
             box = (np.ptp(ys) + 1) * (np.ptp(xs) + 1)
             if region.sum() / box < 0.55 or _touches_border(region):
                 continue
-            median = float(np.median(hu[k][region]))
-            if median < best_median:
-                best, best_median = label, median
+            if float(np.median(hu[k][region])) >= _TRACHEA_MEDIAN_HU:
+                continue
+            # the trachea lies in front of the oesophagus (which may hold air too)
+            front = float(ys.mean()) * posterior_sign
+            if front < best_front:
+                best, best_front = label, front
         if best:
             seed = np.zeros(hu.shape, dtype=bool)
             seed[k] = labels == best
-            log.debug("trachea seed in slice %d (median %.0f HU)", k, best_median)
+            log.debug("trachea seed in slice %d", k)
             return seed
     return None
 

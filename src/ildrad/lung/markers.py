@@ -3,9 +3,10 @@
 A patulous, air-filled oesophagus is common in SSc (oesophageal dysmotility). The oesophageal
 lumen is the air column in the posterior mediastinum: air (below -500 HU) inside the body, outside
 the lungs and the central airways (each with a 2 mm margin), whose centroid lies between the two
-lungs and that runs at least 20 mm head to foot over the slices holding lung. The largest such
-component is taken; stomach gas is excluded because only slices above the lowest 10 % of the
-lungs' height count. The maximal axial diameter is the largest Feret (caliper) diameter of the
+lungs and that runs at least 20 mm head to foot over the slices holding lung. Stomach gas is
+excluded because only slices above the lowest 30 % of the
+lungs' height count, and the column must be a tube (head-foot length at least 1.5 times its widest
+axial extent; the longest such tube is taken). The maximal axial diameter is the largest Feret (caliper) diameter of the
 lumen in any axial slice; that slice is the measurement plane kept for QC.
 """
 
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 _AIR_HU = -500.0
 _MIN_LENGTH_MM = 20.0
 _MIN_VOLUME_ML = 0.5
+_LOW_CUT = 0.3  # slices in the lowest 30 % of the lungs' height (stomach under the domes) are left out
+_MIN_ELONGATION = 1.5  # a tube: head-foot length at least 1.5 x its widest axial extent
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +54,7 @@ def measure_oesophagus(ct: Image, lungs: Mask, body: Mask, airways: Mask) -> Oes
     superior = slice_superior_mm(grid)
     lung_slices = np.flatnonzero((lungs.array > 0).any(axis=(1, 2)))
     top, bottom = superior[lung_slices].max(), superior[lung_slices].min()
-    keep_slice = (superior >= bottom + 0.1 * (top - bottom)) & (superior <= top)
+    keep_slice = (superior >= bottom + _LOW_CUT * (top - bottom)) & (superior <= top)
     margin = max(1, int(round(2.0 / min(grid.spacing[1:]))))
     structure = np.zeros((1, 2 * margin + 1, 2 * margin + 1), dtype=bool)
     structure[0] = True
@@ -67,7 +70,7 @@ def measure_oesophagus(ct: Image, lungs: Mask, body: Mask, airways: Mask) -> Oes
     lr_axis = 2 if abs(grid.direction_matrix[0, 2]) >= abs(grid.direction_matrix[0, 1]) else 1
     low, high = sorted((right[:, lr_axis].mean(), left[:, lr_axis].mean()))
     voxel_ml = grid.voxel_volume_mm3 / 1000.0
-    best, best_ml = 0, 0.0
+    best, best_ml, best_length = 0, 0.0, 0.0
     for index, box in enumerate(ndimage.find_objects(labels), start=1):
         if box is None:
             continue
@@ -75,10 +78,12 @@ def measure_oesophagus(ct: Image, lungs: Mask, body: Mask, airways: Mask) -> Oes
         volume_ml = float(region.sum()) * voxel_ml
         length_mm = (box[0].stop - box[0].start) * grid.spacing[0]
         centre = np.argwhere(region).mean(axis=0) + [b.start for b in box]
-        if volume_ml < _MIN_VOLUME_ML or length_mm < _MIN_LENGTH_MM or not low < centre[lr_axis] < high:
+        width_mm = max((box[1].stop - box[1].start) * grid.spacing[1], (box[2].stop - box[2].start) * grid.spacing[2])
+        tube = length_mm >= _MIN_LENGTH_MM and length_mm >= _MIN_ELONGATION * width_mm
+        if volume_ml < _MIN_VOLUME_ML or not tube or not low < centre[lr_axis] < high:
             continue
-        if volume_ml > best_ml:
-            best, best_ml = index, volume_ml
+        if length_mm > best_length:
+            best, best_ml, best_length = index, volume_ml, length_mm
     if best == 0:
         return empty
     lumen = labels == best

@@ -90,7 +90,8 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
     bone_c = bone_mask(hu_c, body_c)
     air_c = body_c & (hu_c < settings.air_threshold_hu)
 
-    seed = find_trachea_seed(hu_c, body_c, cs, superior_first)
+    posterior_sign = 1.0 if direction[1, 1] >= 0 else -1.0
+    seed = find_trachea_seed(hu_c, body_c, cs, superior_first, posterior_sign)
     airways_c = np.zeros_like(air_c) if seed is None else grow_airways(hu_c, seed, air_c, cs)
     airway_margin = ndimage.binary_dilation(airways_c, iterations=1) if airways_c.any() else airways_c
     lung_air, gas_c = _lung_components(air_c & ~airway_margin, hu_c, voxel_ml)
