@@ -19,7 +19,9 @@ from ildrad import __version__
 __all__ = ["app", "main"]
 
 #: Modules of ``ildrad.cli`` that add commands to the app, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("cohort", "filter", "extract", "convert", "segment", "pet", "models", "perturb", "synth")
+COMMAND_MODULES: tuple[str, ...] = (
+    "cohort", "filter", "extract", "convert", "segment", "pet", "models", "perturb", "synth", "report", "demo", "deep"
+)
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1

@@ -58,4 +58,33 @@ class ModelsSettings(Section):
 
 
 class DeepSettings(Section):
-    """Section ``deep`` of the configuration."""
+    """Section ``deep`` of the configuration: inputs, networks and training of CT deep models.
+
+    CPU-sized defaults: 2.5D inputs of 3 axial slices x 96 x 96, 3D inputs of 48^3 voxels
+    (raise ``size_2d`` / ``size_3d`` on a GPU).
+    """
+
+    #: Input kind: ``2.5d`` = three axial slices (at 30/50/70 % of the lung height) as channels, or ``3d``.
+    dims: Literal["2.5d", "3d"] = "2.5d"
+    size_2d: int = Field(96, ge=32, le=512)  #: in-plane size of 2.5D inputs (voxels)
+    size_3d: int = Field(48, ge=32, le=256)  #: edge of 3D inputs (voxels)
+    #: Intensity window (HU) mapped to [0, 1]; voxels outside the lung mask are set to 0.
+    window_hu: tuple[float, float] = (-1000.0, 200.0)
+    margin_mm: float = Field(5.0, ge=0)  #: margin around the lung bounding box
+    result_set: str | None = None  #: feature-store result set holding the lung masks (default: newest)
+    #: Network: reference architectures, or their ``_small`` variants (fewer channels; tests, CPU trials).
+    arch: Literal["resnet18", "densenet121", "swin", "resnet18_small", "densenet121_small", "swin_small"] = "resnet18"
+    #: Risk head: discrete-time hazards for all horizons at once, or a Cox partial-likelihood score.
+    head: Literal["horizons", "cox"] = "horizons"
+    epochs: int = Field(30, ge=1)
+    patience: int = Field(6, ge=1)  #: early stopping: epochs without inner-validation improvement
+    batch_size: int = Field(8, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    inner_validation_fraction: float = Field(0.2, gt=0, lt=0.5)  #: patients held out for early stopping
+    repeats: int = Field(1, ge=1)  #: repeats of folds.parquet to run (each repeat = all its folds)
+    seed: int = 0
+    threads: int = Field(1, ge=1)  #: torch.set_num_threads
+    augment: bool = True  #: random flips (left-right) and small intensity jitter during training
+    pretrain_epochs: int = Field(20, ge=1)
+    mask_fraction: float = Field(0.5, gt=0, lt=1)  #: share of input blocks hidden in masked reconstruction

@@ -1,0 +1,173 @@
+"""Network inputs: lung-cropped, resized, intensity-windowed CT arrays, cached once per scan.
+
+One input per CT scan, made from the CT (HU) and its lung mask (the feature store's
+``masks/<scan_key>/lungs.nii.gz``):
+
+1. crop to the bounding box of the lung mask plus ``margin_mm``;
+2. window HU to ``window_hu`` and map linearly to [0, 1]; voxels outside the (dilated by the
+   margin) lung mask are set to 0, so the network sees lung only;
+3. resize (linear interpolation, :func:`scipy.ndimage.zoom`) to a fixed shape: ``3d`` gives
+   ``(1, S, S, S)`` with ``S = size_3d``; ``2.5d`` gives ``(3, S, S)`` with ``S = size_2d``, the
+   channels being the axial slices at 30, 50 and 70 % of the lung's cranio-caudal extent.
+
+The crop is resized to a cube / square whatever its aspect (no isotropic padding): lungs of
+different size fill the input alike, as in the registry study's segmented-lung crops.
+
+Cache: ``WORKSPACE/deep_cache/<input hash>/<scan_key>.npy`` (float32, identifier-free), the hash
+covering every setting that changes the arrays, so epochs never re-read DICOM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+
+from ildrad.errors import EmptyMaskError, InputError
+from ildrad.models.settings import DeepSettings
+
+__all__ = [
+    "CACHE_DIR",
+    "SLICE_POSITIONS",
+    "build_cache",
+    "input_hash",
+    "input_shape",
+    "load_inputs",
+    "lung_input",
+]
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR = "deep_cache"
+#: Relative cranio-caudal positions of the three 2.5D slices inside the lung bounding box.
+SLICE_POSITIONS = (0.3, 0.5, 0.7)
+
+
+def input_shape(settings: DeepSettings) -> tuple[int, ...]:
+    """Shape of one input array (channels first)."""
+    if settings.dims == "3d":
+        return (1, settings.size_3d, settings.size_3d, settings.size_3d)
+    return (len(SLICE_POSITIONS), settings.size_2d, settings.size_2d)
+
+
+def input_hash(settings: DeepSettings, result_set: str | None = None) -> str:
+    """16-hex-digit digest of the settings that determine the cached arrays."""
+    keys = {
+        "dims": settings.dims,
+        "shape": input_shape(settings),
+        "window_hu": list(settings.window_hu),
+        "margin_mm": settings.margin_mm,
+        "result_set": result_set,
+        "slices": SLICE_POSITIONS,
+        "version": 1,
+    }
+    return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def lung_input(
+    ct_hu: np.ndarray, lungs: np.ndarray, spacing_mm: tuple[float, float, float], settings: DeepSettings
+) -> np.ndarray:
+    """The network input of one scan (float32, channels first; see the module docstring).
+
+    ``ct_hu`` and ``lungs`` are (z, y, x) arrays on the same grid, ``spacing_mm`` (z, y, x).
+    """
+    if ct_hu.shape != lungs.shape:
+        raise InputError(f"CT {ct_hu.shape} and lung mask {lungs.shape} differ in shape")
+    inside = lungs > 0
+    if not inside.any():
+        raise EmptyMaskError("the lung mask is empty: no network input can be cropped")
+    margin = [int(np.ceil(settings.margin_mm / s)) for s in spacing_mm]
+    where = np.nonzero(inside)
+    box = tuple(
+        slice(max(int(w.min()) - m, 0), min(int(w.max()) + m + 1, n))
+        for w, m, n in zip(where, margin, ct_hu.shape)
+    )
+    lo, hi = settings.window_hu
+    crop = (np.clip(ct_hu[box].astype(np.float32), lo, hi) - lo) / (hi - lo)
+    keep = ndimage.binary_dilation(inside[box], iterations=max(1, min(margin))) if any(margin) else inside[box]
+    crop[~keep] = 0.0
+    if settings.dims == "3d":
+        size = settings.size_3d
+        out = ndimage.zoom(crop, [size / n for n in crop.shape], order=1, grid_mode=True, mode="nearest")
+        return out[None].astype(np.float32)
+    size = settings.size_2d
+    depth = crop.shape[0]
+    slices = [crop[min(int(round(p * (depth - 1))), depth - 1)] for p in SLICE_POSITIONS]
+    out = [ndimage.zoom(s, [size / n for n in s.shape], order=1, grid_mode=True, mode="nearest") for s in slices]
+    return np.stack(out).astype(np.float32)
+
+
+def _atomic_save(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
+    np.save(tmp, array)
+    tmp.replace(path)
+
+
+def _result_set_dir(workspace: Path, name: str | None) -> Path:
+    store = workspace / "store"
+    if name:
+        path = store / name
+        if not path.is_dir():
+            raise InputError(f"{workspace}: no result set '{name}' in the feature store")
+        return path
+    candidates = sorted((p for p in store.glob("*") if (p / "masks").is_dir()), key=lambda p: p.stat().st_mtime) \
+        if store.is_dir() else []
+    if not candidates:
+        raise InputError(f"{workspace}: no lung masks in the feature store; run `ildrad run {workspace}` first")
+    return candidates[-1]
+
+
+def build_cache(workspace: str | Path, settings: DeepSettings) -> Path:
+    """Write the input of every manifest CT scan with a stored lung mask; return the cache folder.
+
+    Scans already cached are skipped; scans without a lung mask are left out (counted in the log).
+    """
+    from ildrad.io.dicom_series import read_ct_series
+    from ildrad.io.volume_files import read_mask
+    from ildrad.progress import track
+
+    workspace = Path(workspace)
+    results = _result_set_dir(workspace, settings.result_set)
+    folder = workspace / CACHE_DIR / input_hash(settings, results.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = pd.read_parquet(workspace / "manifest.parquet")
+    if "modality" in manifest.columns:
+        manifest = manifest[manifest.modality == "CT"]
+    paths = pd.read_parquet(workspace / "private" / "series_paths.parquet").set_index("scan_key").files
+    todo = [k for k in manifest.scan_key if not (folder / f"{k}.npy").is_file()]
+    no_mask = 0
+    for key in track(todo, description="deep inputs"):
+        mask_file = results / "masks" / key / "lungs.nii.gz"
+        if not mask_file.is_file() or key not in paths.index:
+            no_mask += 1
+            continue
+        ct = read_ct_series([Path(f) for f in paths[key]])
+        lungs = read_mask(mask_file)
+        if lungs.array.shape != ct.array.shape:
+            raise InputError(f"{mask_file}: lung mask shape {lungs.array.shape} differs from its CT {ct.array.shape}")
+        _atomic_save(folder / f"{key}.npy", lung_input(ct.array, lungs.array, ct.grid.spacing, settings))
+    if no_mask:
+        log.warning("%d scan(s) have no stored lung mask and get no deep input", no_mask)
+    (folder / "inputs.json").write_text(
+        json.dumps({"result_set": results.name, **settings.model_dump(include={"dims", "size_2d", "size_3d",
+                                                                              "window_hu", "margin_mm"})}, indent=2)
+    )
+    return folder
+
+
+def load_inputs(folder: str | Path, scan_keys: list[str]) -> np.ndarray:
+    """Stack the cached inputs of ``scan_keys`` (an :class:`InputError` naming a missing one)."""
+    folder = Path(folder)
+    arrays = []
+    for key in scan_keys:
+        path = folder / f"{key}.npy"
+        if not path.is_file():
+            raise InputError(f"{path}: no cached deep input for this scan (run the cache step again)")
+        arrays.append(np.load(path))
+    return np.stack(arrays) if arrays else np.zeros((0,), np.float32)

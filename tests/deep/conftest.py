@@ -1,0 +1,74 @@
+"""Tiny synthetic cohorts for the deep-model tests (inputs built from phantoms, cached by pytest)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ildrad.models.deep.inputs import lung_input
+from ildrad.models.settings import DeepSettings
+from ildrad.synth.phantom import PhantomSpec, make_chest_ct
+from ildrad.synth.phantom_spec import PatternMix
+
+GGO = PatternMix(ground_glass=1, reticulation=0, honeycombing=0, consolidation=0)
+HONEYCOMB = PatternMix(ground_glass=0, reticulation=0, honeycombing=1, consolidation=0)
+CACHE_VERSION = "deep-v2"
+
+
+def texture_phantom(label: int, seed: int, extent: float = 0.3):
+    """Ground glass (0) or honeycombing (1) over ``extent`` of the lung, matched mean density."""
+    if label:
+        spec = PhantomSpec(size="tiny", ild_extent=extent, honeycomb_wall_fraction=0.6, pattern_mix=HONEYCOMB)
+    else:
+        spec = PhantomSpec(size="tiny", ild_extent=extent, pattern_mix=GGO)
+    return make_chest_ct(spec, seed)
+
+
+def _cached(request, name: str, build):
+    folder = request.config.cache.mkdir(f"{CACHE_VERSION}-{name}")
+    path = folder / "data.npz"
+    if path.is_file():
+        return dict(np.load(path))
+    data = build()
+    np.savez(path, **data)
+    return data
+
+
+@pytest.fixture(scope="session")
+def texture_cohort(request) -> dict[str, np.ndarray]:
+    """32 scans, 2.5D inputs; ``y`` = honeycombing (1) vs ground glass (0) at equal mean density.
+
+    Both classes take the same spread of extents (15-40 %, in shuffled order), so the mean lung
+    density varies far more within a class than between the classes."""
+
+    def build():
+        settings = DeepSettings(dims="2.5d")
+        extents = np.random.default_rng(7).permutation(np.linspace(0.15, 0.4, 16))
+        xs, ys, means = [], [], []
+        for i in range(32):
+            label = i % 2
+            scan = texture_phantom(label, seed=100 + i, extent=float(extents[i // 2]))
+            lungs = scan.truth["lungs"].array
+            xs.append(lung_input(scan.ct.array, lungs, scan.ct.grid.spacing, settings))
+            ys.append(label)
+            means.append(scan.ct.array[lungs > 0].mean())
+        return {"x": np.stack(xs), "y": np.array(ys, float), "lung_mean_hu": np.array(means)}
+
+    return _cached(request, "texture", build)
+
+
+@pytest.fixture(scope="session")
+def extent_cohort(request) -> dict[str, np.ndarray]:
+    """24 scans with ILD extents spread over 0-0.5 (default pattern mix), 2.5D inputs and truth."""
+
+    def build():
+        settings = DeepSettings(dims="2.5d")
+        extents = np.linspace(0.0, 0.5, 24)
+        xs, truth = [], []
+        for i, extent in enumerate(extents):
+            scan = make_chest_ct(PhantomSpec(size="tiny", ild_extent=float(extent)), seed=300 + i)
+            xs.append(lung_input(scan.ct.array, scan.truth["lungs"].array, scan.ct.grid.spacing, settings))
+            truth.append(scan.numbers["ild_extent"])
+        return {"x": np.stack(xs), "extent": np.array(truth)}
+
+    return _cached(request, "extent", build)
