@@ -32,6 +32,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,9 @@ from scipy import ndimage
 from ildrad.errors import InputError
 from ildrad.image import Image, Mask
 from ildrad.settings_base import Section
+
+if TYPE_CHECKING:
+    from ildrad.config import Config
 
 __all__ = [
     "PerturbationParameters",
@@ -306,7 +310,7 @@ def _scan_keys(workspace: Path, masks: Path, scans: int | None, seed: int) -> li
 
 def perturb_workspace(
     workspace: str | Path,
-    config,
+    config: Config,
     settings: PerturbationSettings,
     scans: int | None = None,
     result_set: str | None = None,
