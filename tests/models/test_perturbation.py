@@ -1,4 +1,4 @@
-"""Perturbation chain (Zwanenburg 2019), ICC stability table, ``ildrad perturb`` and the ICC filter."""
+"""Perturbation chain (Zwanenburg 2019), ICC stability table, ``ildrad perturb``, ICC filter."""
 
 import dataclasses
 
@@ -116,7 +116,9 @@ def test_contour_randomisation_moves_only_the_boundary_by_about_its_amplitude():
     assert changed.any()
     from scipy import ndimage
 
-    distance = np.where(mask, ndimage.distance_transform_edt(mask), ndimage.distance_transform_edt(~mask))
+    distance = np.where(
+        mask, ndimage.distance_transform_edt(mask), ndimage.distance_transform_edt(~mask)
+    )
     assert distance[changed].max() <= 5.0  # at most ~4 SD of the 1 mm displacement
     assert abs(moved.sum() / mask.sum() - 1) < 0.15
 
@@ -142,39 +144,57 @@ def test_icc_separates_stable_from_unstable_features_on_synthetic_scans():
             for name, roi in (("big", big), ("tiny", tiny)):
                 p_image, p_roi = perturb(image, roi, parameters)
                 features = extract(p_image, Mask(p_roi.astype(np.uint8), p_image.grid), config)
-                rows.append({"scan_key": f"{name}{subject}", "perturbation": parameters.perturbation,
-                             "roi": name, "mean": features["stat_mean"], "volume": features["morph_volume"]})
+                rows.append(
+                    {
+                        "scan_key": f"{name}{subject}",
+                        "perturbation": parameters.perturbation,
+                        "roi": name,
+                        "mean": features["stat_mean"],
+                        "volume": features["morph_volume"],
+                    }
+                )
     table = pd.DataFrame(rows)
     big_icc = stability_table(table[table.roi == "big"], ["mean", "volume"]).set_index("feature")
     tiny_icc = stability_table(table[table.roi == "tiny"], ["mean", "volume"]).set_index("feature")
     assert big_icc.loc["mean", "icc_2_1"] > 0.9
     assert big_icc.loc["mean", "icc_3_1"] > 0.9
     assert tiny_icc.loc["volume", "icc_2_1"] < 0.5
-    assert (big_icc.n_scans == 6).all() and (big_icc.n_perturbations == 4).all()
+    assert (big_icc.n_scans == 6).all()
+    assert (big_icc.n_perturbations == 4).all()
 
 
 def test_stability_filter_drops_unstable_listed_features_and_keeps_unlisted(tmp_path):
     path = tmp_path / "icc.parquet"
-    pd.DataFrame({
-        "feature": ["rad__a", "rad__b", "rad__c"],
-        "icc_2_1": [0.95, 0.5, np.nan],
-        "icc_3_1": [0.96, 0.8, np.nan],
-        "n_scans": 3, "n_perturbations": 4,
-    }).to_parquet(path)
+    pd.DataFrame(
+        {
+            "feature": ["rad__a", "rad__b", "rad__c"],
+            "icc_2_1": [0.95, 0.5, np.nan],
+            "icc_3_1": [0.96, 0.8, np.nan],
+            "n_scans": 3,
+            "n_perturbations": 4,
+        }
+    ).to_parquet(path)
     columns = ["rad__a", "rad__b", "rad__c", "delta__rad__b", "qct__x", "clin__age_years"]
     off = ModelsSettings()
     assert stable_columns(columns, off) == columns
     on = ModelsSettings(icc_threshold=0.75, stability_file=str(path))
     assert stable_columns(columns, on) == ["rad__a", "qct__x", "clin__age_years"]
     consistency = ModelsSettings(icc_threshold=0.75, icc_form="3,1", stability_file=str(path))
-    assert stable_columns(columns, consistency) == ["rad__a", "rad__b", "delta__rad__b", "qct__x",
-                                                    "clin__age_years"]
+    assert stable_columns(columns, consistency) == [
+        "rad__a",
+        "rad__b",
+        "delta__rad__b",
+        "qct__x",
+        "clin__age_years",
+    ]
     with pytest.raises(ValidationError, match="stability_file"):
         ModelsSettings(icc_threshold=0.75)
     from ildrad.errors import InputError
 
     with pytest.raises(InputError, match="stability file not found"):
-        stable_columns(columns, ModelsSettings(icc_threshold=0.75, stability_file=str(tmp_path / "no")))
+        stable_columns(
+            columns, ModelsSettings(icc_threshold=0.75, stability_file=str(tmp_path / "no"))
+        )
 
 
 # ---------------------------------------------------------------- CLI on a tiny workspace
@@ -227,14 +247,16 @@ def test_cli_writes_icc_and_parameters(perturbed):
     table = pd.read_parquet(perturbed / "icc.parquet")
     assert list(table.columns) == ["feature", "icc_2_1", "icc_3_1", "n_scans", "n_perturbations"]
     assert table.feature.str.startswith("rad__lung__original__").all()
-    assert (table.n_scans == 3).all() and (table.n_perturbations == 3).all()
+    assert (table.n_scans == 3).all()
+    assert (table.n_perturbations == 3).all()
     icc = table.set_index("feature").icc_2_1
     # Lungs 40 HU apart between scans, noise 15 HU: the median ignores the up to 10 % of body
     # voxels (+30 HU) that volume adaptation adds; the mean does not.
     assert icc["rad__lung__original__stat_median"] > 0.9
     assert icc["rad__lung__original__stat_mean"] < icc["rad__lung__original__stat_median"]
     parameters = pd.read_parquet(perturbed / "parameters.parquet")
-    assert len(parameters) == 9 and parameters.noise_level.between(10, 20).all()
+    assert len(parameters) == 9
+    assert parameters.noise_level.between(10, 20).all()  # the noise added to the phantoms: 15 HU
 
 
 def test_cli_parameters_regenerate_the_perturbed_features(workspace, perturbed):
@@ -246,14 +268,22 @@ def test_cli_parameters_regenerate_the_perturbed_features(workspace, perturbed):
     ws, config, results = workspace
     record = pd.read_parquet(perturbed / "parameters.parquet").iloc[4].to_dict()
     key = record["scan_key"]
-    files = pd.read_parquet(ws / "private" / "series_paths.parquet").set_index("scan_key").files[key]
+    files = (
+        pd.read_parquet(ws / "private" / "series_paths.parquet").set_index("scan_key").files[key]
+    )
     ct = read_ct_series(list(files))
     lungs = read_mask(results / "masks" / key / "lungs.nii.gz").array != 0
     fields = {f.name for f in dataclasses.fields(PerturbationParameters)}
     image, roi = perturb(ct, lungs, PerturbationParameters(**{k: record[k] for k in fields}))
     assert int(roi.sum()) == record["roi_voxels"]
-    row = _radiomics_row(image, Mask(roi.astype(np.uint8), image.grid), load_config(config), "rad", "lung",
-                         "original")
+    row = _radiomics_row(
+        image,
+        Mask(roi.astype(np.uint8), image.grid),
+        load_config(config),
+        "rad",
+        "lung",
+        "original",
+    )
     stored = pd.read_parquet(perturbed / "features.parquet").set_index(["scan_key", "perturbation"])
     stored_row = stored.loc[(key, record["perturbation"])]
     for column in ("rad__lung__original__stat_mean", "rad__lung__original__morph_volume"):

@@ -1,4 +1,4 @@
-"""``ildrad perturb``: ICC stability of lung radiomics under image perturbation (Zwanenburg 2019)."""
+"""``ildrad perturb``: ICC stability of lung radiomics under perturbation (Zwanenburg 2019)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ __all__ = ["register"]
 
 
 def perturb(
-    workspace: Path = typer.Argument(..., help="Workspace after `ildrad run` (lung masks in the store)."),
+    workspace: Path = typer.Argument(
+        ..., help="Workspace after `ildrad run` (lung masks in the store)."
+    ),
     config: Path | None = typer.Option(
         None, "--config", help="Configuration YAML (its radiomics and io sections; use the run's)."
     ),
@@ -22,7 +24,9 @@ def perturb(
     result_set: str | None = typer.Option(
         None, "--result-set", help="Store result set holding the masks (default: the newest)."
     ),
-    max_angle: float = typer.Option(10.0, "--max-angle", help="Rotations drawn from U(-a, a) degrees."),
+    max_angle: float = typer.Option(
+        10.0, "--max-angle", help="Rotations drawn from U(-a, a) degrees."
+    ),
     max_volume: float = typer.Option(
         0.1, "--max-volume", help="Relative volume changes drawn from U(-f, f)."
     ),
@@ -37,9 +41,15 @@ def perturb(
     from ildrad.models.perturbation import ICC_FILE, PerturbationSettings, perturb_workspace
 
     settings = PerturbationSettings(
-        n=n, seed=seed, max_angle_deg=max_angle, max_volume_fraction=max_volume, noise_scale=noise_scale
+        n=n,
+        seed=seed,
+        max_angle_deg=max_angle,
+        max_volume_fraction=max_volume,
+        noise_scale=noise_scale,
     )
-    out = perturb_workspace(workspace, load_config(config), settings, scans=scans, result_set=result_set)
+    out = perturb_workspace(
+        workspace, load_config(config), settings, scans=scans, result_set=result_set
+    )
     import pandas as pd
 
     table = pd.read_parquet(out / ICC_FILE)

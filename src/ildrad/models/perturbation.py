@@ -117,7 +117,7 @@ def estimate_noise_sd(image: Image, mask: np.ndarray | None = None) -> float:
 def sample_parameters(
     scan_key: str, noise_level: float, settings: PerturbationSettings
 ) -> list[PerturbationParameters]:
-    """Draw the ``settings.n`` perturbations of one scan (``noise_level``: its estimated noise SD)."""
+    """Draw the ``settings.n`` perturbations of a scan (``noise_level``: its estimated noise SD)."""
     rng = _scan_rng(settings.seed, scan_key)
     out = []
     for index in range(settings.n):
@@ -215,7 +215,9 @@ def randomise_contour(
     return out
 
 
-def adapt_volume(mask: np.ndarray, spacing: tuple[float, float, float], fraction: float) -> np.ndarray:
+def adapt_volume(
+    mask: np.ndarray, spacing: tuple[float, float, float], fraction: float
+) -> np.ndarray:
     """Grow (``fraction`` > 0) or shrink the mask to exactly ``round(V (1 + fraction))`` voxels,
     taking voxels in order of signed distance to the boundary (ties in array order)."""
     count = int(mask.sum())
@@ -223,7 +225,9 @@ def adapt_volume(mask: np.ndarray, spacing: tuple[float, float, float], fraction
     if count == 0 or target == count:
         return mask.copy()
     if target < 1:
-        raise InputError(f"volume adaptation by {fraction:+.3f} leaves no voxel of a {count}-voxel mask")
+        raise InputError(
+            f"volume adaptation by {fraction:+.3f} leaves no voxel of a {count}-voxel mask"
+        )
     # Margin: the shell of a sphere of the grown volume, at least 2 voxels.
     radius = (3 * count * np.prod(spacing) / (4 * np.pi)) ** (1 / 3)
     growth_mm = radius * (max(1.0 + fraction, 1.0) ** (1 / 3) - 1.0)
@@ -231,7 +235,9 @@ def adapt_volume(mask: np.ndarray, spacing: tuple[float, float, float], fraction
     box = _crop(mask, margin)
     distance = _signed_distance_mm(mask[box], spacing).ravel()
     if target > distance.size:
-        raise InputError(f"volume adaptation by {fraction:+.3f} needs more voxels than the image holds")
+        raise InputError(
+            f"volume adaptation by {fraction:+.3f} needs more voxels than the image holds"
+        )
     order = np.argsort(distance, kind="stable")[:target]
     local = np.zeros(distance.size, dtype=bool)
     local[order] = True
@@ -240,7 +246,9 @@ def adapt_volume(mask: np.ndarray, spacing: tuple[float, float, float], fraction
     return out
 
 
-def perturb(image: Image, mask: np.ndarray, parameters: PerturbationParameters) -> tuple[Image, np.ndarray]:
+def perturb(
+    image: Image, mask: np.ndarray, parameters: PerturbationParameters
+) -> tuple[Image, np.ndarray]:
     """Deterministic twin: apply recorded parameters (rotation, noise, contour, volume)."""
     rotated, roi = rotate_about_z(image, mask.astype(bool), parameters.angle_deg)
     noisy = add_noise(rotated, parameters.noise_sd, parameters.noise_seed)
@@ -269,7 +277,9 @@ def stability_table(features: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     complete = [c for c in columns if features[c].notna().all()]
     rows = pd.DataFrame({"feature": columns})
     for form in ("2,1", "3,1"):
-        values = icc(features, complete, "scan_key", "perturbation", form) if complete else pd.Series()
+        values = (
+            icc(features, complete, "scan_key", "perturbation", form) if complete else pd.Series()
+        )
         rows[f"icc_{form.replace(',', '_')}"] = rows.feature.map(values).astype(float)
     rows["n_scans"] = n_scans
     rows["n_perturbations"] = n_perturbations
@@ -283,9 +293,13 @@ def _result_set_dir(workspace: Path, result_set: str | None) -> Path:
         if not (folder / "masks").is_dir():
             raise InputError(f"{folder}: result set has no masks/ folder (run `ildrad run` first)")
         return folder
-    candidates = sorted(
-        (p for p in store.glob("*") if (p / "masks").is_dir()), key=lambda p: p.stat().st_mtime
-    ) if store.is_dir() else []
+    candidates = (
+        sorted(
+            (p for p in store.glob("*") if (p / "masks").is_dir()), key=lambda p: p.stat().st_mtime
+        )
+        if store.is_dir()
+        else []
+    )
     if not candidates:
         raise InputError(f"{workspace}: no lung masks in the feature store; run `ildrad run` first")
     return candidates[-1]
@@ -349,14 +363,23 @@ def perturb_workspace(
         mask_file = results / "masks" / key / "lungs.nii.gz"
         lungs = read_mask(mask_file).array != 0
         if lungs.shape != ct.shape:
-            raise InputError(f"{mask_file}: lung mask shape {lungs.shape} differs from its CT {ct.shape}")
+            raise InputError(
+                f"{mask_file}: lung mask shape {lungs.shape} differs from its CT {ct.shape}"
+            )
         noise_level = estimate_noise_sd(ct, lungs)
         for parameters in sample_parameters(key, noise_level, settings):
             image, roi = perturb(ct, lungs, parameters)
-            row = _radiomics_row(image, Mask(roi.astype(np.uint8), image.grid), config, "rad", "lung", "original")
+            row = _radiomics_row(
+                image, Mask(roi.astype(np.uint8), image.grid), config, "rad", "lung", "original"
+            )
             rows.append({"scan_key": key, "perturbation": parameters.perturbation, **row})
-            records.append({**dataclasses.asdict(parameters), "noise_level": noise_level,
-                            "roi_voxels": int(roi.sum())})
+            records.append(
+                {
+                    **dataclasses.asdict(parameters),
+                    "noise_level": noise_level,
+                    "roi_voxels": int(roi.sum()),
+                }
+            )
     features = pd.DataFrame(rows)
     columns = [c for c in features.columns if c.startswith("rad__")]
     table = stability_table(features, columns)
@@ -365,9 +388,22 @@ def perturb_workspace(
     table.to_parquet(out / ICC_FILE, index=False)
     pd.DataFrame(records).to_parquet(out / PARAMETERS_FILE, index=False)
     features.to_parquet(out / FEATURES_FILE, index=False)
-    (out / "settings.json").write_text(json.dumps(
-        {"result_set": results.name, "scans": keys, "perturbation": settings.model_dump(mode="json"),
-         "radiomics_config_hash": config_hash(config.radiomics)}, indent=2))
-    log.info("ICC of %d features over %d scans x %d perturbations -> %s",
-             len(table), len(keys), settings.n, out / ICC_FILE)
+    (out / "settings.json").write_text(
+        json.dumps(
+            {
+                "result_set": results.name,
+                "scans": keys,
+                "perturbation": settings.model_dump(mode="json"),
+                "radiomics_config_hash": config_hash(config.radiomics),
+            },
+            indent=2,
+        )
+    )
+    log.info(
+        "ICC of %d features over %d scans x %d perturbations -> %s",
+        len(table),
+        len(keys),
+        settings.n,
+        out / ICC_FILE,
+    )
     return out

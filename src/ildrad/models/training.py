@@ -88,7 +88,9 @@ def stable_columns(columns: list[str], settings: ModelsSettings) -> list[str]:
         return columns
     path = Path(settings.stability_file or "")
     if not path.is_file():
-        raise InputError(f"{path}: stability file not found (models.stability_file; see `ildrad perturb`)")
+        raise InputError(
+            f"{path}: stability file not found (models.stability_file; see `ildrad perturb`)"
+        )
     table = pd.read_parquet(path)
     form = f"icc_{settings.icc_form.replace(',', '_')}"
     if not {"feature", form} <= set(table.columns):
