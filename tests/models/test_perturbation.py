@@ -295,3 +295,17 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
 
     assert main(["perturb", str(tmp_path), "--n", "2"]) == 2
     assert "run `ildrad run` first" in capsys.readouterr().err
+
+
+def test_assemble_inputs_applies_the_stability_filter(tmp_path):
+    from ildrad.models.training import assemble_inputs
+
+    path = tmp_path / "icc.parquet"
+    pd.DataFrame(
+        {"feature": ["rad__a", "rad__b"], "icc_2_1": [0.9, 0.2], "icc_3_1": [0.9, 0.2]}
+    ).to_parquet(path)
+    manifest = pd.DataFrame({"scan_key": ["s1", "s2"], "patient_key": ["p1", "p2"]})
+    features = manifest.assign(**{"rad__a": [1.0, 2.0], "rad__b": [3.0, 4.0], "qct__c": [5.0, 6.0]})
+    settings = ModelsSettings(icc_threshold=0.75, stability_file=str(path))
+    inputs = assemble_inputs(manifest, features, ["rad", "qct"], settings)
+    assert list(inputs.columns) == ["scan_key", "patient_key", "rad__a", "qct__c"]
