@@ -92,7 +92,7 @@ def build_backbone(arch: str, dims: str) -> Backbone:
     small = arch.endswith("_small")
     family = arch.removesuffix("_small")
     if family == "resnet18":
-        return _resnet18(spatial_dims, channels, 0.25 if small else 1.0)
+        return _resnet18(spatial_dims, channels, 0.125 if small else 1.0)
     if family == "densenet121":
         return _densenet(spatial_dims, channels, small)
     return _swin(spatial_dims, channels, small)
