@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 # Debian packages the test suite drives (added by the stages that need them).
-SYSTEM_PACKAGES :=
+SYSTEM_PACKAGES := chromium chromium-driver dicom3tools
 
 system-deps:
 	bash .ci/system-deps.sh $(SYSTEM_PACKAGES)

@@ -4,7 +4,7 @@ Steps, each an ordinary ``ildrad`` command so the demo shows exactly what a user
 a synthetic cohort with CT and PET (``synth cohort``), ``index``, ``run``, ``folds``, ``train``
 (radiomics + QCT + PET + clinical random forest, and a clinical-only logistic baseline),
 ``evaluate``, the cohort and patient reports, and the DICOM SEG/SR export. The configuration
-``DIR/demo_config.yaml`` restricts radiomics to the original image and six families and uses one
+``DIR/demo_config.yaml`` restricts radiomics to the original image and three families (intensity statistics, histogram, GLCM) and uses one
 repeat of 5-fold cross-validation, so the demo fits in minutes on two cores. Deep models are
 trained only when the ``deep`` command exists in this installation.
 """
@@ -19,14 +19,14 @@ from pathlib import Path
 
 from ildrad.errors import InputError
 
-__all__ = ["DEMO_CONFIG", "DemoResult", "demo_steps", "run_demo"]
+__all__ = ["DEMO_CONFIG", "DEMO_SPEC", "DemoResult", "demo_steps", "run_demo"]
 
 log = logging.getLogger(__name__)
 
 #: Configuration of the demo (YAML): fewer radiomics families, one CV repeat, no tuning.
 DEMO_CONFIG = """\
 radiomics:
-  families: [intensity_stats, intensity_histogram, glcm, glrlm, glszm, ngtdm]
+  families: [intensity_stats, intensity_histogram, glcm]
 models:
   n_splits: 5
   n_repeats: 1
@@ -34,6 +34,17 @@ models:
   tune: false
   n_estimators: 200
   n_features: 10
+"""
+
+#: Generating-model changes for the demo cohort (merged over the default spec): at most three
+#: HRCT per patient and a higher baseline hazard, so that a small cohort has enough deaths
+#: within three years for the models to learn from.
+DEMO_SPEC = """\
+schedule:
+  max_scans: 3
+hazard:
+  baseline:
+    rate_per_year: 0.15
 """
 
 
@@ -65,6 +76,8 @@ def demo_steps(out: Path, patients: int, seed: int, workers: int) -> list[tuple[
                 "--size",
                 "tiny",
                 "--pet",
+                "--spec",
+                str(out / "demo_spec.yaml"),
                 "--out",
                 str(out / "cohort"),
             ],
@@ -164,6 +177,7 @@ def run_demo(
         raise InputError(f"{out}: the demo folder must be empty or new")
     out.mkdir(parents=True, exist_ok=True)
     (out / "demo_config.yaml").write_text(DEMO_CONFIG)
+    (out / "demo_spec.yaml").write_text(DEMO_SPEC)
     steps = demo_steps(out, patients, seed, workers)
     ws = out / "workspace"
     patient_step = ("patient report", None)

@@ -2,13 +2,14 @@
 
 A tiny synthetic cohort with PET (4 patients) is indexed and run (lungs and a few radiomics
 families, masks kept). Two model folders are then written by hand with out-of-fold risks (the
-labels are the mortality_3y labels where assessable, completed by a fixed alternating pattern when
-the tiny cohort lacks one class: this fixture tests rendering, not learning), and ``ildrad
+labels alternate by patient, so both outcomes have two patients: this fixture tests rendering,
+not learning), and ``ildrad
 evaluate`` turns them into metrics.csv, predictions.csv and comparisons.csv.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 
 TEST_CONFIG = """\
 radiomics:
-  families: [intensity_stats, glcm]
+  families: [intensity_stats]
 models:
   n_bootstrap: 50
 """
@@ -29,17 +30,18 @@ def _fake_model(workspace: Path, name: str, noise: float, seed: int) -> Path:
     from ildrad.models.workflow import load_scan_tables
 
     ct, features = load_scan_tables(workspace)
-    target = mortality_target(ct, 3).frame
-    target = target[target.scan_key.isin(features.scan_key)].reset_index(drop=True)
-    y = target.y.to_numpy(float)
-    if np.unique(y[~np.isnan(y)]).size < 2:  # a 4-patient cohort may lack one outcome
-        y = np.arange(len(y)) % 2.0
+    frame = mortality_target(ct, 3).frame
+    frame = frame[frame.scan_key.isin(features.scan_key)].reset_index(drop=True)
+    # Labels by patient (alternating over the sorted keys), so that both outcomes come from at least
+    # two patients each as the clustered comparisons need; rendering, not learning, is tested here.
+    patients = sorted(frame.patient_key.unique())
+    y = frame.patient_key.map({key: float(i % 2) for i, key in enumerate(patients)}).to_numpy(float)
     rng = np.random.default_rng(seed)
     risk = np.clip(0.25 + 0.5 * y + rng.normal(0, noise, len(y)), 0.01, 0.99)
     oof = pd.DataFrame(
         {
-            "scan_key": target.scan_key,
-            "patient_key": target.patient_key,
+            "scan_key": frame.scan_key,
+            "patient_key": frame.patient_key,
             "target": "mortality_3y",
             "repeat": 0,
             "fold": np.arange(len(y)) % 2,
@@ -66,6 +68,10 @@ def report_workspace(tmp_path_factory) -> Path:
     """Workspace with store, masks, two model folders and WORKSPACE/results from `ildrad evaluate`."""
     from ildrad.cli import main
 
+    if os.environ.get(
+        "ILDRAD_REPORT_TEST_WS"
+    ):  # a workspace built by this fixture before (development)
+        return Path(os.environ["ILDRAD_REPORT_TEST_WS"])
     root = tmp_path_factory.mktemp("report_ws")
     (root / "config.yaml").write_text(TEST_CONFIG)
     config = ["--config", str(root / "config.yaml")]

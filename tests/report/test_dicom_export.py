@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pydicom
 import pytest
+from report_decoding import decoded_copy
 
 from ildrad.cli import main
 from ildrad.cohort.privacy import identifier_terms, scan_for_identifiers
@@ -116,7 +117,7 @@ def test_sr_holds_the_store_values_and_references_the_source_series(
         assert private.loc[key, "series_instance_uid"] in text  # the source series is referenced
 
 
-def test_export_is_pseudonymous(exported, report_workspace) -> None:
+def test_export_is_pseudonymous(exported, report_workspace, tmp_path) -> None:
     patient_keys = set(pd.read_parquet(report_workspace / "manifest.parquet").patient_key)
     for path in _objects(exported):
         ds = pydicom.dcmread(path, stop_before_pixels=True)
@@ -124,7 +125,10 @@ def test_export_is_pseudonymous(exported, report_workspace) -> None:
         assert ds.PatientID in patient_keys
         assert not ds.get("PatientBirthDate") and not ds.get("AccessionNumber")
         assert "InstitutionName" not in ds
-    assert scan_for_identifiers(exported, identifier_terms(report_workspace)) == []
+    terms = identifier_terms(report_workspace)
+    uids = decoded_copy(exported, tmp_path / "decoded")
+    assert scan_for_identifiers(tmp_path / "decoded", terms) == []
+    assert uids and not uids & terms
 
 
 def test_identified_export_copies_the_source_headers_and_says_so(

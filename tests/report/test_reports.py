@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from report_decoding import decoded_copy
 
 from ildrad.cli import main
 from ildrad.cohort.privacy import identifier_terms, scan_for_identifiers
@@ -151,7 +152,9 @@ def test_roc_auc_in_the_summary_and_comparisons_match_the_csv_files(
     results = report_workspace / "results"
     metrics = pd.read_csv(results / "metrics.csv", keep_default_na=False, na_values=[""])
     text = reports["cohort"].read_text()
-    for row in metrics[(metrics.metric == "roc_auc") & (metrics.at.fillna("") == "")].itertuples():
+    for row in metrics[
+        (metrics.metric == "roc_auc") & (metrics["at"].fillna("") == "")
+    ].itertuples():
         assert f"{row.model}, {row.target}: ROC AUC {row.value:.3f}" in text
     comparisons = pd.read_csv(results / "comparisons.csv")
     parsed = _parse(reports["cohort"], "comparison-table")
@@ -216,11 +219,13 @@ def test_unknown_patient_key_is_an_input_error(report_workspace, tmp_path) -> No
     )
 
 
-def test_reports_hold_no_identifier(reports, report_workspace) -> None:
+def test_reports_hold_no_identifier(reports, report_workspace, tmp_path) -> None:
     terms = identifier_terms(report_workspace)
     assert terms, "the synthetic headers should give identifier terms"
-    folder = reports["cohort"].parent
-    assert scan_for_identifiers(folder, terms) == []
+    decoded = tmp_path / "decoded"
+    decoded_copy(reports["cohort"].parent, decoded)
+    assert len(list(decoded.glob("*.png"))) > 5
+    assert scan_for_identifiers(decoded, terms) == []
 
 
 def test_checklists_do_not_claim_what_the_run_did_not_do(reports) -> None:

@@ -131,6 +131,7 @@ def run_cohort(workspace: str | Path, config: Config | None = None, *, workers: 
     """Process every scan of the manifest not yet in the result set of ``config``."""
     from distributed import as_completed
 
+    from ildrad.cohort.overrides import OVERRIDES_DIR
     from ildrad.cohort.pipeline import process_scan
     from ildrad.progress import RunProgress
 
@@ -140,7 +141,8 @@ def run_cohort(workspace: str | Path, config: Config | None = None, *, workers: 
         raise InputError(f"--workers must be at least 1, got {workers}")
     results = ResultSet(workspace, result_set_name(config_hash(config)))
     masks_root = results.root / "masks" if config.run.keep_masks else None
-    function = scan_function or functools.partial(process_scan, masks_root=masks_root)
+    function = scan_function or functools.partial(process_scan, masks_root=masks_root,
+                                                  overrides_root=workspace / OVERRIDES_DIR)
     started = time.perf_counter()
     with results.exclusive_run() as token:
         tasks, skipped = _tasks(workspace, config, results.done_keys())

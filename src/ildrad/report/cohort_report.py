@@ -297,7 +297,7 @@ def _curve_sections(
     for target in targets:
         rows = predictions[(predictions.target == target) & predictions.y.notna()]
         auc_rows = metrics[
-            (metrics.metric == "roc_auc") & (metrics.at == "") & (metrics.target == target)
+            (metrics.metric == "roc_auc") & (metrics["at"] == "") & (metrics.target == target)
         ]
         auc = {r.model: (r.value, r.ci_low, r.ci_high) for r in auc_rows.itertuples()}
         sections["roc"].add(
@@ -507,10 +507,9 @@ def _harmonisation_section(
     before = PCA(2).fit_transform(standard)
     panels = {"before (z-scored)": before}
     if len(counts) >= 2 and counts.min() >= 2:
-        harmonised = ComBat(parametric=True).fit_transform(
-            pd.DataFrame(standard, columns=X.columns), batch=batches
-        )
-        after = PCA(2).fit_transform(np.asarray(harmonised, float))
+        frame = pd.DataFrame(standard, columns=X.columns).assign(scanner_batch=batches)
+        harmonised = ComBat(batch_column="scanner_batch").fit_transform(frame)
+        after = PCA(2).fit_transform(np.asarray(harmonised[list(X.columns)], float))
         panels["after ComBat"] = after
         text = (
             "ComBat fitted here on all scans for display only; the models fit it inside training folds "
@@ -567,7 +566,7 @@ def _unit_section(doc: Document, ct: pd.DataFrame, tables: dict[str, pd.DataFram
             (metrics.model == model)
             & (metrics.target == target)
             & (metrics.metric == "roc_auc")
-            & (metrics.at == "")
+            & (metrics["at"] == "")
         ]
         chosen = first[(first.model == model) & (first.target == target) & first.y.notna()]
         value = binary_metrics(chosen.y.to_numpy(float), chosen.risk.to_numpy(float)).get(
@@ -722,7 +721,7 @@ def _summary_section(
     lines = [f"{ct.patient_key.nunique()} patients, {len(ct)} CT scans."]
     metrics = tables.get("metrics")
     if metrics is not None:
-        auc = metrics[(metrics.metric == "roc_auc") & (metrics.at == "")]
+        auc = metrics[(metrics.metric == "roc_auc") & (metrics["at"] == "")]
         for row in auc.sort_values(["target", "value"], ascending=[True, False]).itertuples():
             lines.append(
                 f"{row.model}, {row.target}: ROC AUC {row.value:.3f} (95% CI {row.ci_low:.3f}-"

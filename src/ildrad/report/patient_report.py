@@ -215,7 +215,7 @@ def build_patient_report(
             calibration = metrics[
                 metrics.metric.isin(("cal_intercept", "cal_slope", "brier", "roc_auc"))
                 & metrics.model.isin(risks.model)
-                & (metrics.at == "")
+                & (metrics["at"] == "")
             ]
             section.add(
                 table_tag(
