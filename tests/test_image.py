@@ -86,3 +86,9 @@ def test_unreadable_volume_names_the_file(tmp_path) -> None:
         read_image(bad)
     with pytest.raises(InputError, match="no such file"):
         read_image(tmp_path / "absent.nii.gz")
+
+
+def test_default_grid_is_simpleitk_identity() -> None:
+    itk = image_to_sitk(Image.from_array(np.zeros((2, 3, 4))))
+    assert itk.GetDirection() == (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+    assert itk.GetSize() == (4, 3, 2)

@@ -8,7 +8,9 @@ Conventions (the same everywhere in ildrad):
   DICOM and ITK) of the *centre* of voxel ``[0, 0, 0]``.
 * ``Grid.direction`` is a 3 x 3 matrix whose column ``j`` is the unit vector (LPS) along array
   axis ``j``. So the physical position of index ``(k, j, i)`` is
-  ``origin + direction @ (spacing * (k, j, i))``.
+  ``origin + direction @ (spacing * (k, j, i))``. The default is the axial grid
+  ``[[0, 0, 1], [0, 1, 0], [1, 0, 0]]`` (array x along LPS x, y along y, slices along z), which is
+  SimpleITK's identity direction.
 
 An :class:`Image` carries its unit: ``HU`` for CT, ``SUV`` for PET after conversion, the stored
 PET unit before it, and ``none`` once intensities have been normalised, so that an HU threshold
@@ -91,10 +93,11 @@ class Grid:
     shape: tuple[int, int, int]
     spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    #: Default: the axial grid, array z along LPS z, y along y, x along x (ITK's identity).
     direction: tuple[tuple[float, float, float], ...] = (
-        (1.0, 0.0, 0.0),
-        (0.0, 1.0, 0.0),
         (0.0, 0.0, 1.0),
+        (0.0, 1.0, 0.0),
+        (1.0, 0.0, 0.0),
     )
 
     def __post_init__(self) -> None:
