@@ -29,7 +29,7 @@ demo: install
 	$(BIN)/ildrad demo --out $(DEMO_OUT)
 
 test: install system-deps
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache
