@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-__all__ = ["configure_logging", "progress_enabled"]
+__all__ = ["configure_logging", "disable_progress", "progress_enabled"]
 
 _state = {"progress": True}
 
@@ -28,3 +28,8 @@ def configure_logging(verbose: bool = False, quiet: bool = False) -> None:
 def progress_enabled() -> bool:
     """False when the user asked for ``--quiet``."""
     return _state["progress"]
+
+
+def disable_progress() -> None:
+    """No progress bars in this process (cohort workers: the client shows the run's progress)."""
+    _state["progress"] = False

@@ -95,6 +95,9 @@ def _tasks(workspace: Path, config: Config, done: set[str]) -> tuple[list[ScanTa
 def execute_task(task: ScanTask, results: ResultSet, token: str,
                  scan_function: Callable[[ScanTask], dict[str, Any]]) -> dict[str, Any]:
     """Run one scan and store its row or its failure (runs on a worker)."""
+    from ildrad.log import disable_progress
+
+    disable_progress()
     started = time.perf_counter()
     provenance = {"scan_key": task.scan_key, "patient_key": task.patient_key}
     try:
