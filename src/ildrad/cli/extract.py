@@ -42,12 +42,7 @@ def extract_command(
     ),
 ) -> None:
     """Compute IBSI features of IMAGE inside MASK and write them as one CSV row."""
-    from ildrad.config import load_config
     from ildrad.errors import ConfigError, EmptyMaskError, GridMismatchError, InputError
-    from ildrad.image import assert_same_grid
-    from ildrad.io.volume_files import read_image, read_mask
-    from ildrad.radiomics.extractor import extract
-    from ildrad.radiomics.names import to_pyradiomics
 
     naming: Literal["ibsi", "pyradiomics"]
     if names not in ("ibsi", "pyradiomics"):
@@ -60,6 +55,13 @@ def extract_command(
         write_feature_row(features, out)
         typer.echo(f"{len(features)} features: wrote {out}")
         return
+    # Imported only here: the configuration imports every stage's settings module.
+    from ildrad.config import load_config
+    from ildrad.image import assert_same_grid
+    from ildrad.io.volume_files import read_image, read_mask
+    from ildrad.radiomics.extractor import extract
+    from ildrad.radiomics.names import to_pyradiomics
+
     settings = load_config(config)
     picture = read_image(image)
     roi = read_mask(mask)

@@ -707,14 +707,18 @@ def _mesh_vertices(padded: np.ndarray) -> np.ndarray:
 
 def _row_extremes(points: np.ndarray, axis: int) -> np.ndarray:
     """Points extreme along ``axis`` among those sharing the two other coordinates (the only
-    candidates for convex hull vertices)."""
-    others = [a for a in range(points.shape[1]) if a != axis]
-    keys = np.unique(points[:, others], axis=0, return_inverse=True)[1].ravel()
-    order = np.lexsort((points[:, axis], keys))
-    sorted_keys = keys[order]
-    first = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
-    last = np.r_[sorted_keys[1:] != sorted_keys[:-1], True]
-    return points[order[first | last]]
+    candidates for convex hull vertices). ``points`` are mesh vertices: multiples of 0.5."""
+    doubled = np.rint(points * 2).astype(np.int64)
+    p, q = (doubled[:, a] for a in range(3) if a != axis)
+    key = p * (int(q.max()) + 1) + q
+    coordinate = doubled[:, axis]
+    n_keys = int(key.max()) + 1
+    low = np.full(n_keys, np.iinfo(np.int64).max)
+    high = np.full(n_keys, np.iinfo(np.int64).min)
+    np.minimum.at(low, key, coordinate)
+    np.maximum.at(high, key, coordinate)
+    keep = (coordinate == low[key]) | (coordinate == high[key])
+    return points[keep]
 
 
 def _max_distance(points: np.ndarray) -> float:
