@@ -185,11 +185,70 @@ def time_processes(ct: Path, mask: Path, runs: int, families, folder: Path) -> d
     return out
 
 
+#: pictologics feature families timed for each PyRadiomics class (GLDM ~ IBSI NGLDM).
+PICTOLOGICS_FAMILIES = {
+    "firstorder": ["intensity", "histogram"],
+    "shape": ["morphology"],
+    "glcm": ["glcm"],
+    "glrlm": ["glrlm"],
+    "glszm": ["glszm"],
+    "gldm": ["ngldm"],
+    "ngtdm": ["ngtdm"],
+}
+
+_PICTOLOGICS_SCRIPT = """
+import json, sys, time
+import pictologics
+from pictologics import RadiomicsPipeline, load_image
+ct, mask, runs, groups = sys.argv[1], sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
+image, roi = load_image(ct), load_image(mask)
+pipeline = RadiomicsPipeline()
+for name, families in groups.items():
+    pipeline.add_config(name, steps=[
+        {'step': 'discretise', 'params': {'method': 'FBS', 'bin_width': 25, 'min_val': -1000}},
+        {'step': 'extract_features', 'params': {'families': families}}])
+out = {}
+for name in groups:
+    if runs == 0:
+        pipeline.run(ct, mask, config_names=[name])
+        continue
+    pipeline.run(image, roi, config_names=[name])
+    best = float('inf')
+    for _ in range(runs):
+        start = time.process_time()
+        pipeline.run(image, roi, config_names=[name])
+        best = min(best, time.process_time() - start)
+    out[name] = best
+print(json.dumps(out))
+"""
+
+
+def time_pictologics(python: str, ct: Path, mask: Path, runs: int, families) -> dict[str, float]:
+    """CPU seconds of pictologics per PyRadiomics class, in its own interpreter."""
+    import json
+
+    groups = {f: PICTOLOGICS_FAMILIES[f] for f in families}
+    done = subprocess.run([python, "-c", _PICTOLOGICS_SCRIPT, str(ct), str(mask), str(runs),
+                           json.dumps(groups)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"pictologics failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def pictologics_process(python: str, ct: Path, mask: Path, families) -> tuple[float, float, float]:
+    import json
+
+    groups = {"all": sorted({g for f in families for g in PICTOLOGICS_FAMILIES[f]})}
+    command = [python, "-c", _PICTOLOGICS_SCRIPT, str(ct), str(mask), "0", json.dumps(groups)]
+    _run_process(command)  # warm caches
+    return _run_process(command)
+
+
 def _pictologics_note(python: str | None) -> str:
     if python is None:
-        return ("pictologics: skipped (needs Python >= 3.12 in its own environment; pass "
-                "--pictologics-python /path/to/python3.12 with pictologics installed)")
-    return f"pictologics: interpreter {python} given, but this script does not drive it yet"
+        return ("pictologics: skipped (needs Python >= 3.12 in its own environment with "
+                "pictologics installed; pass --pictologics-python /path/to/python3.12)")
+    return f"pictologics: {python}"
 
 
 def main() -> None:
@@ -222,11 +281,22 @@ def main() -> None:
                 peer_ns = peer - per_family["shape"][1]
                 print(f"  {'w/o shape':11s} ildrad {mine_ns:8.3f} s   PyRadiomics {peer_ns:9.3f} s   "
                       f"ratio {peer_ns / mine_ns:7.1f}x")
+            if args.pictologics_python:
+                picto = time_pictologics(args.pictologics_python, ct, mask, args.runs, families)
+                for family, seconds in picto.items():
+                    print(f"  {family:11s} pictologics {seconds:8.3f} s   ratio to ildrad "
+                          f"{seconds / max(per_family[family][0], 1e-9):6.1f}x")
+                total = sum(picto.values())
+                print(f"  {'total':11s} pictologics {total:8.3f} s   ratio to ildrad {total / mine:6.1f}x")
             slower = [f for f, (a, b) in per_family.items() if a > b + NOISE_S]
             print(f"  families where ildrad is slower beyond {NOISE_S} s: {slower or 'none'}")
             print(f"== {label}: whole processes, all families (min of {args.process_runs}) ==")
             processes = time_processes(ct, mask, args.process_runs, families, folder)
             (w_i, c_i, m_i), (w_p, c_p, m_p) = processes["ildrad"], processes["PyRadiomics"]
+            if args.pictologics_python:
+                w, c, m = pictologics_process(args.pictologics_python, ct, mask, families)
+                print(f"  process pictologics wall {w:8.2f} s  CPU {c:8.2f} s  peak RSS {m:7.0f} MiB; "
+                      f"ratio to ildrad wall {w / w_i:.1f}x, CPU {c / c_i:.1f}x")
             print(f"  whole-process ratio: wall {w_p / w_i:.1f}x, CPU {c_p / c_i:.1f}x; "
                   f"peak memory ildrad/PyRadiomics {m_i / m_p:.2f}")
     print(f"\npeak RSS of this benchmark process: "
