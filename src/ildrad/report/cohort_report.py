@@ -51,7 +51,11 @@ SECTION_IDS = (
     "methods",
     "checklists",
 )
-_DEEP_KINDS = ("resnet18", "densenet121", "swin", "deep")
+
+
+def _is_deep(folder) -> bool:
+    """A model folder written by ``ildrad deep train`` (kind ``deep_<arch>_<dims>``)."""
+    return str(folder.info.get("kind", "")).startswith("deep")
 
 
 def _note(text: str) -> str:
@@ -74,12 +78,14 @@ def _load_results(results: Path | None) -> dict[str, pd.DataFrame]:
 
 
 def _model_folders(workspace: Path, names: set[str]) -> dict[str, object]:
-    """Model folders under ``WORKSPACE/models`` whose names appear in the results."""
+    """Model folders under ``WORKSPACE/models`` (or one level deeper: ``ildrad deep train`` writes
+    one folder per target) whose names appear in the results."""
     from ildrad.models.model_folder import load_model_folder
 
     found = {}
     root = workspace / "models"
-    for path in sorted(root.glob("*/model.json")) if root.is_dir() else []:
+    paths = sorted([*root.glob("*/model.json"), *root.glob("*/*/model.json")]) if root.is_dir() else []
+    for path in paths:
         try:
             folder = load_model_folder(path.parent)
         except InputError as err:
@@ -635,7 +641,7 @@ def run_facts(
         has_decision_curve="predictions" in tables,
         has_comparisons=len(tables.get("comparisons", [])) > 0,
         has_stability=has_stability,
-        has_deep=any(f.info["kind"] in _DEEP_KINDS for f in folders.values()),
+        has_deep=any(_is_deep(f) for f in folders.values()),
         missing_data_reported=True,
         ibsi_settings=ibsi,
     )
@@ -650,7 +656,7 @@ def _methods_section(
         set(features.get("ildrad_version", pd.Series(dtype=str)).dropna().astype(str))
     )
     radiomics = config.radiomics.model_dump(mode="json")
-    deep = [n for n, f in folders.items() if f.info["kind"] in _DEEP_KINDS]
+    deep = [n for n, f in folders.items() if _is_deep(f)]
     section.add(
         bullet_list(
             [
@@ -729,7 +735,7 @@ def _summary_section(
             )
     else:
         lines.append("No evaluation results were given (--results): the model sections are empty.")
-    if not any(f.info["kind"] in _DEEP_KINDS for f in folders.values()):
+    if not any(_is_deep(f) for f in folders.values()):
         lines.append("No deep model was trained in this run.")
     lines.append(
         "All performance figures are cross-validated within this cohort (internal validation)."

@@ -291,7 +291,8 @@ def build_patient_report(
     else:
         section.add(
             _note(
-                "No Grad-CAM picture: no deep model was trained or none explained this patient's scans."
+                "No Grad-CAM picture: none was found in the deep model folders (gradcam/<scan_key>*.png); "
+                "ildrad deep train does not write them yet."
             )
         )
     return doc.write(out)
