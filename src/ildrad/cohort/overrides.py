@@ -44,7 +44,7 @@ class LungOverride:
 def mask_sha256(mask: Mask) -> str:
     """SHA-256 (16 hex digits) of a mask's labels, shape and spacing."""
     digest = hashlib.sha256(np.ascontiguousarray(mask.array, dtype=np.uint8).tobytes())
-    digest.update(repr((mask.shape, tuple(round(s, 6) for s in mask.spacing))).encode())
+    digest.update(repr((mask.array.shape, tuple(round(s, 6) for s in mask.grid.spacing))).encode())
     return digest.hexdigest()[:16]
 
 

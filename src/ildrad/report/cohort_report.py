@@ -123,7 +123,7 @@ def _cohort_section(
             f"{int((manifest.modality == 'PT').sum())}" if "modality" in manifest else "0",
         ),
         ("patients with more than one CT", f"{int((per_patient.size() > 1).sum())}"),
-        ("scans with a feature row / failed", f"{len(features)} / {len(failures)}"),
+        ("feature rows (CT and PET scans) / failed", f"{len(features)} / {len(failures)}"),
         ("follow-up per scan, years: median (IQR)", _describe(ct.followup_days / 365.25)),
         ("patients who died during follow-up", f"{int(per_patient.death.any().sum())}"),
         ("age at scan, years: median (IQR)", _describe(ct.age_years)),

@@ -119,7 +119,7 @@ def _source_datasets(files: list[str], patient_key: str, identified: bool) -> li
                     delattr(ds, keyword)
             for keyword in _TYPE2_BLANKED:
                 setattr(ds, keyword, "")
-            ds.PatientName = patient_key
+            ds.PatientName = f"{patient_key}^"  # one component: the family-name slot
             ds.PatientID = patient_key
             ds.PatientIdentityRemoved = "YES"
             ds.DeidentificationMethod = "ildrad pseudonymous export: patient_key as name and ID"
