@@ -69,6 +69,7 @@ class DemoResult:
 
 
 #: The deep-model step: optional (the demo goes on without it if it fails, and says so).
+EXPORT_STEP = "DICOM SEG + SR export of the reported patient's CT scans"
 DEEP_STEP = "train small deep model (ResNet-18 small, 2.5D, 3 epochs)"
 
 
@@ -174,7 +175,9 @@ def demo_steps(out: Path, patients: int, seed: int, workers: int) -> list[tuple[
                 ],
             )
         )
-        model_dirs.append(str(models / "deep_resnet18_small" / "mortality_3y"))  # one folder per target
+        model_dirs.append(
+            str(models / "deep_resnet18_small" / "mortality_3y")
+        )  # one folder per target
     steps += [
         (
             "evaluate the models",
@@ -192,17 +195,19 @@ def demo_steps(out: Path, patients: int, seed: int, workers: int) -> list[tuple[
                 *cfg,
             ],
         ),
-        ("DICOM SEG + SR export", ["export", str(ws), "--out", str(out / "dicom_export")]),
+        (EXPORT_STEP, ["export", str(ws), "--out", str(out / "dicom_export")]),
     ]
     return steps
 
 
-def _longitudinal_patient(workspace: Path) -> str:
+def _longitudinal_patient(workspace: Path) -> tuple[str, list[str]]:
+    """The patient with the most CT scans, and those scans' keys."""
     from ildrad.models.workflow import load_scan_tables
 
     ct, _ = load_scan_tables(workspace, need_features=False)
     counts = ct.groupby("patient_key").size().sort_values(ascending=False, kind="stable")
-    return str(counts.index[0])
+    patient = str(counts.index[0])
+    return patient, sorted(ct[ct.patient_key == patient].scan_key)
 
 
 def run_demo(
@@ -234,12 +239,14 @@ def run_demo(
                 "report",
                 str(ws),
                 "--patient",
-                _longitudinal_patient(ws),
+                _longitudinal_patient(ws)[0],
                 "--results",
                 str(ws / "results"),
                 "--out",
                 str(patient_report),
             ]
+        if name == EXPORT_STEP:  # the reported patient's scans (`ildrad export` alone exports all)
+            argv = [*argv, *(a for key in _longitudinal_patient(ws)[1] for a in ("--scan", key))]
         announce(f"[{number}/{len(steps)}] {name}: ildrad {' '.join(argv)}")
         begin = time.perf_counter()
         if name.startswith("evaluate"):  # only model folders that were written

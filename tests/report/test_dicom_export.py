@@ -27,10 +27,22 @@ def _masks(workspace: Path, scan_key: str) -> Path:
     return next((workspace / "store").glob(f"*/masks/{scan_key}"))
 
 
+#: Scans exported by the module fixture (two keep the suite fast; the CLI exports all by default).
+EXPORTED_SCANS = 2
+
+
+def _exported_keys(workspace: Path) -> list[str]:
+    from ildrad.cohort.store import load_features
+
+    features = load_features(workspace)
+    return sorted(features[features.modality == "CT"].scan_key)[:EXPORTED_SCANS]
+
+
 @pytest.fixture(scope="module")
 def exported(report_workspace, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("export")
-    assert main(["export", str(report_workspace), "--out", str(out)]) == 0
+    scans = [a for key in _exported_keys(report_workspace) for a in ("--scan", key)]
+    assert main(["export", str(report_workspace), "--out", str(out), *scans]) == 0
     return out
 
 
@@ -38,14 +50,10 @@ def _objects(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.dcm"))
 
 
-def test_every_analysed_ct_scan_has_three_segs_and_an_sr(exported, report_workspace) -> None:
-    from ildrad.cohort.store import load_features
-
-    features = load_features(report_workspace)
-    ct_keys = set(features[features.modality == "CT"].scan_key)
-    folders = {p.parent.name for p in _objects(exported)}
-    assert folders == ct_keys
-    for key in ct_keys:
+def test_every_exported_ct_scan_has_three_segs_and_an_sr(exported, report_workspace) -> None:
+    keys = set(_exported_keys(report_workspace))
+    assert {p.parent.name for p in _objects(exported)} == keys
+    for key in keys:
         names = sorted(p.name for p in _objects(exported) if p.parent.name == key)
         assert names == ["lungs_seg.dcm", "qct_sr.dcm", "rind_seg.dcm", "zones_seg.dcm"]
 
