@@ -75,7 +75,8 @@ def test_interrupted_training_resumes_to_the_same_state(texture_cohort, tmp_path
 
 
 def test_auc_agrees_across_thread_counts(texture_cohort) -> None:
-    settings = _settings("densenet121_small", epochs=6, patience=6)
+    # a converged model: after a few epochs the held-out AUC of 12 scans is still chaotic in the weights
+    settings = _settings("densenet121_small")
     aucs = []
     for threads in (1, 2):
         torch.set_num_threads(threads)
