@@ -84,7 +84,9 @@ def _model_folders(workspace: Path, names: set[str]) -> dict[str, object]:
 
     found = {}
     root = workspace / "models"
-    paths = sorted([*root.glob("*/model.json"), *root.glob("*/*/model.json")]) if root.is_dir() else []
+    paths = (
+        sorted([*root.glob("*/model.json"), *root.glob("*/*/model.json")]) if root.is_dir() else []
+    )
     for path in paths:
         try:
             folder = load_model_folder(path.parent)

@@ -66,10 +66,10 @@ SR_MEASUREMENTS: dict[str, tuple[str, str, str, str, str]] = {
     "volume_ml": ("118565006", _SCT, "Volume", "ml", "milliliter"),
     "mld_hu": ("mld_hu", "99ILDRAD", "Mean lung density", "[hnsf'U]", "Hounsfield unit"),
     "haa_fraction": ("haa_fraction", "99ILDRAD", "High attenuation area fraction", "1", "no units"),
-    "laa950_fraction": (
-        "laa950_fraction",
+    "laa_fraction": (
+        "laa_fraction",
         "99ILDRAD",
-        "Low attenuation area fraction (-950 HU)",
+        "Low attenuation area fraction",
         "1",
         "no units",
     ),

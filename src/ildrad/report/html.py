@@ -27,6 +27,7 @@ th,td{border:1px solid #ccd6e0;padding:.25em .6em;text-align:right}
 th{background:#eef3f9}
 td:first-child,th:first-child{text-align:left}
 figure{margin:1em 0}
+img{max-width:100%;height:auto}
 figcaption{font-size:.9em;color:#4a5568}
 .note{background:#fff8e1;border-left:4px solid #f0b429;padding:.4em .8em}
 .meta{color:#4a5568;font-size:.9em}

@@ -35,11 +35,11 @@ _ZONES = (
     "rind",
     "core",
 )
-_ZONE_FEATURES = ("volume_ml", "mld_hu", "laa950_fraction", "haa_fraction")
+_ZONE_FEATURES = ("volume_ml", "mld_hu", "laa_fraction", "haa_fraction")
 _TREND_QCT = (
     "qct__lung__original__haa_fraction",
     "qct__lung__original__ild_extent_fraction",
-    "qct__lung__original__laa950_fraction",
+    "qct__lung__original__laa_fraction",
 )
 
 
@@ -167,7 +167,7 @@ def build_patient_report(
                 3,
                 table_id="zones-table",
                 caption=f"Scan {analysed.iloc[-1].scan_key}: volume (mL), mean lung density (HU), "
-                "fractions of low (< -950 HU) and high attenuation",
+                "fractions of low and high attenuation (segment.laa_threshold_hu, segment.haa_range_hu)",
             )
         )
 
