@@ -75,3 +75,12 @@ def test_numeric_ids_match_whole_numbers_only(tmp_path) -> None:
     pd.DataFrame({"volume_ml": [1234.681250, 17.0], "other": [681250, 3]}).to_parquet(tmp_path / "f.parquet")
     found = scan_for_identifiers(tmp_path, {"681250"})
     assert [(f.where, f.term) for f in found] == [("parquet column other", "681250")]
+
+
+def test_report_phrases_and_base64_noise_are_not_findings(tmp_path) -> None:
+    noise = base64.b64encode(bytes(range(256)) * 40).decode()
+    (tmp_path / "r.html").write_text(f"<p>Kaplan-Meier curves</p><img src='data:image/png;base64,{noise}'>")
+    in_payload = noise[100:108]  # a string that the raw base64 text certainly contains
+    assert scan_for_identifiers(tmp_path, {"Meier", in_payload}) == []
+    (tmp_path / "s.html").write_text("<p>patient Meier</p>")
+    assert [f.path for f in scan_for_identifiers(tmp_path, {"Meier"})] == ["s.html"]

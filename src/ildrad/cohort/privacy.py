@@ -7,7 +7,9 @@ and the schema metadata), gzip (decompressed, then decoded again: ``.nii.gz``), 
 (descrip, aux_file, intent name, extensions), PNG text chunks, HTML (text, and every base64 data
 URI decoded and scanned in turn), DICOM (every element value), and any other file as text.
 Birth dates are also searched as ``YYYY-MM-DD``; person names by their full form and by each
-component of four letters or more.
+component of four letters or more. Numbers (Parquet numeric columns) and DICOM UIDs are compared
+whole, base64 payloads only after decoding, and report phrases that contain surnames
+("Kaplan-Meier") are removed first, so that chance digit runs and words are not reported.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ _NAME_KEYS = {"PatientName", "OtherPatientNames", "ReferringPhysicianName", "Per
               "OperatorsName", "PhysiciansOfRecord"}
 _MIN_COMPONENT = 4
 _NUMERIC_MARK = b"\x00numbers\n"
+#: Phrases of reports that contain common surnames (a patient called Meier is not in
+#: "Kaplan-Meier"); removed from text before searching.
+_COMMON_PHRASES = re.compile(rb"kaplan[-\xe2\x80\x93 ]+meier", re.IGNORECASE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +86,7 @@ def _decoded_parts(path: Path, data: bytes) -> Iterator[tuple[str, bytes]]:
     if len(data) > 132 and data[128:132] == b"DICM":
         yield from _dicom_parts(path)
         return
-    yield "text", data
+    yield "text", _DATA_URI.sub(b"data:;base64,", _COMMON_PHRASES.sub(b" ", data))
     for match in _DATA_URI.finditer(data):
         try:
             decoded = base64.b64decode(re.sub(rb"\s", b"", match.group(1)))
@@ -136,11 +141,14 @@ def _dicom_parts(path: Path) -> Iterator[tuple[str, bytes]]:
     import pydicom
 
     ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
-    values = []
+    values, uids = [], set()
     for element in ds.iterall():
-        if element.VR not in ("OB", "OW", "OF", "OD", "UN", "SQ"):
+        if element.VR == "UI":  # UIDs hold digit runs: compared whole, like numbers
+            uids.add(str(element.value))
+        elif element.VR not in ("OB", "OW", "OF", "OD", "UN", "SQ"):
             values.append(str(element.value))
     yield "dicom elements", "\n".join(values).encode(errors="replace")
+    yield "dicom UIDs", _NUMERIC_MARK + ("\n".join(sorted(uids)) + "\n").encode()
 
 
 def scan_for_identifiers(folder: str | Path, terms: Iterable[str]) -> list[IdentifierFinding]:
