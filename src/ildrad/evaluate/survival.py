@@ -78,8 +78,10 @@ def censoring_weights(
 
     time = np.maximum(np.asarray(time, float), _MIN_TIME)
     event = np.asarray(event, bool)
-    estimator = CensoringDistributionEstimator().fit(_surv(*reference))
     weights = np.zeros(len(time))
+    if not np.asarray(reference[1], bool).any():  # nobody died: no event needs a weight
+        return weights
+    estimator = CensoringDistributionEstimator().fit(_surv(*reference))
     if event.any():
         survivor = estimator.predict_proba(time[event])
         weights[event] = np.where(survivor > 0, 1.0 / np.where(survivor > 0, survivor, 1.0), np.nan)
