@@ -20,7 +20,8 @@ __all__ = ["app", "main"]
 
 #: Modules of ``ildrad.cli`` that add commands to the app, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
-    "cohort", "filter", "extract", "convert", "segment", "pet", "models", "perturb", "synth", "report", "demo", "deep"
+    "demo", "synth", "convert", "segment", "pet", "extract", "filter",
+    "cohort", "models", "perturb", "deep", "report",
 )
 
 EXIT_OK = 0
