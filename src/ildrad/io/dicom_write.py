@@ -39,6 +39,7 @@ Signature (used by ``ildrad.synth`` to build synthetic cohorts)::
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -345,49 +346,38 @@ def write_dicom_series(
     out_dir.mkdir(parents=True, exist_ok=True)
     stored, slopes, intercept = _encode_slices(image, modality, header)
     base = _base_dataset(image, modality, uids, _SOP_CLASSES[(modality, multiframe)])
+    encoded = _EncodedSeries(
+        image, base, header, slice_headers, stored, slopes, intercept, transfer_syntax
+    )
     if multiframe:
-        paths = [
-            _write_multiframe(
-                image,
-                base,
-                header,
-                slice_headers,
-                stored,
-                slopes,
-                intercept,
-                transfer_syntax,
-                out_dir / f"{file_prefix}_multiframe.dcm",
-            )
-        ]
+        paths = [_write_multiframe(encoded, out_dir / f"{file_prefix}_multiframe.dcm")]
     else:
-        paths = _write_classic(
-            image,
-            base,
-            header,
-            slice_headers,
-            stored,
-            slopes,
-            intercept,
-            transfer_syntax,
-            out_dir,
-            file_prefix,
-        )
+        paths = _write_classic(encoded, out_dir, file_prefix)
     log.debug("wrote %d DICOM file(s) of series %s to %s", len(paths), uids["series"], out_dir)
     return paths
 
 
-def _write_classic(
-    image: Image,
-    base: Dataset,
-    header: Mapping[Any, Any],
-    slice_headers: Sequence[Mapping[Any, Any]] | None,
-    stored: np.ndarray,
-    slopes: list[float],
-    intercept: float,
-    transfer_syntax: UID,
-    out_dir: Path,
-    file_prefix: str,
-) -> list[Path]:
+@dataclasses.dataclass(frozen=True)
+class _EncodedSeries:
+    """A series ready to be written: the image, the shared dataset, headers and stored pixels."""
+
+    image: Image
+    base: Dataset
+    header: Mapping[Any, Any]
+    slice_headers: Sequence[Mapping[Any, Any]] | None
+    stored: np.ndarray
+    slopes: list[float]
+    intercept: float
+    transfer_syntax: UID
+
+    def apply_series_header(self, ds: Dataset) -> None:
+        """The caller's header on ``ds``; rescaling stays as encoded."""
+        rescaling = ("RescaleSlope", "RescaleIntercept")
+        _apply_header(ds, {key: v for key, v in self.header.items() if key not in rescaling})
+
+
+def _write_classic(encoded: _EncodedSeries, out_dir: Path, file_prefix: str) -> list[Path]:
+    image, base, slopes = encoded.image, encoded.base, encoded.slopes
     iop = orientation_of_grid(image.grid)
     normal = slice_normal(np.asarray(iop))
     positions = slice_positions_of_grid(image.grid)
@@ -401,20 +391,13 @@ def _write_classic(
         ds.ImagePositionPatient = [_ds_number(v) for v in positions[k]]
         ds.SliceLocation = _ds_number(float(positions[k] @ normal))
         ds.PixelSpacing = [_ds_number(image.spacing[1]), _ds_number(image.spacing[2])]
-        ds.RescaleIntercept = intercept
+        ds.RescaleIntercept = encoded.intercept
         ds.RescaleSlope = slopes[k]
-        _apply_header(
-            ds,
-            {
-                key: value
-                for key, value in header.items()
-                if key not in ("RescaleSlope", "RescaleIntercept")
-            },
-        )
-        if slice_headers is not None:
-            _apply_header(ds, slice_headers[k])
+        encoded.apply_series_header(ds)
+        if encoded.slice_headers is not None:
+            _apply_header(ds, encoded.slice_headers[k])
         path = out_dir / f"{file_prefix}{k + 1:05d}.dcm"
-        _save(ds, stored[k], transfer_syntax, path)
+        _save(ds, encoded.stored[k], encoded.transfer_syntax, path)
         paths.append(path)
     return paths
 
@@ -431,17 +414,9 @@ def _frame_timing(values: Mapping[Any, Any]) -> dict[str, Any]:
     return timing
 
 
-def _write_multiframe(
-    image: Image,
-    base: Dataset,
-    header: Mapping[Any, Any],
-    slice_headers: Sequence[Mapping[Any, Any]] | None,
-    stored: np.ndarray,
-    slopes: list[float],
-    intercept: float,
-    transfer_syntax: UID,
-    path: Path,
-) -> Path:
+def _write_multiframe(encoded: _EncodedSeries, path: Path) -> Path:
+    image, base, slopes = encoded.image, encoded.base, encoded.slopes
+    slice_headers = encoded.slice_headers
     iop = [_ds_number(v) for v in orientation_of_grid(image.grid)]
     positions = slice_positions_of_grid(image.grid)
     ds = base.copy()
@@ -472,7 +447,7 @@ def _write_multiframe(
         "PlaneOrientationSequence": [{"ImageOrientationPatient": iop}],
     }
     pixel_value = {
-        "RescaleIntercept": intercept,
+        "RescaleIntercept": encoded.intercept,
         "RescaleType": "HU" if base.Modality == "CT" else "US",
     }
     if base.Modality == "CT":
@@ -497,13 +472,6 @@ def _write_multiframe(
         frames.append(frame)
     ds.SharedFunctionalGroupsSequence = [_dataset(shared)]
     ds.PerFrameFunctionalGroupsSequence = [_dataset(frame) for frame in frames]
-    _apply_header(
-        ds,
-        {
-            key: value
-            for key, value in header.items()
-            if key not in ("RescaleSlope", "RescaleIntercept")
-        },
-    )
-    _save(ds, stored, transfer_syntax, path)
+    encoded.apply_series_header(ds)
+    _save(ds, encoded.stored, encoded.transfer_syntax, path)
     return path
