@@ -48,6 +48,11 @@ class RunFacts:
     prospective: bool = False
 
 
+def _done_if(condition: bool, done_text: str, not_done_text: str) -> tuple[str, str]:
+    """(status, what this run did) of an item the run either did or did not do."""
+    return (DONE, done_text) if condition else (NOT_DONE, not_done_text)
+
+
 def _rows(items: list[tuple[str, str, str, str]]) -> pd.DataFrame:
     return pd.DataFrame(items, columns=["item", "topic", "status", "what this run did"])
 
@@ -106,8 +111,11 @@ def tripod_ai_items(facts: RunFacts) -> pd.DataFrame:
             (
                 "10",
                 "Missing data",
-                DONE if facts.missing_data_reported else NOT_DONE,
-                "Missing values per column are tabulated; imputation is fitted inside training folds.",
+                *_done_if(
+                    facts.missing_data_reported,
+                    "Missing values per column are tabulated; imputation is fitted inside training folds.",
+                    "Missing data were not reported by this run.",
+                ),
             ),
             (
                 "12b",
@@ -125,24 +133,30 @@ def tripod_ai_items(facts: RunFacts) -> pd.DataFrame:
             (
                 "12d",
                 "Heterogeneity across sites/scanners",
-                DONE if facts.harmonize != "none" else NOT_DONE,
-                f"ComBat harmonisation by {facts.harmonize}"
-                if facts.harmonize != "none"
-                else "No harmonisation; scanners are tabulated.",
+                *_done_if(
+                    facts.harmonize != "none",
+                    f"ComBat harmonisation by {facts.harmonize}.",
+                    "No harmonisation; scanners are tabulated.",
+                ),
             ),
             (
                 "12e",
                 "Performance measures",
-                DONE if facts.has_discrimination else NOT_DONE,
-                "ROC AUC with patient-level bootstrap 95% CI, Brier, calibration intercept and slope, net benefit.",
+                *_done_if(
+                    facts.has_discrimination,
+                    "ROC AUC with patient-level bootstrap 95% CI, Brier, calibration intercept and "
+                    "slope, net benefit.",
+                    "No performance measures: no model was evaluated.",
+                ),
             ),
             (
                 "12f",
                 "Model updating / external validation",
-                DONE if facts.external_validation else NOT_DONE,
-                "External validation was performed."
-                if facts.external_validation
-                else "No external validation: all figures are internal (cross-validated).",
+                *_done_if(
+                    facts.external_validation,
+                    "External validation was performed.",
+                    "No external validation: all figures are internal (cross-validated).",
+                ),
             ),
             ("12g", "Fairness", NOT_DONE, "Performance was not broken down by sex or age group."),
             ("14", "Patient and public involvement", AUTHORS, "Not known to the software."),
@@ -155,14 +169,20 @@ def tripod_ai_items(facts: RunFacts) -> pd.DataFrame:
             (
                 "23a",
                 "Model performance",
-                DONE if facts.has_discrimination else NOT_DONE,
-                "Tables and curves in this report; numbers equal metrics.csv.",
+                *_done_if(
+                    facts.has_discrimination,
+                    "Tables and curves in this report; numbers equal metrics.csv.",
+                    "No model was evaluated.",
+                ),
             ),
             (
                 "23b",
                 "Calibration",
-                DONE if facts.has_calibration else NOT_DONE,
-                "Calibration intercept, slope and decile curves.",
+                *_done_if(
+                    facts.has_calibration,
+                    "Calibration intercept, slope and decile curves.",
+                    "Calibration was not assessed.",
+                ),
             ),
             (
                 "18c",
@@ -174,8 +194,11 @@ def tripod_ai_items(facts: RunFacts) -> pd.DataFrame:
             (
                 "-",
                 "Prospective evaluation",
-                DONE if facts.prospective else NOT_DONE,
-                "This is a retrospective analysis; no prospective evaluation.",
+                *_done_if(
+                    facts.prospective,
+                    "Prospective evaluation.",
+                    "This is a retrospective analysis; no prospective evaluation.",
+                ),
             ),
         ]
     )
@@ -312,16 +335,16 @@ def clear_items(facts: RunFacts) -> pd.DataFrame:
             (
                 "26",
                 "Harmonisation",
-                DONE if facts.harmonize != "none" else NOT_DONE,
-                f"ComBat by {facts.harmonize}"
-                if facts.harmonize != "none"
-                else "No harmonisation.",
+                *_done_if(
+                    facts.harmonize != "none", f"ComBat by {facts.harmonize}.", "No harmonisation."
+                ),
             ),
             (
                 "27",
                 "Feature robustness",
-                DONE if facts.has_stability else NOT_DONE,
-                "ICC filter." if facts.has_stability else "No robustness analysis in this run.",
+                *_done_if(
+                    facts.has_stability, "ICC filter.", "No robustness analysis in this run."
+                ),
             ),
             ("29", "Feature selection", DONE, f"'{facts.selection}' inside training folds."),
             (
@@ -340,20 +363,23 @@ def clear_items(facts: RunFacts) -> pd.DataFrame:
             (
                 "40",
                 "Performance metrics with uncertainty",
-                DONE if facts.has_discrimination else NOT_DONE,
-                "Bootstrap CIs by patient.",
+                *_done_if(
+                    facts.has_discrimination, "Bootstrap CIs by patient.", "No model was evaluated."
+                ),
             ),
             (
                 "42",
                 "Comparison with non-radiomic approach",
-                DONE if facts.has_comparisons else NOT_DONE,
-                "Paired comparison with clustered DeLong / bootstrap.",
+                *_done_if(
+                    facts.has_comparisons,
+                    "Paired comparison with clustered DeLong / bootstrap.",
+                    "No comparison with a non-radiomic model.",
+                ),
             ),
             (
                 "44",
                 "External testing",
-                DONE if facts.external_validation else NOT_DONE,
-                "No external test set." if not facts.external_validation else "External test set.",
+                *_done_if(facts.external_validation, "External test set.", "No external test set."),
             ),
             ("56", "Sharing code", DONE, "Open source."),
             ("55", "Sharing data", AUTHORS, "Not known to the software."),
