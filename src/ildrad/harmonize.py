@@ -60,8 +60,11 @@ def _parametric_shrinkage(
         g_new = (t2 * n * g_hat + d_old * g_bar) / (t2 * n + d_old)
         sum2 = ((data - g_new[None, :]) ** 2).sum(axis=0)
         d_new = (0.5 * sum2 + b) / (n / 2.0 + a - 1.0)
-        # as in sva: the relative change of gamma is divided by the signed old value
-        change = max(np.max(np.abs(g_new - g_old) / g_old), np.max(np.abs(d_new - d_old) / d_old))
+        # as in sva: the relative change of gamma is divided by the signed old value; a value
+        # that stays exactly 0 (a feature constant within the batch) has not changed
+        with np.errstate(divide="ignore", invalid="ignore"):
+            relative = np.concatenate([np.abs(g_new - g_old) / g_old, np.abs(d_new - d_old) / d_old])
+        change = np.max(np.nan_to_num(relative, nan=0.0))
         g_old, d_old = g_new, d_new
         if change <= tol:
             break

@@ -1,5 +1,6 @@
 """ComBat against R's sva::ComBat (fixtures made by tests/fixtures/r/make_fixtures.R, sva 3.46.0)."""
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +65,16 @@ def test_covariate_only_columns_are_used_then_dropped():
     out = ComBat(batch_column="batch", covariate_columns=("age", "sex")).fit_transform(renamed)
     assert list(out.columns) == list(expected.columns)
     np.testing.assert_allclose(out.to_numpy(), expected.to_numpy(), atol=1e-6)
+
+
+def test_feature_constant_within_a_small_batch_converges_without_division_by_zero():
+    rng = np.random.default_rng(0)
+    batch = np.array(["a"] * 58 + ["b"] * 2)
+    x = rng.normal(size=(60, 4))
+    x[58:, 3] = 0.7  # both scans of batch b share the value: its variance estimate is 0
+    frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(4)]).assign(batch=batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = ComBat(batch_column="batch").fit_transform(frame)
+    assert np.isfinite(out.to_numpy(float)).all()
+    np.testing.assert_allclose(out.iloc[58:, 3], out.iloc[58, 3])  # still equal after adjustment
