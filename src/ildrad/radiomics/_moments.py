@@ -1,13 +1,12 @@
-"""Statistics shared by the intensity statistics and intensity histogram families (IBSI 1 3.3/3.4).
-
-Both families compute the same descriptors, on raw intensities and on grey levels respectively.
-"""
+"""Statistics shared by several families: intensity distributions (intensity statistics and
+intensity histogram, IBSI 1 3.3/3.4, on raw intensities and grey levels respectively) and voxel
+position moments (morphology, IBSI 1 3.1, and PyRadiomics' shape)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["distribution_features", "ratio"]
+__all__ = ["distribution_features", "position_moments", "ratio"]
 
 
 def distribution_features(values: np.ndarray, prefix: str) -> dict[str, float]:
@@ -54,3 +53,31 @@ def distribution_features(values: np.ndarray, prefix: str) -> dict[str, float]:
 def ratio(numerator: float, denominator: float) -> float:
     """numerator / denominator, NaN when the denominator is 0 (the feature is undefined)."""
     return float(numerator / denominator) if denominator != 0 else float("nan")
+
+
+def position_moments(weights: np.ndarray, spacing: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Total, centroid (mm, z/y/x) and sample covariance (n - 1) of voxel positions weighted by
+    ``weights`` (a boolean mask or intensities), from the three 2D projections: no coordinate
+    list is built, so whole-lung masks cost a few passes over the box."""
+    dtype = np.int64 if weights.dtype == bool else np.float64
+    zy, zx, yx = (weights.sum(axis=axis, dtype=dtype) for axis in (2, 1, 0))
+    axes = [(np.arange(n) - (n - 1) / 2.0) * h for n, h in zip(weights.shape, spacing)]
+    z, y, x = axes
+    total = float(zy.sum())
+    if total == 0:
+        return 0.0, np.full(3, np.nan), np.full((3, 3), np.nan)
+    pz, py, px = zy.sum(axis=1), zy.sum(axis=0), zx.sum(axis=0)
+    first = np.array([np.sum(z * pz), np.sum(y * py), np.sum(x * px)]) / total
+    second = np.empty((3, 3))
+    second[0, 0] = np.sum(z * z * pz)
+    second[1, 1] = np.sum(y * y * py)
+    second[2, 2] = np.sum(x * x * px)
+    second[0, 1] = second[1, 0] = np.sum(z[:, None] * y[None, :] * zy)
+    second[0, 2] = second[2, 0] = np.sum(z[:, None] * x[None, :] * zx)
+    second[1, 2] = second[2, 1] = np.sum(y[:, None] * x[None, :] * yx)
+    if total > 1:
+        covariance = (second - total * np.outer(first, first)) / (total - 1.0)
+    else:
+        covariance = np.zeros((3, 3))
+    centre = first + (np.array(weights.shape) - 1) / 2.0 * spacing
+    return total, centre, covariance

@@ -9,7 +9,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["khachiyan", "pair_sums", "sphere_sums", "warm_up"]
+__all__ = [
+    "khachiyan",
+    "max_squared_distance",
+    "mesh_diameters",
+    "mesh_vertex_lattice",
+    "pair_sums",
+    "plane_hulls",
+    "sphere_sums",
+    "warm_up",
+]
+
+#: Sentinel above any lattice coordinate (empty row in :func:`plane_hulls`).
+_NO_ROW = np.int64(1 << 62)
 
 
 @njit(cache=True, nogil=True)
@@ -129,6 +141,198 @@ def sphere_sums(
     return sums, counts
 
 
+@njit(cache=True, nogil=True)
+def mesh_vertex_lattice(padded: np.ndarray) -> np.ndarray:
+    """Mesh vertices of a boolean mask padded by one empty voxel, as doubled lattice coordinates
+    (int32 rows ``2z, 2y, 2x``; the coordinate along which the vertex crosses is odd): the
+    midpoints between each voxel and its +z/+y/+x neighbour when exactly one of them is in the
+    mask, i.e. the vertices of the marching-cubes mesh at level 0.5 (PyRadiomics' and IBSI's)."""
+    nz, ny, nx = padded.shape
+    count = 0
+    for z in range(nz):
+        for y in range(ny):
+            for x in range(nx):
+                value = padded[z, y, x]
+                if z + 1 < nz and padded[z + 1, y, x] != value:
+                    count += 1
+                if y + 1 < ny and padded[z, y + 1, x] != value:
+                    count += 1
+                if x + 1 < nx and padded[z, y, x + 1] != value:
+                    count += 1
+    out = np.empty((count, 3), np.int32)
+    k = 0
+    for z in range(nz):
+        for y in range(ny):
+            for x in range(nx):
+                value = padded[z, y, x]
+                if z + 1 < nz and padded[z + 1, y, x] != value:
+                    out[k, 0], out[k, 1], out[k, 2] = 2 * z + 1, 2 * y, 2 * x
+                    k += 1
+                if y + 1 < ny and padded[z, y + 1, x] != value:
+                    out[k, 0], out[k, 1], out[k, 2] = 2 * z, 2 * y + 1, 2 * x
+                    k += 1
+                if x + 1 < nx and padded[z, y, x + 1] != value:
+                    out[k, 0], out[k, 1], out[k, 2] = 2 * z, 2 * y, 2 * x + 1
+                    k += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _turns_left(us, vs, a, b, c):  # pragma: no cover - compiled
+    """Whether points a, b, c (indices into ``us``, ``vs``) make a strict left turn (exact)."""
+    return (us[b] - us[a]) * (vs[c] - vs[a]) - (vs[b] - vs[a]) * (us[c] - us[a]) > 0
+
+
+@njit(cache=True, nogil=True)
+def plane_hulls(lattice: np.ndarray, axis: int, spacing: np.ndarray) -> tuple[np.ndarray, float]:
+    """2D convex hulls of the ``lattice`` points (doubled coordinates, see
+    :func:`mesh_vertex_lattice`) of each plane normal to ``axis``.
+
+    Returns the hull vertices of every plane (rows of ``lattice``'s coordinates) and the largest
+    squared distance (mm^2, ``spacing`` (z, y, x) mm per voxel) between two points of one
+    plane. Only the lowest and highest point of each row of a plane can be a hull vertex; rows
+    are visited in order, so the candidates come sorted for Andrew's monotone chain, which runs
+    on exact integer cross products (points on a hull edge are not vertices). The largest
+    distance in a plane is between two of its hull vertices.
+    """
+    u_axis = 1 if axis == 0 else 0
+    v_axis = 1 if axis == 2 else 2
+    n = lattice.shape[0]
+    n_planes = 0
+    n_rows = 0
+    for i in range(n):
+        n_planes = max(n_planes, lattice[i, axis] + 1)
+        n_rows = max(n_rows, lattice[i, u_axis] + 1)
+    lowest = np.full(n_planes * n_rows, _NO_ROW)
+    highest = np.full(n_planes * n_rows, -1)
+    for i in range(n):
+        key = lattice[i, axis] * n_rows + lattice[i, u_axis]
+        v = lattice[i, v_axis]
+        lowest[key] = min(lowest[key], v)
+        highest[key] = max(highest[key], v)
+    half_u = 0.5 * spacing[u_axis]
+    half_v = 0.5 * spacing[v_axis]
+    us = np.empty(2 * n_rows, np.int64)
+    vs = np.empty(2 * n_rows, np.int64)
+    chain = np.empty(4 * n_rows + 1, np.int64)
+    out = np.empty((min(n, 2 * n_planes * n_rows), 3), np.int32)
+    m = 0
+    best = 0.0
+    for plane in range(n_planes):
+        c = 0
+        for u in range(n_rows):
+            key = plane * n_rows + u
+            if highest[key] < 0:
+                continue
+            us[c], vs[c] = u, lowest[key]
+            c += 1
+            if highest[key] != lowest[key]:
+                us[c], vs[c] = u, highest[key]
+                c += 1
+        if c == 0:
+            continue
+        h = 0
+        if c < 3:
+            for i in range(c):
+                chain[h] = i
+                h += 1
+        else:
+            for i in range(c):  # lower hull
+                while h >= 2 and not _turns_left(us, vs, chain[h - 2], chain[h - 1], i):
+                    h -= 1
+                chain[h] = i
+                h += 1
+            lower = h + 1
+            for i in range(c - 2, -1, -1):  # upper hull
+                while h >= lower and not _turns_left(us, vs, chain[h - 2], chain[h - 1], i):
+                    h -= 1
+                chain[h] = i
+                h += 1
+            h -= 1  # the last point is the first
+        for a in range(h):
+            i = chain[a]
+            out[m, axis], out[m, u_axis], out[m, v_axis] = plane, us[i], vs[i]
+            m += 1
+            for b in range(a + 1, h):
+                j = chain[b]
+                du = (us[i] - us[j]) * half_u
+                dv = (vs[i] - vs[j]) * half_v
+                best = max(best, du * du + dv * dv)
+    return out[:m], best
+
+
+@njit(cache=True, nogil=True)
+def max_squared_distance(lattice: np.ndarray, spacing: np.ndarray) -> float:
+    """Largest squared distance (mm^2) between two ``lattice`` points (doubled coordinates).
+
+    With ``c`` the centre of the bounding box, ``R`` the largest ``|p - c|`` and ``L`` the
+    distance from the point farthest from ``c`` to its own farthest point (a lower bound of the
+    diameter), both ends of a diametral pair lie at least ``L - R`` from ``c``; only those
+    points are compared pairwise.
+    """
+    n = lattice.shape[0]
+    if n < 2:
+        return 0.0
+    points = np.empty((n, 3))
+    for i in range(n):
+        for a in range(3):
+            points[i, a] = lattice[i, a] * 0.5 * spacing[a]
+    centre = np.empty(3)
+    for a in range(3):
+        centre[a] = 0.5 * (points[:, a].min() + points[:, a].max())
+    radius = np.empty(n)
+    far = 0
+    for i in range(n):
+        d2 = 0.0
+        for a in range(3):
+            d2 += (points[i, a] - centre[a]) ** 2
+        radius[i] = np.sqrt(d2)
+        if radius[i] > radius[far]:
+            far = i
+    best = 0.0
+    for j in range(n):
+        d2 = 0.0
+        for a in range(3):
+            d2 += (points[far, a] - points[j, a]) ** 2
+        best = max(best, d2)
+    threshold = np.sqrt(best) - radius[far] - 1e-9
+    keep = np.flatnonzero(radius >= threshold)
+    for ii in range(keep.size):
+        i = keep[ii]
+        for jj in range(ii + 1, keep.size):
+            j = keep[jj]
+            d2 = 0.0
+            for a in range(3):
+                d2 += (points[i, a] - points[j, a]) ** 2
+            best = max(best, d2)
+    return best
+
+
+def mesh_diameters(padded: np.ndarray, spacing: np.ndarray) -> tuple[float, float, float, float]:
+    """Largest distances (mm) between mesh vertices of a padded boolean mask sharing their z
+    (slice), y (column) or x (row) coordinate, and between any two (3D): PyRadiomics'
+    ``Maximum2DDiameterSlice/Column/Row`` and ``Maximum3DDiameter``, IBSI's ``morph_diam``.
+
+    Every plane's 2D hull comes from :func:`plane_hulls`; a vertex of the 3D hull is a vertex
+    of the 2D hull of each of its three planes, so the 3D diameter is searched among the
+    vertices found in all three.
+    """
+    spacing = np.ascontiguousarray(spacing, dtype=np.float64)
+    lattice = mesh_vertex_lattice(np.ascontiguousarray(padded, dtype=np.bool_))
+    if lattice.shape[0] == 0:
+        return 0.0, 0.0, 0.0, 0.0
+    extent = lattice.max(axis=0).astype(np.int64) + 1
+    planar = []
+    common = None
+    for axis in range(3):
+        hull, best = plane_hulls(lattice, axis, spacing)
+        planar.append(float(np.sqrt(best)))
+        keys = np.ravel_multi_index(tuple(hull.T.astype(np.int64)), tuple(extent))
+        common = keys if common is None else np.intersect1d(common, keys, assume_unique=True)
+    candidates = np.stack(np.unravel_index(common, tuple(extent)), axis=1).astype(np.int32)
+    return planar[0], planar[1], planar[2], float(np.sqrt(max_squared_distance(candidates, spacing)))
+
+
 def warm_up() -> None:
     """Compile every kernel with the argument types of real use."""
     rng = np.random.default_rng(0)
@@ -140,3 +344,4 @@ def warm_up() -> None:
     cumsum[:, :, 1:] = np.cumsum(block, axis=2)
     index = np.array([1], np.int64)
     sphere_sums(cumsum, index, index, index, np.array([[0, 0, 1]], np.int64))
+    mesh_diameters(np.pad(block > 0, 1), np.ones(3))

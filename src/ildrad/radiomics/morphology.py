@@ -34,6 +34,7 @@ from scipy import fft, spatial
 from skimage import measure
 
 from ildrad.preprocess import ProcessedRoi, bounding_box
+from ildrad.radiomics._moments import position_moments
 from ildrad.radiomics._moments import ratio as _ratio
 from ildrad.radiomics._morphology_kernels import khachiyan, pair_sums
 from ildrad.radiomics.settings import RadiomicsSettings
@@ -49,7 +50,7 @@ def features(roi: ProcessedRoi, settings: RadiomicsSettings) -> dict[str, float]
     morph, intensity, image = roi.morph[box], roi.intensity[box], roi.image[box]
     vertices, faces = mesh(morph, spacing)
     volume, area = _volume_area(vertices, faces)
-    n_voxels, morph_centre, covariance = _moments(morph, spacing)
+    n_voxels, morph_centre, covariance = position_moments(morph, spacing)
     out: dict[str, float] = {
         "morph_volume": volume,
         "morph_vol_approx": float(n_voxels * np.prod(spacing)),
@@ -62,7 +63,7 @@ def features(roi: ProcessedRoi, settings: RadiomicsSettings) -> dict[str, float]
         "morph_asphericity": (area**3 / (36.0 * np.pi * volume**2)) ** (1.0 / 3.0) - 1.0,
     }
     weighted = np.where(intensity, image, 0.0)
-    total_intensity, weighted_centre, _ = _moments(weighted, spacing)
+    total_intensity, weighted_centre, _ = position_moments(weighted, spacing)
     if total_intensity == 0:
         weighted_centre = np.full(3, np.nan)
     out["morph_com"] = float(np.sqrt(np.sum((morph_centre - weighted_centre) ** 2)))
@@ -111,34 +112,6 @@ def _volume_area(vertices: np.ndarray, faces: np.ndarray) -> tuple[float, float]
     volume = abs(float(np.einsum("ij,ij->", a, np.cross(b, c)))) / 6.0
     area = float(np.linalg.norm(np.cross(b - a, c - a), axis=1).sum()) / 2.0
     return volume, area
-
-
-def _moments(weights: np.ndarray, spacing: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Total, centroid (mm, z/y/x) and sample covariance (n - 1) of voxel positions weighted by
-    ``weights`` (a boolean mask or intensities), from the three 2D projections: no coordinate
-    list is built, so whole-lung masks cost a few passes over the box."""
-    dtype = np.int64 if weights.dtype == bool else np.float64
-    zy, zx, yx = (weights.sum(axis=axis, dtype=dtype) for axis in (2, 1, 0))
-    axes = [(np.arange(n) - (n - 1) / 2.0) * h for n, h in zip(weights.shape, spacing)]
-    z, y, x = axes
-    total = float(zy.sum())
-    if total == 0:
-        return 0.0, np.full(3, np.nan), np.full((3, 3), np.nan)
-    pz, py, px = zy.sum(axis=1), zy.sum(axis=0), zx.sum(axis=0)
-    first = np.array([np.sum(z * pz), np.sum(y * py), np.sum(x * px)]) / total
-    second = np.empty((3, 3))
-    second[0, 0] = np.sum(z * z * pz)
-    second[1, 1] = np.sum(y * y * py)
-    second[2, 2] = np.sum(x * x * px)
-    second[0, 1] = second[1, 0] = np.sum(z[:, None] * y[None, :] * zy)
-    second[0, 2] = second[2, 0] = np.sum(z[:, None] * x[None, :] * zx)
-    second[1, 2] = second[2, 1] = np.sum(y[:, None] * x[None, :] * yx)
-    if total > 1:
-        covariance = (second - total * np.outer(first, first)) / (total - 1.0)
-    else:
-        covariance = np.zeros((3, 3))
-    centre = first + (np.array(weights.shape) - 1) / 2.0 * spacing
-    return total, centre, covariance
 
 
 def _row_extremes(points: np.ndarray, keys: np.ndarray, axis: int) -> np.ndarray:
