@@ -148,7 +148,7 @@ def test_cli_writes_pyradiomics_names(tmp_path):
     [
         ({"setting": {"resampledPixelSpacing": [1, 1, 1]}}, "resampledPixelSpacing"),
         ({"setting": {"binWith": 25}}, "binWith"),
-        ({"imageType": {"Wavelet": {}}}, "Wavelet"),
+        ({"imageType": {"Median": {}}}, "Median"),
         ({"featureClass": {"glcm": ["Contrst"]}}, "Contrst"),
         ({"featureClass": {"gldzm": None}}, "gldzm"),
     ],

@@ -34,7 +34,6 @@ Entry points: :func:`read_params` (parameter file -> :class:`PyRadiomicsParams`)
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -167,6 +166,21 @@ _DEFAULT_SETTINGS: dict[str, Any] = {
     "verbose": False,
 }
 
+#: Settings read only by PyRadiomics' image types (``imageType`` or ``setting`` section).
+_IMAGE_TYPE_SETTINGS = frozenset({
+    "sigma", "wavelet", "level", "start_level", "gradientUseSpacing", "lbp2DRadius",
+    "lbp2DSamples", "lbp2DMethod", "lbp3DLevels", "lbp3DIcosphereRadius",
+    "lbp3DIcosphereSubdivision",
+})
+
+#: Settings acting before any image type is derived: PyRadiomics ignores them per image type.
+_IMAGE_LEVEL_SETTINGS = frozenset({
+    "normalize", "normalizeScale", "removeOutliers", "resegmentRange", "resegmentMode",
+    "resegmentShape", "preCrop", "padDistance", "geometryTolerance", "correctMask",
+    "minimumROIDimensions", "minimumROISize", "additionalInfo", "interpolator",
+    "resampledPixelSpacing", "enableCExtensions", "verbose",
+})
+
 #: Settings whose non-default values change the numbers in ways not reproduced here.
 _UNSUPPORTED = {
     "resampledPixelSpacing": None,
@@ -215,28 +229,8 @@ def params_from_mapping(raw: Mapping[str, Any], source: str = "parameters") -> P
     if raw.get("voxelSetting"):
         raise ConfigError(f"{source}: voxel-based extraction (voxelSetting) is not supported")
     given = dict(raw.get("setting") or {})
-    bad = set(given) - set(_DEFAULT_SETTINGS)
-    if bad:
-        raise ConfigError(f"{source}: unknown or unsupported settings {sorted(bad)}")
-    setting = {**_DEFAULT_SETTINGS, **given}
-    for key, default in _UNSUPPORTED.items():
-        if setting[key] != default and not (key == "distances" and list(setting[key]) == [1]):
-            raise ConfigError(
-                f"{source}: setting {key}={setting[key]!r} is not supported by ildrad's "
-                "PyRadiomics-compatible mode (resample with ildrad's own --config instead)"
-                if key == "resampledPixelSpacing"
-                else f"{source}: setting {key}={setting[key]!r} is not supported by ildrad's "
-                "PyRadiomics-compatible mode"
-            )
-    if setting["binCount"] is None and not float(setting["binWidth"]) > 0:
-        raise ConfigError(f"{source}: binWidth must be > 0, got {setting['binWidth']}")
-    image_types = dict(raw.get("imageType") or {"Original": {}})
-    for name in image_types:
-        if name != "Original":
-            raise ConfigError(
-                f"{source}: image type '{name}' is not supported yet in the "
-                "PyRadiomics-compatible mode (only Original)"
-            )
+    setting = {**_DEFAULT_SETTINGS, **_checked_settings(given, f"{source}: setting")}
+    image_types = _checked_image_types(raw.get("imageType") or {"Original": {}}, source)
     classes_raw = raw.get("featureClass")
     classes_raw = dict(classes_raw) if classes_raw else {name: None for name in FEATURE_CLASSES}
     classes: dict[str, tuple[str, ...]] = {}
@@ -254,6 +248,60 @@ def params_from_mapping(raw: Mapping[str, Any], source: str = "parameters") -> P
             raise ConfigError(f"{source}: unknown {name} features {wrong}")
         classes[name] = tuple(features)
     return PyRadiomicsParams(setting, image_types, classes)
+
+
+def _checked_image_types(
+    image_types_raw: Any, source: str
+) -> dict[str, dict[str, Any]]:
+    """The ``imageType`` section: known types, each with its own checked settings."""
+    if not isinstance(image_types_raw, Mapping):
+        raise ConfigError(f"{source}: imageType must be a mapping of image type names")
+    image_types: dict[str, dict[str, Any]] = {}
+    for name, custom in image_types_raw.items():
+        if name != "Original":
+            from ildrad.radiomics.filters.pyradiomics_types import PYRADIOMICS_IMAGE_TYPES
+
+            if name not in PYRADIOMICS_IMAGE_TYPES:
+                raise ConfigError(
+                    f"{source}: unknown image type '{name}' "
+                    f"(supported: Original, {', '.join(PYRADIOMICS_IMAGE_TYPES)})"
+                )
+        if custom is not None and not isinstance(custom, Mapping):
+            raise ConfigError(f"{source}: imageType '{name}' settings must be a mapping")
+        custom = _checked_settings(dict(custom or {}), f"{source}: imageType '{name}'")
+        if "label" in custom:
+            raise ConfigError(
+                f"{source}: imageType '{name}': a label per image type is not supported"
+            )
+        ignored = sorted(set(custom) & _IMAGE_LEVEL_SETTINGS)
+        if ignored:
+            log.warning(
+                "%s: imageType '%s' settings %s act before filtering; PyRadiomics ignores them "
+                "per image type, and so does ildrad", source, name, ignored,
+            )
+        image_types[name] = {k: v for k, v in custom.items() if k not in _IMAGE_LEVEL_SETTINGS}
+    return image_types
+
+
+def _checked_settings(given: dict[str, Any], where: str) -> dict[str, Any]:
+    """``given`` settings (a ``setting`` section or one image type's), checked."""
+    bad = set(given) - set(_DEFAULT_SETTINGS) - _IMAGE_TYPE_SETTINGS
+    if bad:
+        raise ConfigError(f"{where}: unknown or unsupported settings {sorted(bad)}")
+    for key, default in _UNSUPPORTED.items():
+        value = given.get(key, default)
+        if value != default and not (key == "distances" and list(value) == [1]):
+            raise ConfigError(
+                f"{where}: setting {key}={value!r} is not supported by ildrad's "
+                "PyRadiomics-compatible mode"
+                + (" (resample with ildrad's own --config instead)"
+                   if key == "resampledPixelSpacing" else "")
+            )
+    if given.get("binCount") is None and "binWidth" in given and not float(given["binWidth"]) > 0:
+        raise ConfigError(f"{where}: binWidth must be > 0, got {given['binWidth']}")
+    if "sigma" in given and not isinstance(given["sigma"], list | tuple):
+        raise ConfigError(f"{where}: sigma must be a list of values in mm, got {given['sigma']!r}")
+    return given
 
 
 # --- pre-processing ---------------------------------------------------------------------------
@@ -283,12 +331,34 @@ def pyradiomics_bin_levels(values: np.ndarray, setting: Mapping[str, Any]) -> np
         edges = np.arange(low, maximum + 2 * width, width)
         if len(edges) == 1:
             edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
+        else:
+            return _digitize_even(values, edges, float(low), float(width))
     return np.digitize(values, edges)
 
 
-def _crop(mask: np.ndarray) -> tuple[slice, ...]:
-    present = [np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != ax))) for ax in range(3)]
-    return tuple(slice(int(p[0]), int(p[-1]) + 1) for p in present)
+def _digitize_even(values: np.ndarray, edges: np.ndarray, low: float, width: float) -> np.ndarray:
+    """``numpy.digitize(values, edges)`` for evenly spaced ``edges`` (``low + k width``): the
+    bin found by division, then moved while it breaks ``edges[k - 1] <= value < edges[k]``
+    (rounding puts it at most one bin off), without a binary search per value."""
+    last = len(edges)
+    levels = np.clip(np.floor((values - low) / width) + 1, 0, last).astype(np.intp)
+    while True:
+        high = (levels > 0) & (values < edges[np.maximum(levels - 1, 0)])
+        low_side = (levels < last) & (values >= edges[np.minimum(levels, last - 1)])
+        if not (high.any() or low_side.any()):
+            return levels
+        levels += low_side.view(np.int8) - high.view(np.int8)
+
+
+def _crop(mask: np.ndarray, pad: int = 0) -> tuple[slice, slice, slice]:
+    """Bounding box of ``mask`` grown by ``pad`` voxels (clipped to the array)."""
+    present = [
+        np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != ax))) for ax in range(3)
+    ]
+    return tuple(  # type: ignore[return-value]
+        slice(max(int(p[0]) - pad, 0), min(int(p[-1]) + 1 + pad, n))
+        for p, n in zip(present, mask.shape, strict=True)
+    )
 
 
 # --- extraction -------------------------------------------------------------------------------
@@ -302,43 +372,97 @@ def extract_pyradiomics(
     source: str = "image",
 ) -> dict[str, float]:
     """PyRadiomics' features of ``image`` inside ``mask == label`` (arrays (z, y, x), spacing
-    (z, y, x) mm), named ``original_<class>_<Feature>``.
+    (z, y, x) mm), named ``<image type>_<class>_<Feature>`` (``original_firstorder_Mean``,
+    ``wavelet-HLL_glcm_Contrast``, ``log-sigma-3-0-mm-3D_firstorder_Mean``).
+
+    As PyRadiomics' ``RadiomicsFeatureExtractor.execute``: shape once, on the original mask; the
+    other classes on every image type, with the settings merged with that type's own (e.g. a
+    ``binWidth`` per image type), inside the (re-segmented) ROI. Derived images are computed on
+    the ROI's bounding box plus the filter's reach only (see
+    :mod:`ildrad.radiomics.filters.pyradiomics_types`), after ``normalize`` and ``preCrop``.
 
     ``image`` keeps its stored dtype (as PyRadiomics reads it with SimpleITK): the bin edges
-    are computed in that dtype.
+    are computed in that dtype, and derived images have PyRadiomics' pixel types.
     """
     setting = params.setting
     if image.ndim != 3 or image.shape != mask.shape:
-        raise InputError(f"{source}: image {image.shape} and mask {mask.shape} must be 3D and equal")
+        raise InputError(
+            f"{source}: image {image.shape} and mask {mask.shape} must be 3D and equal"
+        )
     label = int(setting["label"])
     shape_roi = np.asarray(mask) == label
     if not shape_roi.any():
         raise EmptyMaskError(f"{source}: no voxel has label {label}")
     if setting["normalize"]:
         image = _normalised(image, setting)
+    if setting["preCrop"]:  # PyRadiomics filters the cropped image then
+        pre = _crop(shape_roi, int(setting["padDistance"]))
+        image, shape_roi = image[pre], shape_roi[pre]
     box = _crop(shape_roi)
-    shape_roi = shape_roi[box]
-    picture = np.asarray(image[box])
-    roi = shape_roi.copy()
+    roi = shape_roi[box].copy()
     if setting["resegmentRange"] is not None:
-        roi &= _resegment_range(picture, setting, source)
+        roi &= _resegment_range(np.asarray(image[box]), setting, source)
         if not roi.any():
             raise EmptyMaskError(f"{source}: no voxel of label {label} left after resegmentRange")
-    values = picture[roi]
-    if not np.all(np.isfinite(values)):
-        raise InputError(f"{source}: the image holds NaN or infinite values inside the ROI")
     spacing_arr = np.asarray(spacing, np.float64)
     out: dict[str, float] = {}
+    if "shape" in params.feature_classes:
+        computed = shape_features(shape_roi[box], spacing_arr)
+        wanted = params.feature_classes["shape"]
+        out.update({f"original_shape_{f}": float(computed[f]) for f in wanted})
+    classes = {name: f for name, f in params.feature_classes.items() if name != "shape"}
+    if not classes:
+        return out
+    for image_type, custom in params.image_types.items():
+        merged = {**setting, **custom}
+        derived = _derived_images(image, spacing, box, roi, image_type, merged)
+        for name, picture in derived.items():
+            out.update(_class_features(picture, roi, merged, spacing_arr, classes, name, source))
+    return out
+
+
+def _derived_images(
+    image: np.ndarray,
+    spacing: tuple[float, float, float],
+    box: tuple[slice, slice, slice],
+    roi: np.ndarray,
+    image_type: str,
+    setting: Mapping[str, Any],
+) -> dict[str, np.ndarray]:
+    """PyRadiomics' images of ``image_type`` (name -> array over ``box``, PyRadiomics' dtype)."""
+    if image_type == "Original":
+        return {"original": np.asarray(image[box])}
+    from ildrad.radiomics.filters.pyradiomics_types import pyradiomics_derived_arrays
+
+    whole_roi = np.zeros(image.shape, dtype=bool)
+    whole_roi[box] = roi
+    return pyradiomics_derived_arrays(image, spacing, image_type, setting, box, whole_roi)
+
+
+def _class_features(
+    picture: np.ndarray,
+    roi: np.ndarray,
+    setting: Mapping[str, Any],
+    spacing: np.ndarray,
+    classes: Mapping[str, tuple[str, ...]],
+    image_name: str,
+    source: str,
+) -> dict[str, float]:
+    """The non-shape classes of one (derived) image inside ``roi``, named ``image_class_F``."""
+    values = picture[roi]
+    if not np.all(np.isfinite(values)):
+        raise InputError(
+            f"{source}: the {image_name} image holds NaN or infinite values inside the ROI"
+        )
     levels = np.zeros(roi.shape, np.int32)
     levels[roi] = pyradiomics_bin_levels(values, setting)
-    for name, wanted in params.feature_classes.items():
-        if name == "shape":
-            computed = shape_features(shape_roi, spacing_arr)
-        elif name == "firstorder":
-            computed = firstorder_features(values, levels[roi], spacing_arr, setting)
+    out: dict[str, float] = {}
+    for name, wanted in classes.items():
+        if name == "firstorder":
+            computed = firstorder_features(values, levels[roi], spacing, setting)
         else:
             computed = _TEXTURE[name](levels, setting)
-        out.update({f"original_{name}_{f}": float(computed[f]) for f in wanted})
+        out.update({f"{image_name}_{name}_{f}": float(computed[f]) for f in wanted})
     return out
 
 
@@ -360,39 +484,35 @@ def _resegment_range(picture: np.ndarray, setting: Mapping[str, Any], source: st
 def firstorder_features(
     values: np.ndarray, levels: np.ndarray, spacing: np.ndarray, setting: Mapping[str, Any]
 ) -> dict[str, float]:
-    """PyRadiomics ``firstorder`` of the ROI intensities ``values`` and their grey levels."""
-    x = values.astype(np.float64)
-    shift = float(setting["voxelArrayShift"])
-    n = x.size
-    mean = x.mean()
-    centred = x - mean
-    m2 = np.mean(centred**2)
-    m3 = np.mean(centred**3)
-    m4 = np.mean(centred**4)
-    p10, p25, p50, p75, p90 = np.percentile(x, [10, 25, 50, 75, 90])
-    robust = x[(x >= p10) & (x <= p90)]
-    counts = np.bincount(levels)
-    p = counts[counts > 0] / n
-    energy = float(np.sum((x + shift) ** 2))
-    lo, hi = x.min(), x.max()
+    """PyRadiomics ``firstorder`` of the ROI intensities ``values`` and their grey levels
+    (the IBSI statistics of :mod:`ildrad.radiomics._moments`, kurtosis not in excess, plus the
+    energies shifted by ``voxelArrayShift``)."""
+    from ildrad.radiomics._moments import counted_distribution_features, value_counts
+
+    distinct, counts = value_counts(values)
+    stat = counted_distribution_features(distinct, counts, "stat")
+    n = int(counts.sum())
+    energy = float(counts.astype(np.float64) @ (distinct + float(setting["voxelArrayShift"])) ** 2)
+    by_level = np.bincount(levels)
+    p = by_level[by_level > 0] / n
     return {
         "Energy": energy,
         "TotalEnergy": energy * float(np.prod(spacing)),
         "Entropy": -float(np.sum(p * np.log2(p + EPS))),
-        "Minimum": lo,
-        "10Percentile": p10,
-        "90Percentile": p90,
-        "Maximum": hi,
-        "Mean": mean,
-        "Median": p50,
-        "InterquartileRange": p75 - p25,
-        "Range": hi - lo,
-        "MeanAbsoluteDeviation": float(np.mean(np.abs(centred))),
-        "RobustMeanAbsoluteDeviation": float(np.mean(np.abs(robust - robust.mean()))),
+        "Minimum": stat["stat_min"],
+        "10Percentile": stat["stat_p10"],
+        "90Percentile": stat["stat_p90"],
+        "Maximum": stat["stat_max"],
+        "Mean": stat["stat_mean"],
+        "Median": stat["stat_median"],
+        "InterquartileRange": stat["stat_iqr"],
+        "Range": stat["stat_range"],
+        "MeanAbsoluteDeviation": stat["stat_mad"],
+        "RobustMeanAbsoluteDeviation": stat["stat_rmad"],
         "RootMeanSquared": float(np.sqrt(energy / n)),
-        "Skewness": m3 / m2**1.5 if m2 != 0 else 0.0,
-        "Kurtosis": m4 / m2**2 if m2 != 0 else 0.0,
-        "Variance": float(np.var(x)),
+        "Skewness": stat["stat_skew"],
+        "Kurtosis": stat["stat_kurt"] + 3.0 if stat["stat_var"] != 0 else 0.0,
+        "Variance": stat["stat_var"],
         "Uniformity": float(np.sum(p**2)),
     }
 
@@ -691,82 +811,17 @@ def _mesh_area_volume(padded: np.ndarray, spacing: np.ndarray) -> tuple[float, f
     return area, -volume / 6.0  # scikit-image orients faces the other way round
 
 
-def _mesh_vertices(padded: np.ndarray) -> np.ndarray:
-    """Mesh vertices (voxel units): midpoints between ROI voxels and their 6 non-ROI neighbours."""
-    points = []
-    for axis in range(3):
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[axis] = slice(0, -1)
-        hi[axis] = slice(1, None)
-        crossing = np.argwhere(padded[tuple(lo)] != padded[tuple(hi)]).astype(np.float64)
-        crossing[:, axis] += 0.5
-        points.append(crossing)
-    return np.concatenate(points)
-
-
-def _row_extremes(points: np.ndarray, axis: int) -> np.ndarray:
-    """Points extreme along ``axis`` among those sharing the two other coordinates (the only
-    candidates for convex hull vertices). ``points`` are mesh vertices: multiples of 0.5."""
-    doubled = np.rint(points * 2).astype(np.int64)
-    p, q = (doubled[:, a] for a in range(3) if a != axis)
-    key = p * (int(q.max()) + 1) + q
-    coordinate = doubled[:, axis]
-    n_keys = int(key.max()) + 1
-    low = np.full(n_keys, np.iinfo(np.int64).max)
-    high = np.full(n_keys, np.iinfo(np.int64).min)
-    np.minimum.at(low, key, coordinate)
-    np.maximum.at(high, key, coordinate)
-    keep = (coordinate == low[key]) | (coordinate == high[key])
-    return points[keep]
-
-
-def _max_distance(points: np.ndarray) -> float:
-    """Largest distance between ``points`` (mm), over their convex hull vertices."""
-    from scipy.spatial import ConvexHull, QhullError
-
-    if len(points) < 2:
-        return 0.0
-    candidates = points
-    if len(points) > points.shape[1] + 1:
-        try:
-            candidates = points[ConvexHull(points).vertices]
-        except QhullError:  # flat or degenerate set: all points are candidates
-            candidates = points
-    best = 0.0
-    for start in range(0, len(candidates), 2048):
-        block = candidates[start : start + 2048]
-        d2 = ((block[:, None, :] - candidates[None, :, :]) ** 2).sum(axis=-1)
-        best = max(best, float(d2.max()))
-    return float(np.sqrt(best))
-
-
-def _diameters(vertices: np.ndarray, spacing: np.ndarray) -> tuple[float, float, float, float]:
-    """(Slice, Column, Row, 3D) maximum diameters: vertex pairs sharing z, y, x, or any pair."""
-    physical = _row_extremes(vertices, 2) * spacing
-    planar = []
-    for axis in range(3):
-        best = 0.0
-        others = [a for a in range(3) if a != axis]
-        plane_points = _row_extremes(vertices, others[1]) * spacing
-        order = np.argsort(plane_points[:, axis], kind="stable")
-        plane_points = plane_points[order]
-        cuts = np.flatnonzero(np.diff(plane_points[:, axis])) + 1
-        for group in np.split(plane_points, cuts):
-            best = max(best, _max_distance(group[:, others]))
-        planar.append(best)
-    return planar[0], planar[1], planar[2], _max_distance(physical)
-
-
 def shape_features(roi: np.ndarray, spacing: np.ndarray) -> dict[str, float]:
     """PyRadiomics ``shape`` of the boolean ``roi`` (z, y, x) with ``spacing`` (z, y, x) mm."""
+    from ildrad.radiomics._moments import position_moments
+    from ildrad.radiomics._morphology_kernels import mesh_diameters
+
     padded = np.pad(np.ascontiguousarray(roi, dtype=bool), 1)
     area, volume = _mesh_area_volume(padded, spacing)
-    slice_d, column_d, row_d, diameter = _diameters(_mesh_vertices(padded), spacing)
-    coordinates = np.argwhere(roi) * spacing
-    n = len(coordinates)
-    coordinates = (coordinates - coordinates.mean(axis=0)) / np.sqrt(n)
-    eig = np.linalg.eigvals(coordinates.T @ coordinates)
+    slice_d, column_d, row_d, diameter = mesh_diameters(padded, spacing)
+    total, _, covariance = position_moments(roi, spacing)
+    n = int(total)
+    eig = np.linalg.eigvals(covariance * ((n - 1) / n))  # population covariance, as PyRadiomics
     eig[(eig < 0) & (eig > -1e-10)] = 0
     eig = np.sort(eig)
     axis = np.sqrt(np.maximum(eig, 0)) * 4

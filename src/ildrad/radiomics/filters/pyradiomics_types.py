@@ -1,18 +1,27 @@
 """PyRadiomics' image types, reproducing ``radiomics.imageoperations`` (PyRadiomics 3.1) images.
 
-Each function returns ``{pyradiomics image type name: Image}`` with PyRadiomics' names
-(``log-sigma-3-0-mm-3D``, ``wavelet-HLL``, ``wavelet2-LLL``, ``square``, ``lbp-2D``...), and takes
-PyRadiomics' setting names as keywords. With ``crop_to=mask`` only the mask's bounding box plus
-the filter's reach is filtered: the returned images sit on that sub-grid and, inside the
-bounding box, equal PyRadiomics' whole-image result (PyRadiomics filters the whole image and
-crops afterwards; that is where its time and memory go on a lung inside a chest CT).
+Two entry points:
+
+* :func:`pyradiomics_derived_arrays` (arrays, used by the PyRadiomics-compatible extraction):
+  ``{PyRadiomics image type name: array}`` covering a requested region of the image, in the
+  pixel type PyRadiomics' image has (its bin edges are computed in that type);
+* :func:`pyradiomics_filtered_images` (:class:`~ildrad.image.Image` in, images out).
+
+Names are PyRadiomics' (``log-sigma-3-0-mm-3D``, ``wavelet-HLL``, ``wavelet2-LLL``, ``square``,
+``lbp-2D``, ``lbp-3D-m1``...), settings PyRadiomics' setting names. Only the requested region plus
+the filter's reach is filtered; inside the region the values equal PyRadiomics' whole-image
+result (PyRadiomics filters the whole image and crops afterwards; that is where its time and
+memory go on a lung inside a chest CT).
 
 What PyRadiomics computes (and so what is reproduced here):
 
 * ``LoG``: SimpleITK ``LaplacianRecursiveGaussianImageFilter`` (Deriche recursive Gaussian,
-  normalised across scale, sigma in mm); run here through SimpleITK too, on the crop with a
-  margin of :data:`LOG_MARGIN_SD` sigmas, beyond which the recursive filter's response is
-  negligible (< 1e-6 of the map's magnitude, see tests).
+  normalised across scale, sigma in mm, float32 result); run here through SimpleITK too, on the
+  region with a margin of :data:`LOG_MARGIN_SD` sigmas, beyond which the recursive filter's
+  response is negligible (< 1e-6 of the map's magnitude, see tests). Sigmas that are not
+  positive or too large for the image (``size >= ceil(sigma / spacing) + 1`` fails on an axis),
+  and every sigma of an image smaller than 4 voxels on an axis, are skipped with a warning, as
+  PyRadiomics does.
 * ``Wavelet``: ``pywt.swtn(level=1)`` applied repeatedly to the approximation: the *same*,
   undilated filters at every level (not the à trous dilation of IBSI 2), periodic extension
   after padding odd-sized axes with one wrapped voxel; ``start_level`` approximation passes
@@ -20,18 +29,26 @@ What PyRadiomics computes (and so what is reproduced here):
 * ``Square``, ``SquareRoot``, ``Logarithm``, ``Exponential``: voxel-wise, rescaled with the
   maximum absolute intensity of the whole image.
 * ``Gradient``: gradient magnitude by central differences (edge voxel repeated), in intensity
-  per mm unless ``gradientUseSpacing`` is false.
-* ``LBP2D``: scikit-image ``local_binary_pattern`` slice by slice.
-
-``LBP3D`` is not provided: PyRadiomics' implementation needs ``scipy.special.sph_harm``
-(removed in SciPy 1.17) and ``trimesh``, so it cannot run as a reference here.
+  per mm unless ``gradientUseSpacing`` is false (SimpleITK ``GradientMagnitude``, float32).
+* ``LBP2D``: scikit-image ``local_binary_pattern`` slice by slice, stored in the image's type.
+* ``LBP3D``: Banerjee et al.'s rotation-invariant 3D LBP as PyRadiomics implements it, at the ROI
+  voxels only (others 0): the image sampled (cubic spline, ``scipy.ndimage.map_coordinates`` in
+  the image's type) at the vertices of an icosphere around each voxel, the sign pattern projected
+  on spherical harmonics up to degree ``lbp3DLevels - 1`` and its per-degree energy
+  (``lbp-3D-m<degree+1>``), plus the spherical kurtosis of the samples (``lbp-3D-k``).
+  PyRadiomics evaluates ``scipy.special.sph_harm(m, n, polar, azimuth)``, i.e. with the angles
+  in each other's place; that is reproduced (``sph_harm_y(n, m, azimuth, polar)`` in SciPy >=
+  1.15, which removed ``sph_harm``; PyRadiomics' own LBP3D cannot run there).
 """
 
 from __future__ import annotations
 
 import inspect
+import itertools
+import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -40,87 +57,95 @@ from scipy import ndimage
 
 from ildrad.errors import ConfigError, InputError
 from ildrad.image import Image, Mask, Unit, assert_same_grid
-from ildrad.radiomics.filters.crop import crop_grid, crop_image, mask_box
-from ildrad.radiomics.filters.wavelets import centred_filter
+from ildrad.radiomics.filters.crop import crop_grid, mask_box
 
 __all__ = [
     "LOG_MARGIN_SD",
     "PYRADIOMICS_IMAGE_TYPES",
-    "exponential_image",
-    "gradient_image",
-    "lbp2d_image",
-    "log_images",
-    "logarithm_image",
+    "exponential_arrays",
+    "gradient_arrays",
+    "icosphere_vertices",
+    "image_type_arguments",
+    "lbp2d_arrays",
+    "lbp3d_arrays",
+    "log_arrays",
+    "logarithm_arrays",
+    "pyradiomics_derived_arrays",
     "pyradiomics_filtered_images",
-    "square_image",
-    "square_root_image",
-    "wavelet_images",
+    "square_arrays",
+    "square_root_arrays",
+    "wavelet_arrays",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Crop margin of the recursive LoG, in sigmas (see the module docstring).
 LOG_MARGIN_SD = 8.0
 
+#: Extra margin (voxels) for the cubic spline pre-filter of LBP3D's sampling (decays as 0.27^n).
+_SPLINE_MARGIN = 16
+
+#: ROI voxels processed at once by LBP3D (bounds its memory: ~ 42 vertices x harmonics each).
+_LBP3D_CHUNK = 8192
+
 Box = tuple[slice, slice, slice]
+Spacing = tuple[float, float, float]
 
 
-def _region(image: Image, crop_to: Mask | None, reach: tuple[int, int, int] | None) -> Box:
-    if crop_to is None:
-        return tuple(slice(0, n) for n in image.shape)  # type: ignore[return-value]
-    assert_same_grid(image, crop_to, "mask and image to filter")
-    return mask_box(crop_to, reach)
-
-
-def _result(image: Image, box: Box, values: np.ndarray) -> Image:
-    return Image(
-        values.astype(np.float32),
-        crop_grid(image.grid, box),
-        image.modality,
-        Unit.NONE,
-        image.metadata,
+def _grown(region: Box, reach: Sequence[int], shape: tuple[int, ...]) -> tuple[Box, Box]:
+    """``region`` grown by ``reach`` voxels per axis (clipped), and ``region`` inside it."""
+    outer = tuple(
+        slice(max(r.start - m, 0), min(r.stop + m, n))
+        for r, m, n in zip(region, reach, shape, strict=True)
     )
+    inner = tuple(
+        slice(r.start - o.start, r.stop - o.start) for r, o in zip(region, outer, strict=True)
+    )
+    return outer, inner  # type: ignore[return-value]
 
 
-def _max_abs(image: Image, purpose: str) -> float:
-    peak = float(np.max(np.abs(image.array)))
+def _max_abs(values: np.ndarray, purpose: str) -> float:
+    peak = float(np.max(np.abs(values)))
     if peak == 0.0:
         raise InputError(f"{purpose}: the image is zero everywhere, the rescaling is undefined")
     return peak
 
 
+def _to_sitk(values: np.ndarray, spacing: Spacing):  # noqa: ANN202 - SimpleITK image
+    import SimpleITK as sitk
+
+    itk = sitk.GetImageFromArray(np.ascontiguousarray(values))
+    itk.SetSpacing(tuple(float(s) for s in reversed(spacing)))
+    return itk
+
+
 # --- LoG --------------------------------------------------------------------------------------
 
 
-def log_images(
-    image: Image, sigma: Sequence[float], crop_to: Mask | None = None
-) -> dict[str, Image]:
-    """PyRadiomics ``LoG``: one image per sigma (mm), named ``log-sigma-<s>-mm-3D``.
-
-    Sigmas PyRadiomics would skip (not positive, or too large for the image) are errors here.
-    """
+def log_arrays(
+    values: np.ndarray, spacing: Spacing, region: Box, sigma: Sequence[float] = ()
+) -> dict[str, np.ndarray]:
+    """PyRadiomics ``LoG``: one float32 map per usable sigma (mm), ``log-sigma-<s>-mm-3D``."""
     import SimpleITK as sitk
 
-    from ildrad.io.sitk_bridge import image_from_sitk, image_to_sitk
-
-    size = np.asarray(image.shape)
-    spacing = np.asarray(image.spacing)
+    size = np.asarray(values.shape)
+    spacing_arr = np.asarray(spacing, dtype=float)
     if size.min() < 4:
-        raise InputError(f"LoG needs at least 4 voxels along every axis, got {image.shape}")
-    images: dict[str, Image] = {}
+        log.warning("LoG skipped: the image (%s voxels) is smaller than 4 voxels on an axis", size)
+        return {}
+    arrays: dict[str, np.ndarray] = {}
     for value in sigma:
-        if value <= 0 or not np.all(size >= np.ceil(value / spacing) + 1):
-            raise ConfigError(
-                f"LoG sigma {value} mm must be > 0 and fit the image ({image.shape} voxels)"
-            )
-        reach = tuple(int(math.ceil(LOG_MARGIN_SD * value / s)) for s in image.spacing)
-        box = _region(image, crop_to, reach)  # type: ignore[arg-type]
+        if not (value > 0 and np.all(size >= np.ceil(value / spacing_arr) + 1)):
+            log.warning("LoG sigma %g mm skipped: not > 0 or too large for %s voxels", value, size)
+            continue
+        reach = [int(math.ceil(LOG_MARGIN_SD * value / s)) for s in spacing]
+        outer, inner = _grown(region, reach, values.shape)
         log_filter = sitk.LaplacianRecursiveGaussianImageFilter()
         log_filter.SetNormalizeAcrossScale(True)
         log_filter.SetSigma(float(value))
-        filtered = image_from_sitk(log_filter.Execute(image_to_sitk(crop_image(image, box))))
-        images["log-sigma-{}-mm-3D".format(str(value).replace(".", "-"))] = _result(
-            image, box, filtered.array
-        )
-    return images
+        filtered = sitk.GetArrayFromImage(log_filter.Execute(_to_sitk(values[outer], spacing)))
+        arrays["log-sigma-{}-mm-3D".format(str(value).replace(".", "-"))] = filtered[inner]
+    return arrays
 
 
 # --- Wavelet ----------------------------------------------------------------------------------
@@ -137,32 +162,23 @@ def _periodic_indices(start: int, stop: int, size: int) -> np.ndarray:
     return indices
 
 
-def _split_bands(
-    bands: dict[str, np.ndarray], axes: Sequence[int], low: np.ndarray, high: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Filter every band with low and high pass along each axis in turn (letters in axes order)."""
-    for axis in axes:
-        split: dict[str, np.ndarray] = {}
-        for name, values in bands.items():
-            split[name + "L"] = ndimage.convolve1d(values, low, axis=axis, mode="nearest")
-            split[name + "H"] = ndimage.convolve1d(values, high, axis=axis, mode="nearest")
-        bands = split
-    return bands
-
-
-def wavelet_images(
-    image: Image,
+def wavelet_arrays(
+    values: np.ndarray,
+    spacing: Spacing,
+    region: Box,
     wavelet: str = "coif1",
     level: int = 1,
     start_level: int = 0,
     force2D: bool = False,  # noqa: N803 - PyRadiomics' setting name
     force2Ddimension: int = 0,  # noqa: N803
-    crop_to: Mask | None = None,
-) -> dict[str, Image]:
+) -> dict[str, np.ndarray]:
     """PyRadiomics ``Wavelet``: every sub-band of levels ``start_level+1 .. start_level+level``.
 
     Names ``wavelet-HLL`` (first returned level), ``wavelet2-HLL``..., and the last
-    approximation ``wavelet-LLL`` / ``wavelet<level>-LLL``; letters for x, y, z.
+    approximation ``wavelet-LLL`` / ``wavelet<level>-LLL``; letters for x, y, z. Computed, as
+    PyRadiomics does, with ``pywt.swtn(level=1)`` (float32 for a float32 image, float64
+    otherwise), here on the region plus ``passes x filter length`` voxels gathered from the
+    periodic extension: each output voxel sees the same input voxels, in the same order.
     """
     if wavelet not in pywt.wavelist(kind="discrete"):
         raise ConfigError(f"wavelet '{wavelet}' is not a PyWavelets discrete wavelet")
@@ -171,132 +187,280 @@ def wavelet_images(
             f"wavelet level must be >= 1 and start_level >= 0, got {level}, {start_level}"
         )
     bank = pywt.Wavelet(wavelet)
-    low, high = centred_filter(tuple(bank.dec_lo), 1), centred_filter(tuple(bank.dec_hi), 1)
-    half = len(low) // 2
     axes = [2, 1, 0]
     if force2D:
         axes.remove(force2Ddimension)
     passes = start_level + level
-    reach = tuple(passes * half if axis in axes else 0 for axis in range(3))
-    box = _region(image, crop_to, reach)  # type: ignore[arg-type]
-    # Gather the box plus its reach from PyRadiomics' periodic extension, axis by axis.
-    data = np.asarray(image.array, dtype=np.float64)
+    reach = [passes * bank.dec_len if axis in axes else 0 for axis in range(3)]
+    data = values
     for axis in range(3):
-        indices = _periodic_indices(
-            box[axis].start - reach[axis], box[axis].stop + reach[axis], image.shape[axis]
-        )
+        stop = region[axis].stop + reach[axis]
+        length = stop - region[axis].start + reach[axis]
+        stop += length % 2 if axis in axes else 0  # pywt.swt needs even lengths
+        indices = _periodic_indices(region[axis].start - reach[axis], stop, values.shape[axis])
         data = np.take(data, indices, axis=axis)
-
-    def trimmed(values: np.ndarray) -> np.ndarray:
-        """The box: after k passes only ``k * half`` voxels at each end are wrong, k <= passes."""
-        return values[tuple(slice(m, values.shape[a] - m) for a, m in enumerate(reach))]
-
-    images: dict[str, Image] = {}
-    approximation = "L" * len(axes)
-    for index in range(passes):
-        if index < start_level:
-            for axis in axes:
-                data = ndimage.convolve1d(data, low, axis=axis, mode="nearest")
-            continue
-        bands = _split_bands({"": data}, axes, low, high)
+    inner = tuple(
+        slice(m, m + r.stop - r.start) for m, r in zip(reach, region, strict=True)
+    )
+    approximation = "a" * len(axes)
+    for _ in range(start_level):
+        data = pywt.swtn(data, bank, level=1, start_level=0, axes=axes)[0][approximation]
+    arrays: dict[str, np.ndarray] = {}
+    for index in range(1, level + 1):
+        bands = pywt.swtn(data, bank, level=1, start_level=0, axes=axes)[0]
         data = bands.pop(approximation)
-        idx = index - start_level + 1
-        prefix = "wavelet-" if idx == 1 else f"wavelet{idx}-"
-        for name, values in bands.items():
-            images[prefix + name] = _result(image, box, trimmed(values))
+        prefix = "wavelet-" if index == 1 else f"wavelet{index}-"
+        for name, band in bands.items():
+            letters = name.replace("a", "L").replace("d", "H")
+            arrays[prefix + letters] = np.ascontiguousarray(band[inner])
     prefix = "wavelet-" if level == 1 else f"wavelet{level}-"
-    images[prefix + approximation] = _result(image, box, trimmed(data))
-    return images
+    arrays[prefix + "L" * len(axes)] = np.ascontiguousarray(data[inner])
+    return arrays
 
 
 # --- voxel-wise types ---------------------------------------------------------------------------
 
 
-def square_image(image: Image, crop_to: Mask | None = None) -> dict[str, Image]:
+def square_arrays(values: np.ndarray, spacing: Spacing, region: Box) -> dict[str, np.ndarray]:
     """PyRadiomics ``Square``: ``(c x)^2`` with ``c = 1 / sqrt(max|x|)``."""
-    coefficient = 1.0 / math.sqrt(_max_abs(image, "square image"))
-    box = _region(image, crop_to, (0, 0, 0))
-    return {"square": _result(image, box, (coefficient * image.array[box].astype(np.float64)) ** 2)}
+    coefficient = 1.0 / math.sqrt(_max_abs(values, "square image"))
+    return {"square": (coefficient * values[region].astype(np.float64)) ** 2}
 
 
-def square_root_image(image: Image, crop_to: Mask | None = None) -> dict[str, Image]:
+def square_root_arrays(values: np.ndarray, spacing: Spacing, region: Box) -> dict[str, np.ndarray]:
     """PyRadiomics ``SquareRoot``: ``sign(x) sqrt(|x| c)`` with ``c = max|x|``."""
-    coefficient = _max_abs(image, "square-root image")
-    box = _region(image, crop_to, (0, 0, 0))
-    values = image.array[box].astype(np.float64)
-    return {
-        "squareroot": _result(image, box, np.sign(values) * np.sqrt(np.abs(values) * coefficient))
-    }
+    coefficient = _max_abs(values, "square-root image")
+    x = values[region].astype(np.float64)
+    return {"squareroot": np.sign(x) * np.sqrt(np.abs(x) * coefficient)}
 
 
-def logarithm_image(image: Image, crop_to: Mask | None = None) -> dict[str, Image]:
+def logarithm_arrays(values: np.ndarray, spacing: Spacing, region: Box) -> dict[str, np.ndarray]:
     """PyRadiomics ``Logarithm``: ``sign(x) log(|x| + 1)``, rescaled to the original max|x|."""
-    peak = _max_abs(image, "logarithm image")
-    box = _region(image, crop_to, (0, 0, 0))
-    values = image.array[box].astype(np.float64)
-    logs = np.sign(values) * np.log(np.abs(values) + 1.0)
-    return {"logarithm": _result(image, box, logs * (peak / math.log(peak + 1.0)))}
+    peak = _max_abs(values, "logarithm image")
+    x = values[region].astype(np.float64)
+    logs = np.sign(x) * np.log(np.abs(x) + 1.0)
+    return {"logarithm": logs * (peak / math.log(peak + 1.0))}
 
 
-def exponential_image(image: Image, crop_to: Mask | None = None) -> dict[str, Image]:
+def exponential_arrays(values: np.ndarray, spacing: Spacing, region: Box) -> dict[str, np.ndarray]:
     """PyRadiomics ``Exponential``: ``exp(c x)`` with ``c = log(max|x|) / max|x|``."""
-    peak = _max_abs(image, "exponential image")
-    box = _region(image, crop_to, (0, 0, 0))
-    return {
-        "exponential": _result(
-            image, box, np.exp(math.log(peak) / peak * image.array[box].astype(np.float64))
-        )
-    }
+    peak = _max_abs(values, "exponential image")
+    return {"exponential": np.exp(math.log(peak) / peak * values[region].astype(np.float64))}
 
 
-def gradient_image(
-    image: Image, gradientUseSpacing: bool = True, crop_to: Mask | None = None
-) -> dict[str, Image]:  # noqa: N803
+def gradient_arrays(
+    values: np.ndarray,
+    spacing: Spacing,
+    region: Box,
+    gradientUseSpacing: bool = True,  # noqa: N803 - PyRadiomics' setting name
+) -> dict[str, np.ndarray]:
     """PyRadiomics ``Gradient``: central-difference gradient magnitude (edge voxel repeated)."""
-    box = _region(image, crop_to, (1, 1, 1))
-    values = image.array[box].astype(np.float64)
-    squares = np.zeros(values.shape)
+    outer, inner = _grown(region, (1, 1, 1), values.shape)
+    x = values[outer].astype(np.float64)
+    squares = np.zeros(x.shape)
     for axis in range(3):
-        padded = np.pad(values, [(1, 1) if a == axis else (0, 0) for a in range(3)], mode="edge")
-        forward = np.take(padded, np.arange(2, values.shape[axis] + 2), axis=axis)
-        backward = np.take(padded, np.arange(0, values.shape[axis]), axis=axis)
-        step = image.spacing[axis] if gradientUseSpacing else 1.0
+        padded = np.pad(x, [(1, 1) if a == axis else (0, 0) for a in range(3)], mode="edge")
+        forward = np.take(padded, np.arange(2, x.shape[axis] + 2), axis=axis)
+        backward = np.take(padded, np.arange(0, x.shape[axis]), axis=axis)
+        step = spacing[axis] if gradientUseSpacing else 1.0
         squares += ((forward - backward) / (2.0 * step)) ** 2
-    return {"gradient": _result(image, box, np.sqrt(squares))}
+    return {"gradient": np.sqrt(squares[inner]).astype(np.float32)}
 
 
-def lbp2d_image(
-    image: Image,
+def lbp2d_arrays(
+    values: np.ndarray,
+    spacing: Spacing,
+    region: Box,
     lbp2DRadius: float = 1,  # noqa: N803 - PyRadiomics' setting names
     lbp2DSamples: int = 8,  # noqa: N803
     lbp2DMethod: str = "uniform",  # noqa: N803
     force2Ddimension: int = 0,  # noqa: N803
-    crop_to: Mask | None = None,
-) -> dict[str, Image]:
-    """PyRadiomics ``LBP2D``: scikit-image local binary patterns, slice by slice along an axis."""
+) -> dict[str, np.ndarray]:
+    """PyRadiomics ``LBP2D``: scikit-image local binary patterns, slice by slice along an axis,
+    stored in the image's pixel type."""
     from skimage.feature import local_binary_pattern
 
     margin = int(math.ceil(lbp2DRadius)) + 1
-    box = _region(image, crop_to, tuple(0 if a == force2Ddimension else margin for a in range(3)))  # type: ignore[arg-type]
-    values = np.moveaxis(image.array[box].copy(), force2Ddimension, 0)
-    for index in range(values.shape[0]):
-        values[index] = local_binary_pattern(
-            values[index], P=lbp2DSamples, R=lbp2DRadius, method=lbp2DMethod
+    reach = [0 if a == force2Ddimension else margin for a in range(3)]
+    outer, inner = _grown(region, reach, values.shape)
+    slices = np.moveaxis(values[outer].copy(), force2Ddimension, 0)
+    for index in range(slices.shape[0]):
+        slices[index] = local_binary_pattern(
+            slices[index], P=lbp2DSamples, R=lbp2DRadius, method=lbp2DMethod
         )
-    return {"lbp-2D": _result(image, box, np.moveaxis(values, 0, force2Ddimension))}
+    return {"lbp-2D": np.moveaxis(slices, 0, force2Ddimension)[inner]}
 
 
-#: PyRadiomics image type name -> function(image, crop_to=..., **PyRadiomics settings).
-PYRADIOMICS_IMAGE_TYPES: dict[str, Callable[..., dict[str, Image]]] = {
-    "LoG": log_images,
-    "Wavelet": wavelet_images,
-    "Square": square_image,
-    "SquareRoot": square_root_image,
-    "Logarithm": logarithm_image,
-    "Exponential": exponential_image,
-    "Gradient": gradient_image,
-    "LBP2D": lbp2d_image,
+def _midpoint(
+    points: list[np.ndarray], midpoints: dict[tuple[int, int], int], a: int, b: int
+) -> int:
+    """Index of the unit vector halfway between points ``a`` and ``b`` (added once)."""
+    key = (min(a, b), max(a, b))
+    if key not in midpoints:
+        middle = (points[a] + points[b]) / 2.0
+        points.append(middle / np.linalg.norm(middle))
+        midpoints[key] = len(points) - 1
+    return midpoints[key]
+
+
+@cache
+def icosphere_vertices(subdivisions: int, radius: float) -> np.ndarray:
+    """Vertices (v, 3) of the geodesic icosphere: the icosahedron's faces split in four
+    ``subdivisions`` times, every vertex pushed onto the sphere of ``radius`` (as
+    ``trimesh.creation.icosphere``)."""
+    golden = (1.0 + math.sqrt(5.0)) / 2.0
+    pairs = [(s1, s2 * golden) for s1, s2 in itertools.product((-1.0, 1.0), repeat=2)]
+    vertices = np.array(
+        [(a, b, 0.0) for a, b in pairs]
+        + [(0.0, a, b) for a, b in pairs]
+        + [(b, 0.0, a) for a, b in pairs]
+    )
+    vertices /= np.linalg.norm(vertices, axis=1, keepdims=True)
+    # The 20 faces: vertex triples at mutual distance of the (shortest) edge length.
+    distance = np.linalg.norm(vertices[:, None] - vertices[None], axis=-1)
+    edge = distance[distance > 1e-9].min()
+    near = np.abs(distance - edge) < 1e-6
+    faces = [
+        (a, b, c)
+        for a, b, c in itertools.combinations(range(12), 3)
+        if near[a, b] and near[b, c] and near[a, c]
+    ]
+    points = list(vertices)
+    for _ in range(subdivisions):
+        midpoints: dict[tuple[int, int], int] = {}
+        split = []
+        for a, b, c in faces:
+            ab, bc, ca = (_midpoint(points, midpoints, p, q) for p, q in ((a, b), (b, c), (c, a)))
+            split += [(a, ab, ca), (b, bc, ab), (c, ca, bc), (ab, bc, ca)]
+        faces = split
+    return np.asarray(points) * radius
+
+
+def _pyradiomics_spherical_harmonic(
+    m: int, n: int, first: np.ndarray, second: np.ndarray
+) -> np.ndarray:
+    """``scipy.special.sph_harm(m, n, first, second)`` (azimuth first, polar second), from
+    ``sph_harm_y`` when SciPy no longer has it."""
+    from scipy import special
+
+    if hasattr(special, "sph_harm_y"):
+        return special.sph_harm_y(n, m, second, first)
+    return special.sph_harm(m, n, first, second)  # pragma: no cover - SciPy < 1.15
+
+
+def lbp3d_arrays(
+    values: np.ndarray,
+    spacing: Spacing,
+    region: Box,
+    roi: np.ndarray,
+    lbp3DLevels: int = 2,  # noqa: N803 - PyRadiomics' setting names
+    lbp3DIcosphereRadius: float = 1,  # noqa: N803
+    lbp3DIcosphereSubdivision: int = 1,  # noqa: N803
+) -> dict[str, np.ndarray]:
+    """PyRadiomics ``LBP3D`` at the voxels of the boolean ``roi`` (whole-image shape): float64
+    maps ``lbp-3D-m1`` .. ``lbp-3D-m<levels>`` and ``lbp-3D-k``, zero outside the ROI."""
+    from scipy.stats import kurtosis
+
+    if lbp3DLevels < 1:
+        raise ConfigError(f"lbp3DLevels must be >= 1, got {lbp3DLevels}")
+    vertices = icosphere_vertices(int(lbp3DIcosphereSubdivision), float(lbp3DIcosphereRadius))
+    polar = np.arccos(vertices[:, 2] / lbp3DIcosphereRadius)
+    azimuth = np.arctan2(vertices[:, 1], vertices[:, 0])
+    degree = [0]
+    harmonics = [_pyradiomics_spherical_harmonic(0, 0, polar, azimuth)]
+    for n in range(1, lbp3DLevels):
+        for m in range(-n, n + 1):
+            degree.append(n)
+            harmonics.append(_pyradiomics_spherical_harmonic(m, n, polar, azimuth))
+    y = np.stack(harmonics, axis=1)  # (vertices, harmonics)
+    degree_arr = np.asarray(degree)
+    reach = [int(math.ceil(lbp3DIcosphereRadius)) + _SPLINE_MARGIN] * 3
+    outer, _ = _grown(region, reach, values.shape)
+    picture = values[outer]
+    start = np.array([o.start for o in outer])
+    coordinates = np.argwhere(roi[region]) + np.array([r.start for r in region]) - start
+    maps = np.zeros((lbp3DLevels + 1, *roi[region].shape))
+    local = tuple(np.argwhere(roi[region]).T)
+    for first in range(0, len(coordinates), _LBP3D_CHUNK):
+        points = coordinates[first : first + _LBP3D_CHUNK]
+        sampled = ndimage.map_coordinates(
+            picture, (points[None, :, :] + vertices[:, None, :]).T, order=3
+        )  # (points, vertices), in the image's type
+        centres = picture[tuple(points.T)]
+        spherical_kurtosis = np.real(kurtosis(sampled, axis=1))
+        signs = np.greater_equal(sampled, centres[:, None]).astype(int)
+        # Same operations, in the same order, as PyRadiomics: ties at the percentiles of these
+        # discrete-valued maps make even the last bit matter.
+        c = np.multiply(signs[:, :, None], y[None, :, :]).sum(axis=1)  # (points, harmonics)
+        per_degree = np.concatenate(
+            [
+                np.sum(np.multiply(c[:, None, degree_arr == n], y[None, :, degree_arr == n]),
+                       axis=2, keepdims=True)
+                for n in range(lbp3DLevels)
+            ],
+            axis=2,
+        )  # (points, vertices, levels)
+        energy = np.real(np.sqrt(np.sum(per_degree**2, axis=1)))  # (points, levels)
+        target = tuple(axis[first : first + _LBP3D_CHUNK] for axis in local)
+        for n in range(lbp3DLevels):
+            maps[n][target] = energy[:, n]
+        maps[lbp3DLevels][target] = spherical_kurtosis
+    names = [f"lbp-3D-m{n + 1}" for n in range(lbp3DLevels)] + ["lbp-3D-k"]
+    return dict(zip(names, maps, strict=True))
+
+
+#: PyRadiomics image type name -> function(values, spacing, region, **PyRadiomics settings).
+PYRADIOMICS_IMAGE_TYPES: dict[str, Callable[..., dict[str, np.ndarray]]] = {
+    "LoG": log_arrays,
+    "Wavelet": wavelet_arrays,
+    "Square": square_arrays,
+    "SquareRoot": square_root_arrays,
+    "Logarithm": logarithm_arrays,
+    "Exponential": exponential_arrays,
+    "Gradient": gradient_arrays,
+    "LBP2D": lbp2d_arrays,
+    "LBP3D": lbp3d_arrays,
 }
+
+#: Arguments that are not PyRadiomics settings.
+_POSITIONAL = {"values", "spacing", "region", "roi"}
+
+
+def _known_settings(image_type: str) -> set[str]:
+    if image_type not in PYRADIOMICS_IMAGE_TYPES:
+        raise ConfigError(
+            f"unknown PyRadiomics image type '{image_type}' "
+            f"(known: {', '.join(PYRADIOMICS_IMAGE_TYPES)})"
+        )
+    return set(inspect.signature(PYRADIOMICS_IMAGE_TYPES[image_type]).parameters) - _POSITIONAL
+
+
+def image_type_arguments(image_type: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings among ``settings`` (PyRadiomics' names) that ``image_type`` reads."""
+    known = _known_settings(image_type)
+    return {key: value for key, value in settings.items() if key in known}
+
+
+def pyradiomics_derived_arrays(
+    values: np.ndarray,
+    spacing: Spacing,
+    image_type: str,
+    settings: Mapping[str, Any] | None = None,
+    region: Box | None = None,
+    roi: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """The images PyRadiomics derives from ``values`` (z, y, x; stored pixel type) for
+    ``image_type`` with ``settings`` (only the ones it reads), inside ``region`` (whole image
+    when None). ``roi`` (boolean, whole-image shape) is needed by ``LBP3D`` only."""
+    arguments = image_type_arguments(image_type, settings or {})
+    function = PYRADIOMICS_IMAGE_TYPES[image_type]
+    if region is None:
+        region = tuple(slice(0, n) for n in values.shape)  # type: ignore[assignment]
+    if image_type == "LBP3D":
+        if roi is None:
+            roi = np.ones(values.shape, dtype=bool)
+        return function(values, spacing, region, roi, **arguments)
+    return function(values, spacing, region, **arguments)
 
 
 def pyradiomics_filtered_images(
@@ -305,18 +469,29 @@ def pyradiomics_filtered_images(
     settings: dict[str, Any] | None = None,
     crop_to: Mask | None = None,
 ) -> dict[str, Image]:
-    """The images PyRadiomics derives for ``image_type`` with ``settings`` (its setting names)."""
-    if image_type not in PYRADIOMICS_IMAGE_TYPES:
-        raise ConfigError(
-            f"unknown PyRadiomics image type '{image_type}' "
-            f"(known: {', '.join(PYRADIOMICS_IMAGE_TYPES)})"
-        )
-    function = PYRADIOMICS_IMAGE_TYPES[image_type]
-    known = set(inspect.signature(function).parameters) - {"image", "crop_to"}
-    unknown = set(settings or {}) - known
+    """The images PyRadiomics derives for ``image_type`` with ``settings`` (its setting names).
+
+    With ``crop_to`` the images cover the mask's bounding box only (on that sub-grid); LBP3D is
+    computed at the mask's voxels (every voxel without a mask). Unknown settings are errors.
+    The image's values are taken in float64, as PyRadiomics handles an integer CT.
+    """
+    unknown = set(settings or {}) - _known_settings(image_type)
     if unknown:
         raise ConfigError(
             f"image type '{image_type}': unknown settings {sorted(unknown)} "
-            f"(known: {', '.join(sorted(known))})"
+            f"(known: {', '.join(sorted(_known_settings(image_type)))})"
         )
-    return function(image, crop_to=crop_to, **(settings or {}))
+    region: Box = tuple(slice(0, n) for n in image.shape)  # type: ignore[assignment]
+    roi = None
+    if crop_to is not None:
+        assert_same_grid(image, crop_to, "mask and image to filter")
+        region = mask_box(crop_to, (0, 0, 0))
+        roi = crop_to.array != 0
+    arrays = pyradiomics_derived_arrays(
+        image.array.astype(np.float64), image.spacing, image_type, settings, region, roi
+    )
+    grid = crop_grid(image.grid, region)
+    return {
+        name: Image(values, grid, image.modality, Unit.NONE, image.metadata)
+        for name, values in arrays.items()
+    }
