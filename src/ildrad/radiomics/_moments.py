@@ -6,7 +6,54 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["distribution_features", "position_moments", "ratio"]
+__all__ = [
+    "counted_distribution_features",
+    "distribution_features",
+    "percentiles",
+    "position_moments",
+    "ratio",
+    "value_counts",
+]
+
+
+#: Integer-valued intensities spanning fewer values than this are counted, not sorted.
+_COUNTING_SPAN = 1 << 22
+
+
+def value_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ``values`` (ascending, float64) and how many times each occurs.
+
+    Integer-valued intensities (CT in HU, grey levels) are counted in one pass; other values are
+    sorted (``numpy.unique``).
+    """
+    x = np.asarray(values).ravel()
+    if x.size == 0:
+        return np.zeros(0), np.zeros(0, np.int64)
+    lowest, highest = x.min(), x.max()
+    integral = np.issubdtype(x.dtype, np.integer) or (
+        np.isfinite(lowest) and np.isfinite(highest) and bool(np.all(x == np.rint(x)))
+    )
+    if integral and highest - lowest < _COUNTING_SPAN:
+        start = int(lowest)
+        counts = np.bincount(x.astype(np.int64) - start)
+        present = np.flatnonzero(counts)
+        return (present + start).astype(np.float64), counts[present]
+    distinct, counts = np.unique(x.astype(np.float64), return_counts=True)
+    return distinct, counts
+
+
+def percentiles(distinct: np.ndarray, counts: np.ndarray, q: list[float]) -> np.ndarray:
+    """Percentiles ``q`` (0-100) of the values ``distinct`` repeated ``counts`` times, by linear
+    interpolation between order statistics (numpy's default method)."""
+    n = int(counts.sum())
+    position = np.asarray(q, dtype=np.float64) / 100.0 * (n - 1)
+    below = np.floor(position)
+    fraction = position - below
+    ends = np.cumsum(counts)
+    lower = distinct[np.searchsorted(ends, below, side="right")]
+    upper = distinct[np.searchsorted(ends, np.minimum(below + 1, n - 1), side="right")]
+    step = upper - lower
+    return np.where(fraction >= 0.5, upper - step * (1.0 - fraction), lower + step * fraction)
 
 
 def distribution_features(values: np.ndarray, prefix: str) -> dict[str, float]:
@@ -15,21 +62,31 @@ def distribution_features(values: np.ndarray, prefix: str) -> dict[str, float]:
     Tags ``{prefix}_mean`` ... ``{prefix}_qcod`` as IBSI 1 defines them: population variance;
     skewness and kurtosis 0 when the variance is 0; percentiles by linear interpolation (numpy's
     default); ``rmad`` over the values between the 10th and 90th percentiles (inclusive).
+    Computed from the distinct values and their counts (:func:`value_counts`).
     """
-    x = np.asarray(values, dtype=np.float64)
-    mean = float(x.mean())
-    centred = x - mean
+    return counted_distribution_features(*value_counts(values), prefix)
+
+
+def counted_distribution_features(distinct: np.ndarray, counts: np.ndarray, prefix: str) -> dict[str, float]:
+    """:func:`distribution_features` of the values ``distinct`` repeated ``counts`` times."""
+    weights = counts.astype(np.float64)
+    n = float(weights.sum())
+    mean = float(weights @ distinct) / n
+    centred = distinct - mean
     squared = centred * centred
-    m2 = float(squared.mean())
+    m2 = float(weights @ squared) / n
     if m2 > 0.0:
-        skew = float(np.mean(squared * centred)) / m2**1.5
-        kurt = float(np.mean(squared * squared)) / m2**2 - 3.0
+        skew = float(weights @ (squared * centred)) / n / m2**1.5
+        kurt = float(weights @ (squared * squared)) / n / m2**2 - 3.0
     else:
         skew = kurt = 0.0
-    p10, p25, median, p75, p90 = (float(v) for v in np.percentile(x, [10, 25, 50, 75, 90]))
-    lowest = float(x.min())
-    highest = float(x.max())
-    robust = x[(x >= p10) & (x <= p90)]
+    p10, p25, median, p75, p90 = (float(v) for v in percentiles(distinct, counts, [10, 25, 50, 75, 90]))
+    lowest = float(distinct[0])
+    highest = float(distinct[-1])
+    robust = (distinct >= p10) & (distinct <= p90)
+    robust_weights = weights[robust]
+    robust_values = distinct[robust]
+    robust_mean = float(robust_weights @ robust_values) / float(robust_weights.sum())
     return {
         f"{prefix}_mean": mean,
         f"{prefix}_var": m2,
@@ -42,9 +99,9 @@ def distribution_features(values: np.ndarray, prefix: str) -> dict[str, float]:
         f"{prefix}_max": highest,
         f"{prefix}_iqr": p75 - p25,
         f"{prefix}_range": highest - lowest,
-        f"{prefix}_mad": float(np.mean(np.abs(centred))),
-        f"{prefix}_rmad": float(np.mean(np.abs(robust - robust.mean()))),
-        f"{prefix}_medad": float(np.mean(np.abs(x - median))),
+        f"{prefix}_mad": float(weights @ np.abs(centred)) / n,
+        f"{prefix}_rmad": float(robust_weights @ np.abs(robust_values - robust_mean)) / float(robust_weights.sum()),
+        f"{prefix}_medad": float(weights @ np.abs(distinct - median)) / n,
         f"{prefix}_cov": ratio(np.sqrt(m2), mean),
         f"{prefix}_qcod": ratio(p75 - p25, p75 + p25),
     }
