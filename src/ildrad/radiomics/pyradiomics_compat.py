@@ -338,16 +338,18 @@ def pyradiomics_bin_levels(values: np.ndarray, setting: Mapping[str, Any]) -> np
 
 def _digitize_even(values: np.ndarray, edges: np.ndarray, low: float, width: float) -> np.ndarray:
     """``numpy.digitize(values, edges)`` for evenly spaced ``edges`` (``low + k width``): the
-    bin found by division, then moved while it breaks ``edges[k - 1] <= value < edges[k]``
-    (rounding puts it at most one bin off), without a binary search per value."""
+    bin found by division, moved by one where it breaks ``edges[k - 1] <= value < edges[k]``
+    (rounding), without a binary search per value; ``numpy.digitize`` itself when edges stored
+    in low precision stray further from ``low + k width``."""
     last = len(edges)
     levels = np.clip(np.floor((values - low) / width) + 1, 0, last).astype(np.intp)
-    while True:
+    for _ in range(2):
         high = (levels > 0) & (values < edges[np.maximum(levels - 1, 0)])
         low_side = (levels < last) & (values >= edges[np.minimum(levels, last - 1)])
         if not (high.any() or low_side.any()):
             return levels
         levels += low_side.view(np.int8) - high.view(np.int8)
+    return np.digitize(values, edges)
 
 
 def _crop(mask: np.ndarray, pad: int = 0) -> tuple[slice, slice, slice]:
