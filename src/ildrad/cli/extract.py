@@ -109,8 +109,8 @@ def _pyradiomics_features(image: Path, mask: Path, params_file: Path, label: int
             f"mask '{mask}' and image '{image}' are not on the same grid "
             "(resample the mask onto the image grid first)"
         )
-    values = sitk.GetArrayFromImage(picture)
-    labels = sitk.GetArrayFromImage(roi)
+    values = sitk.GetArrayViewFromImage(picture)  # no copy: ``picture`` outlives the extraction
+    labels = sitk.GetArrayViewFromImage(roi)
     if not np.issubdtype(labels.dtype, np.integer):
         if not np.all(labels == np.round(labels)):
             raise InputError(f"mask '{mask}' holds non-integer values")
