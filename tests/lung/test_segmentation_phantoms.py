@@ -68,15 +68,64 @@ def test_small_healthy_phantom_meets_the_full_bar() -> None:
         assert share < 0.01, f"{name} leakage {share:.4f} of lung volume"
 
 
-@pytest.mark.xfail(reason="known gap: at 40 % extent Dice 0.962-0.972 and HD95 5-6 mm on small phantoms "
-                          "(consolidation against the mediastinum and heart has no edge and no rib behind it)",
-                   strict=False)
-def test_small_phantom_dense_disease_meets_the_full_bar() -> None:
+def test_small_phantom_dense_disease_keeps_the_dice_bar() -> None:
+    """At 40 % extent the diseased subpleural fringe is kept (half-way boundary): Dice >= 0.97."""
     case, seg = _segmented(size="small", ild_extent=0.4)
     truth = case.truth["lungs"].array
     for label in (1, 2):
-        assert dice(seg.lungs.array == label, truth == label) >= 0.97
-        assert surface_distance_95(seg.lungs.array == label, truth == label, case.ct.spacing) < 3.0
+        overlap = dice(seg.lungs.array == label, truth == label)
+        assert overlap >= 0.97, f"lung {label}: Dice {overlap:.4f}"
+
+
+#: Cases of 30 % extent or more, each with its measured gap to the full bar (Dice >= 0.97 per
+#: lung and HD95 < 3 mm): basal consolidation against the diaphragm dome, the liver and the
+#: mediastinum has the density of those organs and no rib behind it, so it is lost; they run
+#: and turn green when fixed.
+_GAP = "known gap (consolidation against diaphragm / mediastinum, no edge, no rib): "
+DENSE_CASES = [
+    pytest.param(dict(size="small", ild_extent=0.4), marks=pytest.mark.xfail(
+        reason=_GAP + "Dice 0.971 / 0.975, HD95 6.0 / 4.5 mm", strict=False)),
+    pytest.param(dict(size="tiny", ild_extent=0.3, coverage="cut_apex"), marks=pytest.mark.xfail(
+        reason=_GAP + "Dice 0.973 / 0.975, HD95 6.0 / 3.75 mm", strict=False)),
+    pytest.param(dict(size="tiny", ild_extent=0.6, kernel="sharp"), marks=pytest.mark.xfail(
+        reason=_GAP + "Dice 0.959 / 0.964, HD95 8.0 / 7.1 mm", strict=False)),
+    pytest.param(dict(size="tiny", ild_extent=0.3, position="prone", noise_hu=40.0), marks=pytest.mark.xfail(
+        reason=_GAP + "Dice 0.972 / 0.967, HD95 7.1 / 8.0 mm", strict=False)),
+]
+
+
+@pytest.mark.parametrize("spec", DENSE_CASES, ids=lambda s: "-".join(f"{v}" for v in s.values()))
+def test_dense_disease_meets_the_full_bar(spec) -> None:
+    case, seg = _segmented(**spec)
+    truth = case.truth["lungs"].array
+    for label in (1, 2):
+        found, expected = seg.lungs.array == label, truth == label
+        overlap = dice(found, expected)
+        distance = surface_distance_95(found, expected, case.ct.spacing)
+        assert overlap >= 0.97 and distance < 3.0, f"lung {label}: Dice {overlap:.4f}, HD95 {distance:.2f} mm"
+
+
+#: Mediastinal and abdominal organs that a lung mask must never take in.
+_ORGANS = ("heart", "aorta", "liver", "spleen")
+
+
+@pytest.mark.parametrize("spec", TINY_CASES + [dict(size="small", ild_extent=0.4)],
+                         ids=lambda s: "-".join(f"{v}" for v in s.values()))
+def test_heart_mediastinum_and_abdomen_are_not_swallowed(spec) -> None:
+    """Under 1 % of the heart, aorta, liver or spleen and under 0.5 % of lung volume in
+    mediastinal organs (heart, aorta, main pulmonary artery, oesophagus) inside the lung mask."""
+    case, seg = _segmented(**spec)
+    found = seg.lungs.array > 0
+    lung_volume = (case.truth["lungs"].array > 0).sum()
+    for name in _ORGANS:
+        organ = case.truth[name].array > 0
+        share = float((found & organ).sum()) / organ.sum()
+        assert share < 0.01, f"{name}: {share:.4f} of it inside the lungs"
+    mediastinum = np.zeros_like(found)
+    for name in ("heart", "aorta", "pulmonary_artery", "oesophagus"):
+        mediastinum |= case.truth[name].array > 0
+    share = float((found & mediastinum).sum()) / lung_volume
+    assert share < 0.005, f"mediastinal organs: {share:.4f} of lung volume"
 
 
 def test_a_lost_subpleural_band_fails_the_bar() -> None:

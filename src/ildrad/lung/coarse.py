@@ -44,28 +44,55 @@ def coarse_grid_for(shape: tuple[int, int, int], spacing: tuple[float, float, fl
     return CoarseGrid(factors, tuple(shape), tuple(spacing))  # type: ignore[arg-type]
 
 
-def _pad_to_blocks(array: np.ndarray, factors: tuple[int, int, int]) -> np.ndarray:
-    pad = [(0, (-n) % f) for n, f in zip(array.shape, factors)]
-    if any(p[1] for p in pad):
-        array = np.pad(array, pad, mode="edge")
-    return array
+def downsample_mean(array: np.ndarray, coarse: CoarseGrid, lower: float | None = None) -> np.ndarray:
+    """Block mean of ``array`` (float32 result) on the coarse grid.
 
-
-def downsample_mean(array: np.ndarray, coarse: CoarseGrid) -> np.ndarray:
-    """Block mean of ``array`` (float32 result) on the coarse grid."""
+    Values are first clipped from below at ``lower`` when given. Blocks cut by the array's end
+    average the voxels they hold. The volume is reduced in slabs of slices by strided sums, so
+    no full-size float copy is made.
+    """
     fz, fy, fx = coarse.factors
-    padded = _pad_to_blocks(np.asarray(array, dtype=np.float32), coarse.factors)
-    nz, ny, nx = padded.shape
-    blocks = padded.reshape(nz // fz, fz, ny // fy, fy, nx // fx, fx)
-    return blocks.mean(axis=(1, 3, 5), dtype=np.float32)
+    nz, ny, nx = array.shape
+    out = np.empty((-(-nz // fz), -(-ny // fy), -(-nx // fx)), dtype=np.float32)
+    counts_yx = _block_counts(ny, fy)[:, None] * _block_counts(nx, fx)[None, :]
+    slab = fz * max(1, 32 // fz)
+    for z0 in range(0, nz, slab):
+        chunk = np.asarray(array[z0: z0 + slab], dtype=np.float32)
+        if lower is not None:
+            chunk = np.maximum(chunk, np.float32(lower))
+        summed = _block_sum(_block_sum(_block_sum(chunk, fz, 0), fy, 1), fx, 2)
+        counts = _block_counts(chunk.shape[0], fz)[:, None, None] * counts_yx[None]
+        out[z0 // fz: z0 // fz + summed.shape[0]] = summed / counts.astype(np.float32)
+    return out
+
+
+def _block_sum(array: np.ndarray, factor: int, axis: int) -> np.ndarray:
+    """Sums of consecutive runs of ``factor`` elements along ``axis`` (last run may be short)."""
+    if factor == 1:
+        return array
+    n = array.shape[axis]
+    shape = list(array.shape)
+    shape[axis] = -(-n // factor)
+    out = np.zeros(shape, dtype=np.float32)
+    for offset in range(factor):
+        part = array[(slice(None),) * axis + (slice(offset, None, factor),)]
+        out[(slice(None),) * axis + (slice(0, part.shape[axis]),)] += part
+    return out
+
+
+def _block_counts(n: int, factor: int) -> np.ndarray:
+    starts = np.arange(0, n, factor)
+    return np.minimum(starts + factor, n) - starts
 
 
 def upsample_nearest(coarse_array: np.ndarray, coarse: CoarseGrid) -> np.ndarray:
-    """Repeat each coarse voxel over its block and crop to the full shape."""
-    out = coarse_array
-    for axis, factor in enumerate(coarse.factors):
-        if factor > 1:
-            out = np.repeat(out, factor, axis=axis)
+    """Repeat each coarse voxel over its block and crop to the full shape (one copy)."""
+    fz, fy, fx = coarse.factors
+    mz, my, mx = coarse_array.shape
+    blocks = np.broadcast_to(coarse_array[:, None, :, None, :, None], (mz, fz, my, fy, mx, fx))
+    out = blocks.reshape(mz * fz, my * fy, mx * fx)
+    if not out.flags.writeable:  # all factors 1: the reshape is a view of the input
+        out = out.copy()
     nz, ny, nx = coarse.full_shape
     return out[:nz, :ny, :nx]
 

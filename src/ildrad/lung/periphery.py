@@ -105,11 +105,14 @@ def recover_dense_periphery(
         take &= (np.isfinite(t.rib) & wide & t.diseased)[:, None]
         if not take.any():
             continue
+        rows, cols = t.iy[take], t.ix[take]
+        box = (slice(max(rows.min() - 2, 0), rows.max() + 3), slice(max(cols.min() - 2, 0), cols.max() + 3))
         plane = np.zeros(labels.shape[1:], dtype=bool)
-        plane[t.iy[take], t.ix[take]] = True
-        plane = ndimage.binary_closing(plane, iterations=1) & body[t.k] & ~bone[t.k]
-        new = plane & (out[t.k] == 0)
-        out[t.k][new] = t.label
+        plane[rows, cols] = True
+        local = ndimage.binary_closing(plane[box], iterations=1) & body[t.k][box] & ~bone[t.k][box]
+        target = out[t.k][box]
+        new = local & (target == 0)
+        target[new] = t.label
         added += int(new.sum())
     log.debug("dense periphery: wall margin %.1f mm, %d voxels added", margin_mm, added)
     return out, margin_mm

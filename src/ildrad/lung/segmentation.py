@@ -54,6 +54,8 @@ _GAS_HU = -950.0
 _GAS_LOW_FRACTION = 0.5
 #: Diseased but not aerated lung (ground glass about -550 HU) is below this on the coarse grid.
 _DISEASE_HU = -150.0
+#: Soft tissue of the chest wall and mediastinum (muscle, unenhanced blood), HU.
+_WALL_HU = 40.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +84,7 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
     cs = coarse.spacing
     voxel_ml = float(np.prod(cs)) / 1000.0
 
-    hu_c = downsample_mean(np.maximum(ct.array, -1024.0), coarse)
+    hu_c = downsample_mean(ct.array, coarse, lower=-1024.0)
     padding_c = downsample_mean(ct.array < PADDING_HU, coarse) > 0.5
     body_c = body_mask(hu_c, padding_c, cs)
     if not body_c.any():
@@ -113,7 +115,7 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
         labels, hu_c, bone_c, body_c, cs, medial, settings.dense_band_max_mm, superior_first
     )
     labels = _close_per_label(labels, body_c & ~bone_c & ~airway_margin, cs)
-    lungs = _refine_full_resolution(ct, coarse, aerated, labels, airways_c, gas_c, settings)
+    lungs = _refine_full_resolution(ct, coarse, hu_c, aerated, labels, airways_c, gas_c, settings)
     info = {
         "coarse_factors": list(coarse.factors),
         "trachea_found": seed is not None,
@@ -286,52 +288,81 @@ def _close_per_label(labels: np.ndarray, allowed: np.ndarray, spacing: tuple[flo
 def _refine_full_resolution(
     ct: Image,
     coarse: CoarseGrid,
+    hu_c: np.ndarray,
     aerated: np.ndarray,
     labels: np.ndarray,
     airways: np.ndarray,
     gas: np.ndarray,
     settings: SegmentSettings,
 ) -> np.ndarray:
-    """Full-resolution lung labels from the coarse decisions (see the module docstring)."""
+    """Full-resolution lung labels from the coarse decisions (see the module docstring).
+
+    Each lung is refined on its own bounding box (plus two coarse voxels), so no full-size
+    float copy of the CT is made.
+    """
     out = np.zeros(ct.shape, dtype=np.uint8)
-    present = np.argwhere(labels > 0)
-    low_c = np.maximum(present.min(axis=0) - 2, 0)
-    high_c = np.minimum(present.max(axis=0) + 3, np.asarray(coarse.shape))
-    factors = np.asarray(coarse.factors)
-    low = low_c * factors
-    high = np.minimum(high_c * factors, np.asarray(ct.shape))
-    box = tuple(slice(a, b) for a, b in zip(low, high))
-    box_c = tuple(slice(a, b) for a, b in zip(low_c, high_c))
-    sub = CoarseGrid(coarse.factors, tuple(int(h - lo) for h, lo in zip(high, low)), coarse.full_spacing)
-    hu = ndimage.gaussian_filter(ct.array[box], sigma=(0.0, 0.7, 0.7), mode="nearest")
-    below = hu < settings.boundary_threshold_hu
-    not_tissue = hu < _DISEASE_HU
-    del hu
-    airway_full = upsample_nearest(airways[box_c], sub)
-    gas_full = upsample_nearest(ndimage.binary_dilation(gas[box_c]), sub)
     structure = ndimage.generate_binary_structure(3, 1)
-    target = out[box]
     for label in (RIGHT, LEFT):
-        region_c = labels[box_c] == label
-        if not region_c.any():
+        region_all = labels == label
+        if not region_all.any():
             continue
+        box_c, box, sub = _full_box(region_all, coarse)
+        region_c = region_all[box_c]
         aer_c = aerated[box_c] == label
-        dense_c = region_c & ~aer_c
-        inner = upsample_nearest(ndimage.binary_erosion(aer_c, structure), sub)
-        band = upsample_nearest(ndimage.binary_dilation(aer_c, structure) & ~ndimage.binary_erosion(aer_c, structure), sub)
+        hu = ndimage.gaussian_filter(ct.array[box], sigma=(0.0, 0.7, 0.7), mode="nearest")
+        threshold_c = _boundary_threshold(hu_c[box_c], aerated[box_c] > 0, settings.boundary_threshold_hu)
+        below = hu < upsample_nearest(threshold_c, sub)
+        not_tissue = hu < _DISEASE_HU
+        del hu
+        inner_c = ndimage.binary_erosion(aer_c, structure)
+        inner = upsample_nearest(inner_c, sub)
+        band = upsample_nearest(ndimage.binary_dilation(aer_c, structure) & ~inner_c, sub)
         lung = inner | (band & below)
         # Diseased (not aerated) boundary: the coarse shape decides among voxels below _DISEASE_HU.
         lung |= band & not_tissue & (upsample_fraction(aer_c, sub) >= 0.5)
-        if dense_c.any():
-            near_dense = upsample_nearest(ndimage.binary_dilation(dense_c, structure, iterations=1), sub)
-            lung |= near_dense & (upsample_fraction(region_c, sub) >= 0.5)
-        lung &= ~airway_full
-        lung = _largest_parts(lung)
+        del below, not_tissue, band, inner
         allowed = upsample_fraction(region_c, sub) >= 0.5
+        dense_c = region_c & ~aer_c
+        if dense_c.any():
+            lung |= upsample_nearest(ndimage.binary_dilation(dense_c, structure), sub) & allowed
+        lung &= ~upsample_nearest(airways[box_c], sub)
+        lung = _largest_parts(lung)
         lung |= axial_holes(lung) & allowed
-        lung &= ~gas_full
+        lung &= ~upsample_nearest(ndimage.binary_dilation(gas[box_c]), sub)
+        target = out[box]
         target[lung & (target == 0)] = label
     return out
+
+
+def _full_box(region: np.ndarray, coarse: CoarseGrid) -> tuple[tuple[slice, ...], tuple[slice, ...], CoarseGrid]:
+    """Bounding box of a coarse mask (plus 2 voxels) on the coarse and full grids, and its sub-grid."""
+    present = ndimage.find_objects(region.view(np.uint8))[0]
+    low_c = np.maximum([s.start - 2 for s in present], 0)
+    high_c = np.minimum([s.stop + 2 for s in present], np.asarray(coarse.shape))
+    factors = np.asarray(coarse.factors)
+    low = low_c * factors
+    high = np.minimum(high_c * factors, np.asarray(coarse.full_shape))
+    box = tuple(slice(int(a), int(b)) for a, b in zip(low, high))
+    box_c = tuple(slice(int(a), int(b)) for a, b in zip(low_c, high_c))
+    sub = CoarseGrid(coarse.factors, tuple(int(h - lo) for h, lo in zip(high, low)), coarse.full_spacing)
+    return box_c, box, sub
+
+
+def _boundary_threshold(hu: np.ndarray, aerated: np.ndarray, floor_hu: float) -> np.ndarray:
+    """Per coarse voxel, the HU half-way between the nearby lung and the chest wall (float32).
+
+    The lung surface lies where partial volume reaches the mean of the two tissues (half
+    maximum). Healthy lung (about -850 HU) against soft tissue (``_WALL_HU``) gives the
+    configured ``floor_hu`` (-400 HU); diseased lung (ground glass, reticulation: -600 to
+    -400 HU) moves the boundary to about -250 HU, so the subpleural fringe of diseased lung is
+    not cut off. The local lung density is the mean over the lung interior (one voxel in from
+    its surface) within +-2 coarse voxels; the threshold never exceeds ``_DISEASE_HU``.
+    """
+    interior = ndimage.binary_erosion(aerated, ndimage.generate_binary_structure(3, 1)).astype(np.float32)
+    total = ndimage.uniform_filter(hu * interior, size=5, mode="nearest")
+    count = ndimage.uniform_filter(interior, size=5, mode="nearest")
+    lung_hu = np.where(count > 1e-3, total / np.maximum(count, 1e-3), -850.0)
+    return np.clip(0.5 * (lung_hu + _WALL_HU), floor_hu, _DISEASE_HU).astype(np.float32)
 
 
 def _largest_parts(mask: np.ndarray) -> np.ndarray:
