@@ -177,8 +177,9 @@ def wavelet_arrays(
     Names ``wavelet-HLL`` (first returned level), ``wavelet2-HLL``..., and the last
     approximation ``wavelet-LLL`` / ``wavelet<level>-LLL``; letters for x, y, z. Computed, as
     PyRadiomics does, with ``pywt.swtn(level=1)`` (float32 for a float32 image, float64
-    otherwise), here on the region plus ``passes x filter length`` voxels gathered from the
-    periodic extension: each output voxel sees the same input voxels, in the same order.
+    otherwise: PyRadiomics' rounding is part of its numbers), here on the region plus
+    ``passes x filter length`` voxels gathered from the periodic extension: inside the region
+    every output voxel sees the same input voxels, in the same order, as on the whole image.
     """
     if wavelet not in pywt.wavelist(kind="discrete"):
         raise ConfigError(f"wavelet '{wavelet}' is not a PyWavelets discrete wavelet")
@@ -199,9 +200,7 @@ def wavelet_arrays(
         stop += length % 2 if axis in axes else 0  # pywt.swt needs even lengths
         indices = _periodic_indices(region[axis].start - reach[axis], stop, values.shape[axis])
         data = np.take(data, indices, axis=axis)
-    inner = tuple(
-        slice(m, m + r.stop - r.start) for m, r in zip(reach, region, strict=True)
-    )
+    inner = tuple(slice(m, m + r.stop - r.start) for m, r in zip(reach, region, strict=True))
     approximation = "a" * len(axes)
     for _ in range(start_level):
         data = pywt.swtn(data, bank, level=1, start_level=0, axes=axes)[0][approximation]
