@@ -9,9 +9,11 @@ no HU: the HU range cannot be applied to it). Response maps are discretised with
 every image) and the intensity-volume histogram (needs physical intensities) are not repeated.
 Names are ``{filter name}_{IBSI tag}``, e.g. ``log_s3.0mm_stat_mean``.
 
-Order of operations: the filter is applied on the image's own grid; when ``radiomics.resample``
-is set, the response map is then interpolated with the ROI (IBSI 2 filters the interpolated image
-instead; both orders agree for isotropic input grids without resampling).
+Order of operations (IBSI 2): when ``radiomics.resample`` is set, the image and the ROI are first
+interpolated onto the IBSI grid (the same interpolation, mask threshold and intensity rounding as
+for the original image's features), over the ROI's bounding box plus the largest filter reach
+(the whole new grid for a filter with a global reach), and the filters are applied to that
+interpolated image; the response maps are not interpolated again.
 """
 
 from __future__ import annotations
@@ -24,6 +26,40 @@ from ildrad.radiomics.settings import RadiomicsSettings, ResegmentSettings
 __all__ = ["extract_image_types"]
 
 _SKIPPED_ON_RESPONSE_MAPS = ("morphology", "intensity_volume_histogram")
+
+
+def _resampled(
+    image: Image, roi: np.ndarray, settings: RadiomicsSettings
+) -> tuple[Image, np.ndarray]:
+    """Image and ROI interpolated onto the IBSI grid of ``settings.resample``, over the ROI's
+    bounding box plus every configured filter's reach on that grid (clipped to it)."""
+    from ildrad.preprocess import _THRESHOLD_ALLOWANCE, bounding_box, ibsi_grid, interpolate_block
+    from ildrad.radiomics.filters.crop import crop_grid, filter_reach_vox
+
+    resample = settings.resample
+    assert resample is not None
+    new_grid, start, step = ibsi_grid(image.grid, resample.spacing_mm)
+    reaches = [filter_reach_vox(spec, new_grid.spacing) for spec in settings.image_types]
+    shape = np.asarray(new_grid.shape)
+    if any(reach is None for reach in reaches):
+        lo, hi = np.zeros(3, dtype=int), shape
+    else:
+        reach = np.max(np.asarray(reaches), axis=0)
+        first, last = bounding_box(roi)
+        lo = np.maximum(np.floor((first - 1 - start) / step).astype(int) - reach, 0)
+        hi = np.minimum(np.ceil((last - start) / step).astype(int) + reach + 1, shape)
+    block_shape = tuple(int(n) for n in hi - lo)
+    array = np.round(image.array) if settings.round_input_intensities else image.array
+    values = interpolate_block(array, start, step, lo, block_shape, resample.interpolation)
+    if resample.round_intensities:
+        values = np.round(values)
+    fraction = interpolate_block(
+        roi.astype(np.float64), start, step, lo, block_shape, resample.mask_interpolation
+    )
+    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+    grid = crop_grid(new_grid, box)  # type: ignore[arg-type]
+    block = Image(values, grid, image.modality, image.unit, image.metadata)
+    return block, fraction >= resample.mask_threshold - _THRESHOLD_ALLOWANCE
 
 
 def _roi_in_range(image: Image, roi: np.ndarray, settings: RadiomicsSettings) -> np.ndarray:
@@ -46,6 +82,7 @@ def _response_settings(settings: RadiomicsSettings) -> RadiomicsSettings:
     families = tuple(name for name in (settings.families or tuple(FAMILIES)) if name not in _SKIPPED_ON_RESPONSE_MAPS)
     return settings.model_copy(update={
         "image_types": [],
+        "resample": None,
         "families": families,
         "resegment": ResegmentSettings(),
         "discretisation": settings.filtered_discretisation,
@@ -62,6 +99,12 @@ def extract_image_types(image: Image, roi: np.ndarray, settings: RadiomicsSettin
 
     if not settings.image_types:
         return {}
+    if settings.resample is not None:
+        image, roi = _resampled(image, roi, settings)
+        if not roi.any():
+            from ildrad.errors import EmptyMaskError
+
+            raise EmptyMaskError(f"{source}: the ROI holds no voxel after interpolation")
     roi = _roi_in_range(image, roi, settings)
     mask = Mask(roi.astype(np.uint8), image.grid)
     response_settings = _response_settings(settings)
