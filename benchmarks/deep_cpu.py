@@ -4,7 +4,12 @@ For each architecture and input kind (2.5D 3 x 96 x 96, 3D 48^3): scans per seco
 training epoch over synthetic inputs (forward + backward + AdamW step, batch 8), inference
 milliseconds per scan, peak resident memory of the process, and the projected time of one epoch
 and of a 5-fold cross-validation (30 epochs per fold, 80 % of the scans training) for the
-2,125-scan registry. Usage: ``.venv/bin/python benchmarks/deep_cpu.py [--threads 1] [--scans 32]``.
+2,125-scan registry (the default ``views_per_scan`` augmented views per scan and epoch).
+Usage: ``.venv/bin/python benchmarks/deep_cpu.py [--threads 1] [--scans 32]``.
+
+``--texture`` instead trains the reference-size networks at their configuration defaults on the
+synthetic texture cohort of ``tests/deep`` (honeycombing vs ground glass at equal mean density; 20
+training scans, 12 held out) and prints the held-out AUC and the training time of each.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import torch
 
 from ildrad.models.deep.heads import horizon_loss
 from ildrad.models.deep.inputs import input_shape
-from ildrad.models.deep.training import build_model, predict
+from ildrad.models.deep.training import build_model, peak_learning_rate, predict
 from ildrad.models.settings import DeepSettings
 
 REGISTRY_SCANS = 2125
@@ -34,7 +39,7 @@ def bench(arch: str, dims: str, scans: int) -> dict:
     x = rng.random((scans, *input_shape(settings)), dtype=np.float32)
     y = torch.as_tensor(rng.integers(0, 2, (scans, 3)).astype(np.float32))
     model = build_model(settings, 3)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=peak_learning_rate(settings))
     model.train()
     start = time.perf_counter()
     for i in range(0, scans, settings.batch_size):
@@ -46,10 +51,40 @@ def bench(arch: str, dims: str, scans: int) -> dict:
     start = time.perf_counter()
     predict(model, x, settings.batch_size)
     infer_ms = 1000 * (time.perf_counter() - start) / scans
-    epoch_h = REGISTRY_SCANS / train_rate / 3600
-    cv_h = 5 * 30 * 0.8 * REGISTRY_SCANS / train_rate / 3600
+    epoch_h = settings.views_per_scan * REGISTRY_SCANS / train_rate / 3600
+    cv_h = 5 * settings.epochs * 0.8 * epoch_h
     return {"arch": arch, "dims": dims, "train_scans_per_s": train_rate, "infer_ms_per_scan": infer_ms,
             "peak_mib": peak_mib(), "registry_epoch_h": epoch_h, "registry_5fold_30ep_h": cv_h}
+
+
+def texture_check(archs: list[str]) -> None:
+    """Held-out AUC of each architecture trained at its defaults on the texture cohort."""
+    import sys
+    from pathlib import Path
+
+    from ildrad.evaluate.metrics import roc_auc
+    from ildrad.models.deep.inputs import lung_views
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "deep"))
+    from conftest import N_TRAIN, train_on_texture
+    from deep_cases import texture_phantom
+
+    settings = DeepSettings(dims="2.5d")
+    extents = np.random.default_rng(7).permutation(np.linspace(0.15, 0.4, 16))
+    views, y = [], []
+    for i in range(32):  # the cohort of tests/deep/conftest.py::texture_cohort
+        scan = texture_phantom(i % 2, seed=100 + i, extent=float(extents[i // 2]))
+        views.append(lung_views(scan.ct.array, scan.truth["lungs"].array, scan.ct.grid.spacing, settings))
+        y.append(i % 2)
+    views, y = np.stack(views), np.array(y, float)
+    cohort = {"x": views[:, views.shape[1] // 2], "views": views, "y": y}
+    print(f"{'arch':12} {'held-out AUC':>12} {'train s':>8}")
+    for arch in archs:
+        start = time.perf_counter()
+        model = train_on_texture(cohort, DeepSettings(arch=arch, dims="2.5d"))
+        seconds = time.perf_counter() - start
+        auc = roc_auc(y[N_TRAIN:], predict(model, cohort["x"][N_TRAIN:])[:, 0])
+        print(f"{arch:12} {auc:12.3f} {seconds:8.0f}", flush=True)
 
 
 def main() -> None:
@@ -58,8 +93,12 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=32)
     parser.add_argument("--arch", nargs="*", default=["resnet18", "densenet121", "swin"])
     parser.add_argument("--dims", nargs="*", default=["2.5d", "3d"])
+    parser.add_argument("--texture", action="store_true", help="held-out AUC at the defaults on the texture cohort")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.texture:
+        texture_check(args.arch)
+        return
     print(f"torch {torch.__version__}, {args.threads} thread(s), {args.scans} synthetic scans per run")
     print(f"{'arch':12} {'dims':5} {'train scans/s':>13} {'infer ms/scan':>13} {'peak MiB':>9} "
           f"{'2125-scan epoch h':>17} {'5-fold x 30 ep h':>16}")

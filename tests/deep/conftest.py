@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
-from ildrad.models.deep.inputs import lung_input
+from ildrad.models.deep.inputs import lung_input, lung_views
+from ildrad.models.deep.training import DeepData, build_model, fit, inner_split
 from ildrad.models.settings import DeepSettings
 from ildrad.synth.phantom import PhantomSpec, make_chest_ct
 
 from deep_cases import texture_phantom
 
-CACHE_VERSION = "deep-v2"
+CACHE_VERSION = "deep-v3"
 
 
 def _cached(request, name: str, build):
@@ -26,7 +28,8 @@ def _cached(request, name: str, build):
 
 @pytest.fixture(scope="session")
 def texture_cohort(request) -> dict[str, np.ndarray]:
-    """32 scans, 2.5D inputs; ``y`` = honeycombing (1) vs ground glass (0) at equal mean density.
+    """32 scans, 2.5D inputs ``x`` and training ``views`` (default stacks); ``y`` = honeycombing (1) vs
+    ground glass (0) at equal mean density.
 
     Both classes take the same spread of extents (15-40 %, in shuffled order), so the mean lung
     density varies far more within a class than between the classes."""
@@ -34,15 +37,17 @@ def texture_cohort(request) -> dict[str, np.ndarray]:
     def build():
         settings = DeepSettings(dims="2.5d")
         extents = np.random.default_rng(7).permutation(np.linspace(0.15, 0.4, 16))
-        xs, ys, means = [], [], []
+        views, ys, means = [], [], []
         for i in range(32):
             label = i % 2
             scan = texture_phantom(label, seed=100 + i, extent=float(extents[i // 2]))
             lungs = scan.truth["lungs"].array
-            xs.append(lung_input(scan.ct.array, lungs, scan.ct.grid.spacing, settings))
+            views.append(lung_views(scan.ct.array, lungs, scan.ct.grid.spacing, settings))
             ys.append(label)
             means.append(scan.ct.array[lungs > 0].mean())
-        return {"x": np.stack(xs), "y": np.array(ys, float), "lung_mean_hu": np.array(means)}
+        views = np.stack(views)
+        return {"x": views[:, views.shape[1] // 2], "views": views, "y": np.array(ys, float),
+                "lung_mean_hu": np.array(means)}
 
     return _cached(request, "texture", build)
 
@@ -62,3 +67,35 @@ def extent_cohort(request) -> dict[str, np.ndarray]:
         return {"x": np.stack(xs), "extent": np.array(truth)}
 
     return _cached(request, "extent", build)
+
+
+N_TRAIN = 20  #: texture scans 0-19 train (16 fit + 4 inner validation), 20-31 are held out
+
+
+def texture_data(cohort, rows) -> DeepData:
+    y = cohort["y"][rows]
+    return DeepData(cohort["x"][rows], y[:, None], np.full(len(rows), 2.0), y.astype(bool),
+                    np.array([f"p{i}" for i in rows]), cohort["views"][rows])
+
+
+def train_on_texture(cohort, settings: DeepSettings):
+    """A model fitted on the first :data:`N_TRAIN` texture scans (inner validation for early stopping)."""
+    train = texture_data(cohort, np.arange(N_TRAIN))
+    fit_rows, val_rows = inner_split(train.patient, 0.2, 0)
+    model = build_model(settings, 1)
+    fit(model, train.subset(fit_rows), train.subset(val_rows), settings)
+    return model
+
+
+@pytest.fixture(scope="session")
+def texture_models(texture_cohort):
+    """``get(arch)``: the network of ``arch`` trained at the configuration defaults (once per session)."""
+    trained = {}
+
+    def get(arch: str):
+        if arch not in trained:
+            torch.set_num_threads(1)
+            trained[arch] = train_on_texture(texture_cohort, DeepSettings(arch=arch, dims="2.5d"))
+        return trained[arch]
+
+    return get

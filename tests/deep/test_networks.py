@@ -30,7 +30,8 @@ def test_3d_and_swin_parameter_counts_match_monai_definitions() -> None:
     ref_dense = count_parameters(dense) - count_parameters(dense.class_layers.out)
     assert abs(count_parameters(build_backbone("densenet121", "3d")) - ref_dense) / ref_dense < 0.01
     for dims, spatial in (("3d", 3), ("2.5d", 2)):
-        swin = SwinUNETR(in_channels=1 if spatial == 3 else 3, out_channels=2, feature_size=48, spatial_dims=spatial)
+        swin = SwinUNETR(in_channels=1 if spatial == 3 else 3, out_channels=2, feature_size=48, spatial_dims=spatial,
+                         use_v2=True)
         ref_swin = count_parameters(swin.swinViT)
         assert abs(count_parameters(build_backbone("swin", dims)) - ref_swin) / ref_swin < 0.01
     # the small variants are genuinely smaller (never to be reported as the reference networks)

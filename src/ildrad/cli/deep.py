@@ -74,5 +74,22 @@ def predict_command(
     typer.echo(f"scored {len(table)} scans; wrote {out}")
 
 
+@deep_app.command("gradcam")
+def gradcam_command(
+    model_dir: Path = typer.Argument(..., help="Folder written by `ildrad deep train`."),
+    workspace: Path = typer.Argument(..., help="Workspace holding the scans."),
+    scan: list[str] = typer.Option(..., "--scan", help="Scan key (repeat the option for several scans)."),
+    target: str | None = typer.Option(None, "--target", help="Horizon explained (default mortality_3y)."),
+) -> None:
+    """Grad-CAM overlays (PNG) of chosen scans, written to MODEL_DIR/gradcam/."""
+    from ildrad.models.deep.gradcam import scan_pictures
+
+    pictures = scan_pictures(model_dir, workspace, scan, target)
+    for picture in pictures:
+        typer.echo(f"wrote {picture}")
+    if len(pictures) < len(scan):
+        typer.echo(f"{len(scan) - len(pictures)} scan(s) have no lung mask or are not in the workspace", err=True)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(deep_app, name="deep")

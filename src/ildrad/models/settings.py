@@ -71,20 +71,36 @@ class DeepSettings(Section):
     #: Intensity window (HU) mapped to [0, 1]; voxels outside the lung mask are set to 0.
     window_hu: tuple[float, float] = (-1000.0, 200.0)
     margin_mm: float = Field(5.0, ge=0)  #: margin around the lung bounding box
+    #: 2.5D training views per scan: stacks shifted together by up to ``stack_shift`` of the lung
+    #: height (the middle one is the network input; training draws one per scan and step).
+    stacks_2d: int = Field(7, ge=1, le=31)
+    stack_shift: float = Field(0.15, ge=0, le=0.29)
     result_set: str | None = None  #: feature-store result set holding the lung masks (default: newest)
     #: Network: reference architectures, or their ``_small`` variants (fewer channels; tests, CPU trials).
     arch: Literal["resnet18", "densenet121", "swin", "resnet18_small", "densenet121_small", "swin_small"] = "resnet18"
+    #: Normalisation layers of the ResNet / DenseNet families: ``batch`` (reference BatchNorm, running
+    #: statistics re-estimated after every epoch) or ``group`` (8 groups, for batches of 1-2 scans;
+    #: it divides away per-scan texture energy and learned texture worse in tests). Swin: LayerNorm.
+    norm: Literal["batch", "group"] = "batch"
     #: Risk head: discrete-time hazards for all horizons at once, or a Cox partial-likelihood score.
     head: Literal["horizons", "cox"] = "horizons"
     epochs: int = Field(30, ge=1)
-    patience: int = Field(6, ge=1)  #: early stopping: epochs without inner-validation improvement
+    patience: int = Field(8, ge=1)  #: early stopping: epochs without inner-validation improvement
+    #: Early stopping judges epochs from this one on (earlier ones are never kept as the best).
+    min_epochs: int = Field(10, ge=1)
     batch_size: int = Field(8, ge=1)
-    learning_rate: float = Field(1e-3, gt=0)
+    #: Peak AdamW learning rate, reached after ``warmup_epochs`` of linear warm-up, then cosine decay;
+    #: None: the architecture family's default (2e-3 ResNet / DenseNet, 3e-4 Swin).
+    learning_rate: float | None = Field(None, gt=0)
+    warmup_epochs: int = Field(2, ge=0)
     weight_decay: float = Field(1e-4, ge=0)
+    #: Augmented views of every training scan per epoch (more optimiser steps on small cohorts).
+    views_per_scan: int = Field(4, ge=1)
     inner_validation_fraction: float = Field(0.2, gt=0, lt=0.5)  #: patients held out for early stopping
     repeats: int = Field(1, ge=1)  #: repeats of folds.parquet to run (each repeat = all its folds)
     seed: int = 0
     threads: int = Field(1, ge=1)  #: torch.set_num_threads
     augment: bool = True  #: random flips (left-right) and small intensity jitter during training
+    augment_quarter_turns: bool = True  #: also random in-plane quarter turns (orientation-free texture)
     pretrain_epochs: int = Field(20, ge=1)
     mask_fraction: float = Field(0.5, gt=0, lt=1)  #: share of input blocks hidden in masked reconstruction

@@ -116,8 +116,26 @@ def train_workspace(
     manifest, features = load_scan_tables(workspace, need_features)
     folds = read_folds(workspace)
     target = build_target(target_name, manifest, features, _visits(workspace), ipcw=settings.ipcw)
-    inputs = assemble_inputs(manifest, features, groups, settings, score_column)
-    oof = cross_validate(inputs, target, folds, kind, settings, score_column)
+    if "deep" in groups:  # late fusion: each repeat sees its own deep out-of-fold risks
+        from ildrad.models.deep.fusion import deep_feature_tables
+
+        by_repeat = deep_feature_tables(workspace, features, folds)
+        oof = pd.concat(
+            [
+                cross_validate(
+                    assemble_inputs(manifest, table, groups, settings, score_column),
+                    target, folds[folds.repeat == repeat], kind, settings, score_column,
+                )
+                for repeat, table in by_repeat.items()
+            ],
+            ignore_index=True,
+        )
+        repeats_run = len(by_repeat)
+        inputs = assemble_inputs(manifest, next(iter(by_repeat.values())), groups, settings, score_column)
+    else:
+        inputs = assemble_inputs(manifest, features, groups, settings, score_column)
+        oof = cross_validate(inputs, target, folds, kind, settings, score_column)
+        repeats_run = int(folds.repeat.nunique())
     used = target.frame if kind in SURVIVAL_KINDS else target.assessable
     used = used[used.scan_key.isin(inputs.scan_key)]
     pipeline, params, columns = fit_final(inputs, target, kind, settings, score_column)
@@ -136,7 +154,7 @@ def train_workspace(
         "folds": {
             "file": FOLDS_FILE,
             "digest": folds_digest(folds),
-            "repeats": int(folds.repeat.nunique()),
+            "repeats": repeats_run,
         },
         "best_params": params,
         "training_cohort": {

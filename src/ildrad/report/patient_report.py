@@ -91,6 +91,27 @@ def _risk_table(
     return pd.DataFrame(rows)
 
 
+def _gradcam_section(section, workspace: Path, scan_keys: list[str]) -> None:
+    """Grad-CAM overlays of the patient's scans by each deep model folder under WORKSPACE/models
+    (``deep.json``): pictures already in ``gradcam/``, else computed with its final network."""
+    deep_dirs = sorted(p.parent for p in (workspace / "models").glob("*/deep.json"))
+    shown = 0
+    for deep_dir in deep_dirs:
+        try:
+            from ildrad.models.deep.gradcam import scan_pictures
+
+            pictures = scan_pictures(deep_dir, workspace, scan_keys)
+        except (InputError, ImportError) as err:
+            section.add(_note(f"{deep_dir.name}: no Grad-CAM ({err})."))
+            continue
+        for picture in pictures:
+            section.add(figure_tag(picture.read_bytes(), f"Grad-CAM {deep_dir.name}: {picture.stem}"))
+            shown += 1
+    if not shown:
+        section.add(_note("No Grad-CAM picture: no deep model folder with a final network "
+                          "(`ildrad deep train`, WORKSPACE/models/*/deep.json) covers this patient's scans."))
+
+
 def build_patient_report(
     workspace: str | Path, patient_key: str, out: str | Path, results: str | Path | None = None
 ) -> Path:
@@ -275,24 +296,5 @@ def build_patient_report(
         section.add(_note("PA/Ao ratio: not measured (the lung module does not provide it yet)."))
 
     section = doc.section("gradcam", "Grad-CAM (deep models)")
-    pictures = [
-        p
-        for f in folders.values()
-        for p in sorted(Path(f.path).glob("gradcam/*.png"))
-        if any(p.name.startswith(k) for k in scans.scan_key)
-    ]
-    if pictures:
-        for picture in pictures:
-            section.add(
-                figure_tag(
-                    picture.read_bytes(), f"Grad-CAM {picture.parent.parent.name}: {picture.stem}"
-                )
-            )
-    else:
-        section.add(
-            _note(
-                "No Grad-CAM picture: none was found in the deep model folders (gradcam/<scan_key>*.png); "
-                "ildrad deep train does not write them yet."
-            )
-        )
+    _gradcam_section(section, workspace, list(scans.scan_key))
     return doc.write(out)

@@ -1,8 +1,15 @@
 """Grad-CAM explanations (MONAI's :class:`monai.visualize.GradCAM`) and PNG overlays.
 
-The map is computed for one horizon's risk at the backbone's last feature stage (Selvaraju et al.
-2017, "Grad-CAM", ICCV), upsampled by MONAI to the input size; overlays show a 2.5D channel (or
-the middle axial slice of a 3D input) in grey with the map in colour.
+The map is computed for one horizon's risk (Selvaraju et al. 2017, "Grad-CAM", ICCV) at the
+feature stage of 1/8 of the input size (:data:`TARGET_LAYERS`: 12 x 12 for 96-voxel 2.5D inputs;
+the last stage, 3 x 3, is too coarse to localise a lung region), upsampled by MONAI (bilinear /
+trilinear) to the input size and kept inside the network's input lung (the input is 0 outside the
+dilated lung mask, so mass there explains nothing). Overlays show each 2.5D channel (or the
+middle axial slice of a 3D input) in grey with the map in colour.
+
+:func:`scan_pictures` writes (or reuses) ``MODEL_DIR/gradcam/<scan_key>_<target>.png`` for
+chosen scans with the final network of a deep model folder (``ildrad deep gradcam``; the patient
+report calls it).
 """
 
 from __future__ import annotations
@@ -14,13 +21,14 @@ import torch
 
 from ildrad.models.deep.heads import RiskModel
 
-__all__ = ["TARGET_LAYERS", "grad_cam", "save_overlay_png", "target_layer"]
+__all__ = ["GRADCAM_DIR", "TARGET_LAYERS", "grad_cam", "save_overlay_png", "scan_pictures", "target_layer"]
 
-#: Last feature stage per architecture family (module names inside :class:`RiskModel`).
+GRADCAM_DIR = "gradcam"
+#: Feature stage at 1/8 of the input size per architecture family (module names in :class:`RiskModel`).
 TARGET_LAYERS = {
-    "resnet18": "backbone.body.layer4",
-    "densenet121": "backbone.body.class_layers.relu",  # after norm5 (its in-place ReLU breaks hooks on norm5)
-    "swin": "backbone.body.layers4",
+    "resnet18": "backbone.body.layer2",
+    "densenet121": "backbone.body.features.denseblock2",
+    "swin": "backbone.body.layers2",
 }
 
 
@@ -47,8 +55,11 @@ def grad_cam(model: RiskModel, x: np.ndarray, arch: str, horizon: int = 0, layer
 
     wrapper = _HorizonOutput(model, horizon).eval()
     cam = GradCAM(nn_module=wrapper, target_layers=f"model.{layer or target_layer(arch)}")
-    maps = cam(torch.as_tensor(x), class_idx=0)
-    return maps[:, 0].detach().cpu().numpy()
+    maps = cam(torch.as_tensor(x), class_idx=0)[:, 0].detach().cpu().numpy()
+    inside = (np.asarray(x) > 0).any(axis=1)  # the input lung (0 outside the dilated mask)
+    maps = np.where(inside, maps, 0.0)
+    peak = maps.reshape(len(maps), -1).max(axis=1).reshape((-1,) + (1,) * (maps.ndim - 1))
+    return (maps / np.where(peak > 0, peak, 1.0)).astype(np.float32)
 
 
 def save_overlay_png(x: np.ndarray, cam: np.ndarray, path: str | Path, title: str = "") -> Path:
@@ -75,3 +86,31 @@ def save_overlay_png(x: np.ndarray, cam: np.ndarray, path: str | Path, title: st
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def scan_pictures(model_dir: str | Path, workspace: str | Path, scan_keys: list[str],
+                  target: str | None = None) -> list[Path]:
+    """Grad-CAM PNGs of ``scan_keys`` (those with a lung mask) by the final network of the deep
+    model folder ``model_dir`` for ``target`` (default ``mortality_3y`` when trained, else the
+    middle horizon); existing pictures are reused. Returns the picture paths."""
+    from ildrad.errors import InputError
+    from ildrad.models.deep.inputs import build_cache, load_inputs
+    from ildrad.models.deep.workflow import load_final_model
+
+    model, settings, targets = load_final_model(model_dir)
+    target = target or ("mortality_3y" if "mortality_3y" in targets else targets[len(targets) // 2])
+    if target not in targets:
+        raise InputError(f"{model_dir}: the deep model has no target '{target}' (it has {', '.join(targets)})")
+    folder = Path(model_dir) / GRADCAM_DIR
+    paths = {k: folder / f"{k}_{target}.png" for k in scan_keys}
+    todo = [k for k, path in paths.items() if not path.is_file()]
+    if todo:
+        torch.set_num_threads(settings.threads)
+        cache = build_cache(workspace, settings, todo)
+        todo = [k for k in todo if (cache / f"{k}.npy").is_file()]
+    if todo:
+        x = load_inputs(cache, todo)
+        maps = grad_cam(model, x, settings.arch, targets.index(target))
+        for key, image, heat in zip(todo, x, maps):
+            save_overlay_png(image, heat, paths[key], title=f"{settings.arch} {target}")
+    return [path for path in paths.values() if path.is_file()]

@@ -10,11 +10,18 @@ One input per CT scan, made from the CT (HU) and its lung mask (the feature stor
    ``(1, S, S, S)`` with ``S = size_3d``; ``2.5d`` gives ``(3, S, S)`` with ``S = size_2d``, the
    channels being the axial slices at 30, 50 and 70 % of the lung's cranio-caudal extent.
 
+Training views (2.5D): besides that input, ``stacks_2d`` stacks whose three slices are shifted
+together by up to ``stack_shift`` of the lung height (evenly spaced, the middle one being the
+input) are cached; each training step draws one of them per scan, so a small cohort offers the
+network several distinct slices of every lung (real anatomy, not only flips of one picture).
+Validation, prediction and Grad-CAM use the middle stack. 3D inputs have one view.
+
 The crop is resized to a cube / square whatever its aspect (no isotropic padding): lungs of
 different size fill the input alike, as in the registry study's segmented-lung crops.
 
-Cache: ``WORKSPACE/deep_cache/<input hash>/<scan_key>.npy`` (float32, identifier-free), the hash
-covering every setting that changes the arrays, so epochs never re-read DICOM.
+Cache: ``WORKSPACE/deep_cache/<input hash>/<scan_key>.npy`` (float32, identifier-free, shape
+``(views, channels, *spatial)``), the hash covering every setting that changes the arrays, so
+epochs never re-read DICOM.
 """
 
 from __future__ import annotations
@@ -39,7 +46,10 @@ __all__ = [
     "input_hash",
     "input_shape",
     "load_inputs",
+    "load_views",
     "lung_input",
+    "lung_views",
+    "n_views",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,6 +66,16 @@ def input_shape(settings: DeepSettings) -> tuple[int, ...]:
     return (len(SLICE_POSITIONS), settings.size_2d, settings.size_2d)
 
 
+def n_views(settings: DeepSettings) -> int:
+    """Number of cached views per scan (the middle one is the network input)."""
+    return 1 if settings.dims == "3d" else settings.stacks_2d
+
+
+def _stack_shifts(settings: DeepSettings) -> np.ndarray:
+    return np.linspace(-settings.stack_shift, settings.stack_shift, n_views(settings)) if n_views(settings) > 1 \
+        else np.zeros(1)
+
+
 def input_hash(settings: DeepSettings, result_set: str | None = None) -> str:
     """16-hex-digit digest of the settings that determine the cached arrays."""
     keys = {
@@ -65,7 +85,8 @@ def input_hash(settings: DeepSettings, result_set: str | None = None) -> str:
         "margin_mm": settings.margin_mm,
         "result_set": result_set,
         "slices": SLICE_POSITIONS,
-        "version": 1,
+        "stack_shifts": [round(float(v), 6) for v in _stack_shifts(settings)],
+        "version": 2,
     }
     return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -77,6 +98,14 @@ def lung_input(
 
     ``ct_hu`` and ``lungs`` are (z, y, x) arrays on the same grid, ``spacing_mm`` (z, y, x).
     """
+    views = lung_views(ct_hu, lungs, spacing_mm, settings)
+    return views[len(views) // 2]
+
+
+def lung_views(
+    ct_hu: np.ndarray, lungs: np.ndarray, spacing_mm: tuple[float, float, float], settings: DeepSettings
+) -> np.ndarray:
+    """The cached views of one scan, ``(views, channels, *spatial)``; the middle view is :func:`lung_input`."""
     if ct_hu.shape != lungs.shape:
         raise InputError(f"CT {ct_hu.shape} and lung mask {lungs.shape} differ in shape")
     inside = lungs > 0
@@ -95,12 +124,16 @@ def lung_input(
     if settings.dims == "3d":
         size = settings.size_3d
         out = ndimage.zoom(crop, [size / n for n in crop.shape], order=1, grid_mode=True, mode="nearest")
-        return out[None].astype(np.float32)
+        return out[None, None].astype(np.float32)
     size = settings.size_2d
     depth = crop.shape[0]
-    slices = [crop[min(int(round(p * (depth - 1))), depth - 1)] for p in SLICE_POSITIONS]
-    out = [ndimage.zoom(s, [size / n for n in s.shape], order=1, grid_mode=True, mode="nearest") for s in slices]
-    return np.stack(out).astype(np.float32)
+    views = []
+    for shift in _stack_shifts(settings):
+        rows = [min(max(int(round((p + shift) * (depth - 1))), 0), depth - 1) for p in SLICE_POSITIONS]
+        out = [ndimage.zoom(crop[r], [size / n for n in crop[r].shape], order=1, grid_mode=True, mode="nearest")
+               for r in rows]
+        views.append(np.stack(out))
+    return np.stack(views).astype(np.float32)
 
 
 def _atomic_save(path: Path, array: np.ndarray) -> None:
@@ -123,8 +156,9 @@ def _result_set_dir(workspace: Path, name: str | None) -> Path:
     return candidates[-1]
 
 
-def build_cache(workspace: str | Path, settings: DeepSettings) -> Path:
-    """Write the input of every manifest CT scan with a stored lung mask; return the cache folder.
+def build_cache(workspace: str | Path, settings: DeepSettings, scan_keys: list[str] | None = None) -> Path:
+    """Write the input of every manifest CT scan (or of ``scan_keys`` only) with a stored lung
+    mask; return the cache folder.
 
     Scans already cached are skipped; scans without a lung mask are left out (counted in the log).
     """
@@ -140,7 +174,8 @@ def build_cache(workspace: str | Path, settings: DeepSettings) -> Path:
     if "modality" in manifest.columns:
         manifest = manifest[manifest.modality == "CT"]
     paths = pd.read_parquet(workspace / "private" / "series_paths.parquet").set_index("scan_key").files
-    todo = [k for k in manifest.scan_key if not (folder / f"{k}.npy").is_file()]
+    wanted = manifest.scan_key if scan_keys is None else [k for k in manifest.scan_key if k in set(scan_keys)]
+    todo = [k for k in wanted if not (folder / f"{k}.npy").is_file()]
     no_mask = 0
     for key in track(todo, description="deep inputs"):
         mask_file = results / "masks" / key / "lungs.nii.gz"
@@ -151,18 +186,20 @@ def build_cache(workspace: str | Path, settings: DeepSettings) -> Path:
         lungs = read_mask(mask_file)
         if lungs.array.shape != ct.array.shape:
             raise InputError(f"{mask_file}: lung mask shape {lungs.array.shape} differs from its CT {ct.array.shape}")
-        _atomic_save(folder / f"{key}.npy", lung_input(ct.array, lungs.array, ct.grid.spacing, settings))
+        _atomic_save(folder / f"{key}.npy", lung_views(ct.array, lungs.array, ct.grid.spacing, settings))
     if no_mask:
         log.warning("%d scan(s) have no stored lung mask and get no deep input", no_mask)
     (folder / "inputs.json").write_text(
         json.dumps({"result_set": results.name, **settings.model_dump(include={"dims", "size_2d", "size_3d",
-                                                                              "window_hu", "margin_mm"})}, indent=2)
+                                                                              "window_hu", "margin_mm", "stacks_2d",
+                                                                              "stack_shift"})}, indent=2)
     )
     return folder
 
 
-def load_inputs(folder: str | Path, scan_keys: list[str]) -> np.ndarray:
-    """Stack the cached inputs of ``scan_keys`` (an :class:`InputError` naming a missing one)."""
+def load_views(folder: str | Path, scan_keys: list[str]) -> np.ndarray:
+    """The cached views of ``scan_keys``, ``(scans, views, channels, *spatial)`` (an
+    :class:`InputError` naming a missing one)."""
     folder = Path(folder)
     arrays = []
     for key in scan_keys:
@@ -171,3 +208,9 @@ def load_inputs(folder: str | Path, scan_keys: list[str]) -> np.ndarray:
             raise InputError(f"{path}: no cached deep input for this scan (run the cache step again)")
         arrays.append(np.load(path))
     return np.stack(arrays) if arrays else np.zeros((0,), np.float32)
+
+
+def load_inputs(folder: str | Path, scan_keys: list[str]) -> np.ndarray:
+    """The network inputs (middle views) of ``scan_keys``, ``(scans, channels, *spatial)``."""
+    views = load_views(folder, scan_keys)
+    return views[:, views.shape[1] // 2] if len(views) else views

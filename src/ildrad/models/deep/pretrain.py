@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ildrad.models.deep.networks import Backbone, build_backbone
+from ildrad.models.deep.training import peak_learning_rate, recalibrate_batch_norm
 from ildrad.models.settings import DeepSettings
 
 __all__ = ["COARSE", "pretrain_backbone", "pretrain_workspace"]
@@ -42,11 +43,11 @@ def _mask_blocks(x: torch.Tensor, fraction: float, generator: torch.Generator) -
 def pretrain_backbone(x: np.ndarray, settings: DeepSettings) -> tuple[Backbone, list[float]]:
     """Pretrain ``settings.arch`` on inputs ``x`` (n, channels, ...); return it and the epoch losses."""
     torch.manual_seed(settings.seed)
-    backbone = build_backbone(settings.arch, settings.dims)
+    backbone = build_backbone(settings.arch, settings.dims, settings.norm)
     channels = x.shape[1]
     decoder = nn.Linear(backbone.features, channels * COARSE ** (x.ndim - 2))
     params = list(backbone.parameters()) + list(decoder.parameters())
-    optimiser = torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    optimiser = torch.optim.AdamW(params, lr=peak_learning_rate(settings), weight_decay=settings.weight_decay)
     losses = []
     for epoch in range(settings.pretrain_epochs):
         generator = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
@@ -66,8 +67,6 @@ def pretrain_backbone(x: np.ndarray, settings: DeepSettings) -> tuple[Backbone, 
             total += float(loss.detach()) * len(rows)
         losses.append(total / len(x))
         log.info("pretraining epoch %d: reconstruction MSE %.5f", epoch, losses[-1])
-    from ildrad.models.deep.training import recalibrate_batch_norm
-
     recalibrate_batch_norm(backbone, x, settings.batch_size)
     return backbone, losses
 

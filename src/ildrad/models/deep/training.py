@@ -2,7 +2,10 @@
 
 One network predicts all requested mortality horizons at once (:mod:`.heads`). Training scans are
 split by patient into a fitting part and an inner validation part (``inner_validation_fraction``)
-whose loss decides early stopping; the weights of the best validation epoch are kept.
+whose loss decides early stopping; the weights of the best validation epoch from ``min_epochs``
+on are kept. Optimiser: AdamW, linear warm-up then cosine decay of the learning rate
+(:func:`learning_rate`); each epoch passes ``views_per_scan`` augmented views of every training
+scan (a randomly drawn 2.5D stack, flips, quarter turns, intensity jitter).
 
 Reproducibility: the weights are initialised from ``torch.manual_seed(seed)``, each epoch's
 shuffling and augmentation from a generator seeded with ``(seed, epoch)``, and
@@ -37,6 +40,8 @@ __all__ = [
     "embed",
     "fit",
     "inner_split",
+    "learning_rate",
+    "peak_learning_rate",
     "predict",
 ]
 
@@ -52,9 +57,20 @@ class DeepData:
     time: np.ndarray  #: (n,) years of follow-up
     event: np.ndarray  #: (n,) death observed
     patient: np.ndarray  #: (n,) patient keys
+    #: (n, views, channels, ...) training views (:func:`~ildrad.models.deep.inputs.lung_views`);
+    #: None: ``x`` is the only view
+    views: np.ndarray | None = None
 
     def subset(self, rows: np.ndarray) -> DeepData:
-        return DeepData(self.x[rows], self.y[rows], self.time[rows], self.event[rows], self.patient[rows])
+        views = None if self.views is None else self.views[rows]
+        return DeepData(self.x[rows], self.y[rows], self.time[rows], self.event[rows], self.patient[rows], views)
+
+    def training_batch(self, rows: np.ndarray, generator: torch.Generator) -> torch.Tensor:
+        """Inputs of ``rows`` for one training step: one randomly drawn view per scan."""
+        if self.views is None or self.views.shape[1] == 1:
+            return torch.as_tensor(self.x[rows])
+        pick = torch.randint(0, self.views.shape[1], (len(rows),), generator=generator).numpy()
+        return torch.as_tensor(self.views[rows, pick])
 
 
 @dataclass
@@ -75,7 +91,7 @@ def device() -> torch.device:
 def build_model(settings: DeepSettings, n_horizons: int) -> RiskModel:
     """Backbone + head, weights drawn from ``settings.seed``."""
     torch.manual_seed(settings.seed)
-    backbone = build_backbone(settings.arch, settings.dims)
+    backbone = build_backbone(settings.arch, settings.dims, settings.norm)
     head_class = CoxHead if settings.head == "cox" else HorizonHead
     return RiskModel(backbone, head_class(backbone.features, n_horizons))
 
@@ -89,15 +105,36 @@ def inner_split(patients: np.ndarray, fraction: float, seed: int) -> tuple[np.nd
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
-def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random left-right flips, in-plane shifts of up to 1/8 of the size (wrapping round; the
-    background is 0) and a +-5 % intensity scaling, per scan."""
+#: Peak AdamW learning rate per architecture family when ``settings.learning_rate`` is None
+#: (transformers train stably at lower rates than convolutional networks).
+PEAK_LEARNING_RATES = {"resnet18": 2e-3, "densenet121": 2e-3, "swin": 3e-4}
+
+
+def peak_learning_rate(settings: DeepSettings) -> float:
+    """``settings.learning_rate``, or the family default of :data:`PEAK_LEARNING_RATES`."""
+    return settings.learning_rate or PEAK_LEARNING_RATES[settings.arch.removesuffix("_small")]
+
+
+def learning_rate(settings: DeepSettings, epoch: float) -> float:
+    """Learning rate at fractional ``epoch``: linear warm-up over ``warmup_epochs`` to
+    ``learning_rate``, then half-cosine decay to 0 at ``epochs`` (Loshchilov & Hutter 2017, SGDR;
+    Goyal et al. 2017 for the warm-up). A function of the epoch alone, so resuming needs no state."""
+    peak, warm = peak_learning_rate(settings), settings.warmup_epochs
+    if epoch < warm:
+        return peak * (epoch + 1e-3) / warm
+    span = max(settings.epochs - warm, 1e-9)
+    return peak * 0.5 * (1.0 + float(np.cos(np.pi * min((epoch - warm) / span, 1.0))))
+
+
+def _augment(x: torch.Tensor, generator: torch.Generator, quarter_turns: bool) -> torch.Tensor:
+    """Per scan: a random left-right flip, optionally a random in-plane quarter turn (the square
+    axial plane; lung texture has no preferred orientation) and a +-5 % intensity scaling.
+    (In-plane shifts are left out: the networks pool globally, and wrapped shifts slowed learning.)"""
     out = torch.empty_like(x)
-    size = x.shape[-1]
     for i in range(x.shape[0]):
         scan = x[i].flip(-1) if torch.rand(1, generator=generator) < 0.5 else x[i]
-        shift = torch.randint(-(size // 8), size // 8 + 1, (2,), generator=generator).tolist()
-        scan = torch.roll(scan, shifts=shift, dims=(-2, -1))
+        if quarter_turns:
+            scan = torch.rot90(scan, int(torch.randint(0, 4, (1,), generator=generator)), dims=(-2, -1))
         out[i] = scan * (1.0 + 0.05 * (2 * torch.rand(1, generator=generator) - 1))
     return out
 
@@ -166,7 +203,8 @@ def fit(
     """
     dev = device()
     model.to(dev)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=peak_learning_rate(settings),
+                                  weight_decay=settings.weight_decay)
     amp = dev.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     state = {"epoch": 0, "best_loss": float("inf"), "best_epoch": -1, "bad_epochs": 0, "history": [],
@@ -178,20 +216,24 @@ def fit(
         state = saved["state"]
         log.info("resuming %s at epoch %d", checkpoint.name, state["epoch"])
     n = len(train.x)
+    views = settings.views_per_scan if settings.augment else 1
+    steps = max(1, -(-n * views // settings.batch_size))
     ran = 0
     while state["epoch"] < settings.epochs and state["bad_epochs"] < settings.patience:
         epoch = state["epoch"]
         generator = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
-        order = torch.randperm(n, generator=generator).numpy()
+        order = torch.cat([torch.randperm(n, generator=generator) for _ in range(views)]).numpy()
         model.train()
         losses = []
-        for start in range(0, n, settings.batch_size):
+        for step, start in enumerate(range(0, n * views, settings.batch_size)):
             rows = order[start : start + settings.batch_size]
             if len(rows) < 2 and n >= 2:  # batch norm needs two samples
                 continue
-            x = torch.as_tensor(train.x[rows])
+            x = train.training_batch(rows, generator)
             if settings.augment:
-                x = _augment(x, generator)
+                x = _augment(x, generator, settings.augment_quarter_turns)
+            for group in optimiser.param_groups:
+                group["lr"] = learning_rate(settings, epoch + step / steps)
             optimiser.zero_grad(set_to_none=True)
             with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=amp):
                 loss = _loss(model, x.to(dev), train, rows, dev)
@@ -203,7 +245,9 @@ def fit(
         val = _validation_loss(model, validation, settings.batch_size, dev)
         state["history"].append({"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else float("nan"),
                                  "validation_loss": val})
-        if val < state["best_loss"] - 1e-6:
+        if epoch + 1 < min(settings.min_epochs, settings.epochs):
+            pass  # too early to judge: a barely trained network can fit a small validation set by chance
+        elif val < state["best_loss"] - 1e-6:
             state.update(best_loss=val, best_epoch=epoch, bad_epochs=0, best_weights=copy.deepcopy(model.state_dict()))
         else:
             state["bad_epochs"] += 1

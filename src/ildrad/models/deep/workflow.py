@@ -6,7 +6,9 @@ training patients), then fits a final network on all scans (weights ``final.pt``
 holds ``deep.json`` (settings, targets, input hash, per-fold histories) and one model folder per
 target, ``MODEL_DIR/<target>/`` (``model.json`` + ``oof.parquet`` with the contract columns), so
 ``ildrad evaluate WS --models MODEL_DIR/mortality_3y ...`` compares it with radiomics models on
-the same scans and folds.
+the same scans and folds. The out-of-fold risks of every scan (assessable or not) also go to
+``WORKSPACE/deep_features.parquet`` as ``deep`` feature columns for late fusion
+(:mod:`ildrad.models.deep.fusion`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import torch
 from ildrad.config import config_hash
 from ildrad.errors import InputError
 from ildrad.models.deep.checkpoints import load_weights
-from ildrad.models.deep.inputs import build_cache, load_inputs
+from ildrad.models.deep.fusion import deep_feature_name, write_deep_features
+from ildrad.models.deep.inputs import build_cache, load_inputs, load_views
 from ildrad.models.deep.training import (
     DeepData,
     build_model,
@@ -53,12 +56,14 @@ def _cohort(workspace: Path, settings: DeepSettings, targets: list[str]) -> tupl
     frame = frame[[(cache / f"{k}.npy").is_file() for k in frame.scan_key]].reset_index(drop=True)
     if frame.empty:
         raise InputError(f"{workspace}: no scan has a deep input (lung masks missing?)")
+    views = load_views(cache, frame.scan_key.tolist())
     data = DeepData(
-        load_inputs(cache, frame.scan_key.tolist()),
+        views[:, views.shape[1] // 2],
         frame[targets].to_numpy(float),
         frame.time.to_numpy(float),
         frame.event.to_numpy(bool),
         frame.patient_key.to_numpy(),
+        views,
     )
     return frame, data, cache
 
@@ -82,7 +87,7 @@ def train_deep(
     init = Path(init) if init else None
     frame, data, cache = _cohort(workspace, settings, targets)
     folds = read_folds(workspace)
-    pieces, histories = [], {}
+    pieces, fusion, histories = [], [], {}
     repeats = sorted(folds.repeat.unique())[: settings.repeats]
     for repeat in repeats:
         for fold, train, test in patient_splits(frame.patient_key, folds, repeat):
@@ -91,6 +96,8 @@ def train_deep(
                                      out / "checkpoints" / f"r{repeat}_f{fold}.pt", 1000 * int(repeat) + int(fold))
             histories[f"r{repeat}_f{fold}"] = result
             risk = predict(model, data.x[test], settings.batch_size)
+            held = frame.iloc[test][["scan_key", "patient_key"]].assign(repeat=int(repeat), fold=int(fold))
+            fusion.append(held.assign(**{deep_feature_name(name): risk[:, k] for k, name in enumerate(targets)}))
             for k, name in enumerate(targets):
                 piece = frame.iloc[test][["scan_key", "patient_key"]].copy()
                 piece["target"], piece["repeat"], piece["fold"] = name, int(repeat), int(fold)
@@ -105,6 +112,7 @@ def train_deep(
                out / FINAL_WEIGHTS)
     write_history(out / "history.json", histories)
     oof = pd.concat(pieces, ignore_index=True)
+    write_deep_features(workspace, pd.concat(fusion, ignore_index=True))
     summary = {"targets": targets, "input_hash": cache.name, "settings": settings.model_dump(mode="json"),
                "init": init.name if init else None}
     (out / DEEP_FILE).write_text(json.dumps(summary, indent=2))
