@@ -42,7 +42,7 @@ _MARGIN_QUANTILE = 25.0
 _RIB_GAP_MM = 25.0
 _NORMAL_Z_MM = 30.0
 _EDGE_MM = 6.0
-_DISEASED_EDGE_HU = -700.0  # lung within 6 mm of the gap must look diseased
+_DISEASED_EDGE_HU = -600.0  # lung next to the gap must look diseased (a healthy edge reads -850 to -650 HU)
 _MIN_EXCESS_MM = 3.0  # a gap this much wider than normal is disease, not noise
 
 

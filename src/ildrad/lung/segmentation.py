@@ -204,7 +204,9 @@ def _grow_into_disease(lung: np.ndarray, hu: np.ndarray, forbidden: np.ndarray) 
     """
     candidate = (hu < _DISEASE_HU) & ~forbidden
     added = candidate & ~lung
-    added = ndimage.binary_opening(added, structure=ndimage.generate_binary_structure(3, 1))
+    # The scan's first and last slices continue beyond it (edge padding): a thin slab is not eroded away.
+    padded = np.pad(added, ((1, 1), (0, 0), (0, 0)), mode="edge")
+    added = ndimage.binary_opening(padded, structure=ndimage.generate_binary_structure(3, 1))[1:-1]
     grown = lung | added
     labels = cc3d.connected_components(grown.view(np.uint8), connectivity=6)
     touching = np.unique(labels[lung])
