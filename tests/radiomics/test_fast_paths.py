@@ -71,3 +71,9 @@ def test_fixed_width_levels_equal_digitize(dtype, width: float) -> None:
     np.testing.assert_array_equal(pyradiomics_bin_levels(values, {"binWidth": width}), expected)
     single = np.full(4, 5, dtype)
     np.testing.assert_array_equal(pyradiomics_bin_levels(single, {"binWidth": width}), _digitize_reference(single, width))
+
+
+@pytest.mark.parametrize("width", [25, 0.5, 7.3])
+def test_fixed_width_levels_of_integer_valued_floats_equal_digitize(width: float) -> None:
+    values = np.random.default_rng(4).integers(-1024, 1500, 40_000).astype(np.float32)  # HU
+    np.testing.assert_array_equal(pyradiomics_bin_levels(values, {"binWidth": width}), _digitize_reference(values, width))

@@ -23,6 +23,12 @@ their studies need no re-validation. Where PyRadiomics' definitions differ from 
   their convex hull (3D) or of the per-plane 2D hulls (Slice: same z, Column: same y, Row:
   same x).
 
+* image types (``imageType``): ``Original`` and PyRadiomics' derived images (``LoG``,
+  ``Wavelet``, ``Square``, ``SquareRoot``, ``Logarithm``, ``Exponential``, ``Gradient``,
+  ``LBP2D``, ``LBP3D``; :mod:`ildrad.radiomics.filters.pyradiomics_types`), named
+  ``<image type>_<class>_<Feature>``: shape once on the original mask, every other class on each
+  image with the settings merged with the type's own, as ``RadiomicsFeatureExtractor.execute``.
+
 The mesh triangulation table is built at import from scikit-image's classic (Lorensen)
 marching cubes run on each single-cube configuration (see :func:`_configuration_triangles`),
 and checked against PyRadiomics in ``tests/radiomics/test_pyradiomics_compat.py``.
@@ -336,7 +342,25 @@ def pyradiomics_bin_levels(values: np.ndarray, setting: Mapping[str, Any]) -> np
     return np.digitize(values, edges)
 
 
+#: Integer intensities spanning fewer values than this are binned through a look-up table.
+_TABLE_SPAN = 1 << 16
+
+
 def _digitize_even(values: np.ndarray, edges: np.ndarray, low: float, width: float) -> np.ndarray:
+    """``numpy.digitize(values, edges)`` for evenly spaced ``edges`` (``low + k width``); for
+    integer-valued intensities (CT in HU), through a table of the levels of every integer in
+    their range (one gather per voxel)."""
+    lowest, highest = values.min(), values.max()
+    if highest - lowest < _TABLE_SPAN and (
+        np.issubdtype(values.dtype, np.integer) or bool(np.all(values == np.rint(values)))
+    ):
+        start = int(lowest)
+        every = np.arange(start, int(highest) + 1).astype(values.dtype)
+        return _digitize_by_division(every, edges, low, width)[values.astype(np.intp) - start]
+    return _digitize_by_division(values, edges, low, width)
+
+
+def _digitize_by_division(values: np.ndarray, edges: np.ndarray, low: float, width: float) -> np.ndarray:
     """``numpy.digitize(values, edges)`` for evenly spaced ``edges`` (``low + k width``): the
     bin found by division, moved by one where it breaks ``edges[k - 1] <= value < edges[k]``
     (rounding), without a binary search per value; ``numpy.digitize`` itself when edges stored
