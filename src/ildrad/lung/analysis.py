@@ -1,4 +1,4 @@
-"""The per-scan lung stage: segmentation, zones, rind, QCT, ILD extent, oesophagus, stage, flags.
+"""The per-scan lung stage: segmentation, zones, rind, QCT, ILD extent, SSc markers, stage, flags.
 
 :func:`analyse_lung_ct` is what ``ildrad segment`` and the cohort runner call; :func:`write_outputs`
 writes ``lungs.nii.gz``, ``zones.nii.gz``, ``rind.nii.gz`` (CT grid), ``qct.json`` and ``qc.png``.
@@ -19,6 +19,7 @@ from ildrad.image import Image, Mask, assert_same_grid
 from ildrad.lung.density import feature_name, qct_density
 from ildrad.lung.extent import EXTENT_CLASSES, ExtentEstimate, estimate_ild_extent
 from ildrad.lung.markers import OesophagusMeasure, measure_oesophagus
+from ildrad.lung.pulmonary_artery import PaAoMeasure, measure_pa_ao
 from ildrad.lung.quality import quality_report
 from ildrad.lung.segmentation import LungSegmentation, segment_lungs
 from ildrad.lung.settings import SegmentSettings
@@ -39,6 +40,7 @@ class LungAnalysis:
     rind: Mask
     extent: ExtentEstimate
     oesophagus: OesophagusMeasure
+    pa_ao: PaAoMeasure
     features: dict[str, float]  #: store column name -> value
     units: dict[str, str]  #: store column name -> unit
     quality: dict[str, Any]
@@ -88,7 +90,15 @@ def analyse_lung_ct(
     units[feature_name("oesophagus", "air_volume_ml")] = "mL"
     features[feature_name("oesophagus", "air_max_diameter_mm")] = oesophagus.max_diameter_mm
     units[feature_name("oesophagus", "air_max_diameter_mm")] = "mm"
-    quality = quality_report(ct, lungs, segmentation.body, segmentation.info)
+    pa_ao = measure_pa_ao(ct, lungs, segmentation.body, segmentation.airways)
+    for region, feature, value in (
+        ("pulmonary_artery", "diameter_mm", pa_ao.pa_diameter_mm),
+        ("aorta", "ascending_diameter_mm", pa_ao.aorta_diameter_mm),
+        ("pulmonary_artery", "pa_ao_ratio", pa_ao.ratio),
+    ):
+        features[feature_name(region, feature)] = value
+        units[feature_name(region, feature)] = "1" if feature == "pa_ao_ratio" else "mm"
+    quality = quality_report(ct, lungs, segmentation.body, segmentation.info, pa_ao.problem)
     seconds["markers_seconds"] = time.perf_counter() - start
     extent_pct = 100.0 * extent.ild_fraction
     stage = None
@@ -97,7 +107,7 @@ def analyse_lung_ct(
             None if math.isnan(extent_pct) else extent_pct, fvc_pct, visual_extent_pct,
             settings.goh_fvc_threshold_pct,
         )
-    return LungAnalysis(segmentation, zones, rind, extent, oesophagus, features, units, quality, stage, seconds)
+    return LungAnalysis(segmentation, zones, rind, extent, oesophagus, pa_ao, features, units, quality, stage, seconds)
 
 
 def _unit_of(name: str) -> str:
@@ -121,8 +131,8 @@ def write_outputs(analysis: LungAnalysis, ct: Image, out_dir: str | Path, settin
     }
     paths["qc"] = write_qc_picture(
         out / "qc.png", ct, analysis.segmentation.lungs, analysis.zones,
-        analysis.oesophagus.lumen, analysis.oesophagus.measurement_slice,
-        title=f"ildrad {__version__} lungs, zones, oesophagus",
+        analysis.oesophagus.lumen, analysis.oesophagus.measurement_slice, analysis.pa_ao,
+        title=f"ildrad {__version__} lungs, zones, oesophagus, PA/Ao",
     )
     document = {
         "ildrad_version": __version__,
@@ -146,6 +156,13 @@ def write_outputs(analysis: LungAnalysis, ct: Image, out_dir: str | Path, settin
         "markers": {
             "oesophagus_measurement_slice": analysis.oesophagus.measurement_slice,
             "oesophagus_qc_picture": "qc.png",
+            "pa_ao_measurement_slice": analysis.pa_ao.measurement_slice,
+            "pa_ao_problem": analysis.pa_ao.problem,
+            "pa_ao_sections": {
+                name: None if section is None else {"centre_index_yx": section.centre, "chord_index_yx": section.chord,
+                                                    "diameter_mm": section.diameter_mm}
+                for name, section in (("pulmonary_artery", analysis.pa_ao.pulmonary_artery), ("aorta", analysis.pa_ao.aorta))
+            },
         },
         "segmentation": analysis.segmentation.info,
         "extent_classes": EXTENT_CLASSES,

@@ -35,14 +35,19 @@ _PRONE_GRADIENT_HU = 15.0
 _TRUNCATED_AREA_SHARE = 0.1
 
 
-def quality_report(ct: Image, lungs: Mask, body: Mask, info: dict[str, Any]) -> dict[str, Any]:
+def quality_report(
+    ct: Image, lungs: Mask, body: Mask, info: dict[str, Any], pa_ao_problem: str | None = None
+) -> dict[str, Any]:
     """Quality values (``values``: name -> (value, unit)) and flags (``flags``: name -> bool).
 
     Prone: the DICOM ``PatientPosition`` (metadata ``patient_position``) when known, else a
     denser anterior than posterior lung (gravity). Contrast: the metadata's contrast agent when
     known, else more than 30 mL of 150-600 HU blood between the lungs, in front of the spine.
+    ``pa_ao_problem``: why the PA/Ao ratio was not measured (flag ``pa_ao_not_measured``).
     """
-    return _quality_report(ct, lungs, body, info)
+    report = _quality_report(ct, lungs, body, info)
+    report["flags"]["pa_ao_not_measured"] = pa_ao_problem is not None
+    return report
 
 
 def _quality_report(ct: Image, lungs: Mask, body: Mask, info: dict[str, Any]) -> dict[str, Any]:

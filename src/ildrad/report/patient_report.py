@@ -279,21 +279,35 @@ def build_patient_report(
 
     section = doc.section("markers", "SSc markers")
     markers = [
-        c for c in joined.columns if "oesophagus" in c or "pa_ao" in c or "pulmonary_artery" in c
+        c
+        for c in joined.columns
+        if "oesophagus" in c or "pa_ao" in c or "pulmonary_artery" in c or "__aorta__" in c
     ]
     if markers:
+        values = joined[markers].astype(float)
+        values.columns = [c.replace("qct__", "").replace("__original__", " ") for c in markers]
         section.add(
             table_tag(
-                pd.concat([overview.date, joined[markers].astype(float)], axis=1),
+                pd.concat([overview.date, values], axis=1),
                 2,
                 table_id="markers-table",
-                caption="Oesophagus air (dilatation) per scan",
+                caption="Oesophagus air (dilatation); main pulmonary artery and ascending aorta "
+                "diameters (mm) at the PA bifurcation and their ratio per scan",
             )
         )
     else:
         section.add(_note("No oesophagus measurement in the store."))
-    if not any("pa_ao" in c for c in markers):
-        section.add(_note("PA/Ao ratio: not measured (the lung module does not provide it yet)."))
+    ratio = [c for c in markers if "pa_ao" in c]
+    if not ratio:
+        section.add(_note("PA/Ao ratio: not in the store (scans analysed before it was measured)."))
+    else:
+        section.add(
+            _note(
+                "PA/Ao > 1 suggests pulmonary hypertension (Ng 1999). Empty cells: not measured "
+                "reliably on that scan (quality flag pa_ao_not_measured); the QC picture shows "
+                "the measurement plane when measured."
+            )
+        )
 
     section = doc.section("gradcam", "Grad-CAM (deep models)")
     _gradcam_section(section, workspace, list(scans.scan_key))
