@@ -2,7 +2,9 @@
 
 Bar of issue 5: Dice of each lung >= 0.97, 95th-percentile surface distance < 3 mm, airway and
 oesophagus leakage < 1 % of lung volume. Cases marked ``xfail`` are known gaps of the classical
-pipeline (reported, not hidden): they run and turn green when fixed.
+pipeline (reported, not hidden): they run and turn green when fixed. The heart, aorta, liver and
+spleen must never be taken in; the two real slices of ``../shared/data/chest_slices`` are checked
+against an independent lung-density region.
 """
 
 from __future__ import annotations
@@ -84,13 +86,13 @@ def test_small_phantom_dense_disease_keeps_the_dice_bar() -> None:
 _GAP = "known gap (consolidation against diaphragm / mediastinum, no edge, no rib): "
 DENSE_CASES = [
     pytest.param(dict(size="small", ild_extent=0.4), marks=pytest.mark.xfail(
-        reason=_GAP + "Dice 0.971 / 0.975, HD95 6.0 / 4.5 mm", strict=False)),
+        reason=_GAP + "Dice 0.972 / 0.975, HD95 6.1 / 4.5 mm", strict=False)),
     pytest.param(dict(size="tiny", ild_extent=0.3, coverage="cut_apex"), marks=pytest.mark.xfail(
-        reason=_GAP + "Dice 0.973 / 0.975, HD95 6.0 / 3.75 mm", strict=False)),
+        reason=_GAP + "Dice 0.973 / 0.976, HD95 6.0 / 3.75 mm", strict=False)),
     pytest.param(dict(size="tiny", ild_extent=0.6, kernel="sharp"), marks=pytest.mark.xfail(
-        reason=_GAP + "Dice 0.959 / 0.964, HD95 8.0 / 7.1 mm", strict=False)),
+        reason=_GAP + "Dice 0.960 / 0.964, HD95 8.0 / 7.1 mm", strict=False)),
     pytest.param(dict(size="tiny", ild_extent=0.3, position="prone", noise_hu=40.0), marks=pytest.mark.xfail(
-        reason=_GAP + "Dice 0.972 / 0.967, HD95 7.1 / 8.0 mm", strict=False)),
+        reason=_GAP + "Dice 0.973 / 0.967, HD95 7.1 / 8.0 mm", strict=False)),
 ]
 
 
@@ -145,3 +147,38 @@ def test_lung_volume_and_zones_follow_the_truth() -> None:
     truth_zones = case.truth["zones"].array
     both = (zones > 0) & (truth_zones > 0)
     assert np.mean(zones[both] == truth_zones[both]) > 0.9
+
+
+def test_real_slices_keep_the_dependent_posterior_lung(shared_data) -> None:
+    """On the two real slices (a two-slice slab), the lung mask covers the lung-density region.
+
+    Independent reference: pixels below -300 HU (5 x 5 median) connected in the slice to the two
+    largest enclosed air regions below -600 HU, i.e. aerated lung with its denser dependent
+    posterior part. A pipeline that loses that posterior part (as a 3D opening on a one-voxel
+    thick slab did: 89 % covered) fails.
+    """
+    pydicom = pytest.importorskip("pydicom")
+    from ildrad.image import Image
+
+    datasets = [pydicom.dcmread(f) for f in sorted((shared_data / "chest_slices").glob("*.dcm"))]
+    hu = np.stack([d.pixel_array * float(d.RescaleSlope) + float(d.RescaleIntercept) for d in datasets])
+    dy, dx = (float(v) for v in datasets[0].PixelSpacing)
+    dz = float(datasets[1].ImagePositionPatient[2]) - float(datasets[0].ImagePositionPatient[2])
+    ct = Image.from_array(hu.astype(np.float32), spacing=(dz, dy, dx),
+                          origin=tuple(float(v) for v in datasets[0].ImagePositionPatient),
+                          direction=[[0, 0, 1], [0, 1, 0], [1, 0, 0]], modality="CT", unit="HU")
+    lungs = segment_lungs(ct).lungs.array > 0
+    for k in range(hu.shape[0]):
+        smooth = ndimage.median_filter(hu[k], size=5)
+        air, _ = ndimage.label(smooth < -600)
+        sizes = np.bincount(air.ravel())
+        sizes[np.unique(np.concatenate([air[0], air[-1], air[:, 0], air[:, -1]]))] = 0  # outside air
+        sizes[0] = 0
+        core = np.isin(air, np.argsort(sizes)[::-1][:2])
+        dense, _ = ndimage.label(smooth < -300)
+        touching = np.unique(dense[core])
+        region = np.isin(dense, touching[touching > 0])
+        covered = float(lungs[k][region].mean())
+        outside = float((lungs[k] & ~region).sum()) / lungs[k].sum()
+        assert covered >= 0.97, f"slice {k}: {covered:.3f} of the lung-density region in the mask"
+        assert outside < 0.12, f"slice {k}: {outside:.3f} of the mask outside the lung-density region"
