@@ -460,8 +460,10 @@ def _derived_images(
         return {"original": np.asarray(image[box])}
     from ildrad.radiomics.filters.pyradiomics_types import pyradiomics_derived_arrays
 
-    whole_roi = np.zeros(image.shape, dtype=bool)
-    whole_roi[box] = roi
+    whole_roi = None
+    if image_type == "LBP3D":  # computed at the ROI voxels only
+        whole_roi = np.zeros(image.shape, dtype=bool)
+        whole_roi[box] = roi
     return pyradiomics_derived_arrays(image, spacing, image_type, setting, box, whole_roi)
 
 

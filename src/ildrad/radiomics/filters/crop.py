@@ -64,13 +64,18 @@ def mask_box(mask: Mask, reach: tuple[int, int, int] | None) -> tuple[slice, sli
 
     ``reach=None`` (a global filter) gives the whole grid.
     """
-    inside = np.argwhere(mask.array != 0)
-    if inside.size == 0:
+    inside = mask.array != 0
+    # Per axis, the planes holding a mask voxel (projections: no list of every voxel).
+    planes = [
+        np.flatnonzero(inside.any(axis=tuple(a for a in range(3) if a != axis)))
+        for axis in range(3)
+    ]
+    if planes[0].size == 0:
         raise EmptyMaskError("the mask holds no voxel: nothing to filter")
     if reach is None:
         return tuple(slice(0, n) for n in mask.grid.shape)  # type: ignore[return-value]
-    start = np.maximum(inside.min(axis=0) - reach, 0)
-    stop = np.minimum(inside.max(axis=0) + 1 + np.asarray(reach), mask.grid.shape)
+    start = np.maximum(np.array([p[0] for p in planes]) - reach, 0)
+    stop = np.minimum(np.array([p[-1] for p in planes]) + 1 + np.asarray(reach), mask.grid.shape)
     return tuple(slice(int(a), int(b)) for a, b in zip(start, stop, strict=True))  # type: ignore[return-value]
 
 
