@@ -86,13 +86,13 @@ def test_small_phantom_dense_disease_keeps_the_dice_bar() -> None:
 _GAP = "known gap (consolidation against diaphragm / mediastinum, no edge, no rib): "
 DENSE_CASES = [
     pytest.param(dict(size="small", ild_extent=0.4), marks=pytest.mark.xfail(
-        reason=_GAP + "Dice 0.972 / 0.975, HD95 6.1 / 4.5 mm", strict=False)),
+        reason=_GAP + "Dice 0.971 / 0.975, HD95 6.1 / 4.5 mm", strict=False)),
     pytest.param(dict(size="tiny", ild_extent=0.3, coverage="cut_apex"), marks=pytest.mark.xfail(
         reason=_GAP + "Dice 0.973 / 0.976, HD95 6.0 / 3.75 mm", strict=False)),
     pytest.param(dict(size="tiny", ild_extent=0.6, kernel="sharp"), marks=pytest.mark.xfail(
         reason=_GAP + "Dice 0.960 / 0.964, HD95 8.0 / 7.1 mm", strict=False)),
     pytest.param(dict(size="tiny", ild_extent=0.3, position="prone", noise_hu=40.0), marks=pytest.mark.xfail(
-        reason=_GAP + "Dice 0.973 / 0.967, HD95 7.1 / 8.0 mm", strict=False)),
+        reason=_GAP + "Dice 0.973 / 0.968, HD95 7.1 / 8.0 mm", strict=False)),
 ]
 
 
