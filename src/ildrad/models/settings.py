@@ -100,7 +100,9 @@ class DeepSettings(Section):
     repeats: int = Field(1, ge=1)  #: repeats of folds.parquet to run (each repeat = all its folds)
     seed: int = 0
     threads: int = Field(1, ge=1)  #: torch.set_num_threads
-    augment: bool = True  #: random flips (left-right) and small intensity jitter during training
+    #: Training augmentation: a random 2.5D view (``stacks_2d``), left-right flips and small intensity
+    #: jitter; off: the network input only, one pass per scan and epoch.
+    augment: bool = True
     augment_quarter_turns: bool = True  #: also random in-plane quarter turns (orientation-free texture)
     pretrain_epochs: int = Field(20, ge=1)
     mask_fraction: float = Field(0.5, gt=0, lt=1)  #: share of input blocks hidden in masked reconstruction

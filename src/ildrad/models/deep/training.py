@@ -229,7 +229,7 @@ def fit(
             rows = order[start : start + settings.batch_size]
             if len(rows) < 2 and n >= 2:  # batch norm needs two samples
                 continue
-            x = train.training_batch(rows, generator)
+            x = train.training_batch(rows, generator) if settings.augment else torch.as_tensor(train.x[rows])
             if settings.augment:
                 x = _augment(x, generator, settings.augment_quarter_turns)
             for group in optimiser.param_groups:
