@@ -9,8 +9,9 @@ aorta's diameter on the same slice.
 Method (plain CT with blood near 40 HU and contrast CT alike):
 
 1. **Blood density** of the scan: the median HU of the descending-aorta blood-pool cylinder
-   (:func:`ildrad.pet.reference_regions.find_blood_pool`, whose axis also tells where the
-   descending aorta is, so it is never taken for the ascending aorta). The blood mask is the
+   (:func:`ildrad.pet.reference_regions.find_blood_pool`, run on the CT sampled at about 1.4 mm
+   in-plane and 2 mm between slices; its axis also tells where the descending aorta is, so it
+   is never taken for the ascending aorta). The blood mask is the
    in-plane smoothed CT (Gaussian, 1 mm), inside the convex hull of the lungs' section and outside
    the lungs (the mediastinum, not the chest wall), between ``max((blood + fat) / 2, blood - 120)`` and
    ``blood + 150`` HU (fat -100 HU): on plain CT this separates vessels from mediastinal fat, on
@@ -58,7 +59,7 @@ import logging
 import cc3d
 import numpy as np
 from scipy import ndimage
-from skimage.morphology import convex_hull_image
+from scipy.spatial import ConvexHull, QhullError
 
 from ildrad.errors import InputError
 from ildrad.image import Image, Mask, Unit, assert_same_grid, require_unit
@@ -85,6 +86,8 @@ _MAX_ELONGATION = 2.2  #: major / minor semi-axis of an oblique section, at most
 _MIN_EDGE_SHARE = 0.4  #: share of the rays that must meet the vessel's own edge
 _PA_BELOW_BIFURCATION_MM = 15.0
 _PLAUSIBLE_RATIO = (0.4, 2.5)
+#: Sampling (mm; z, y, x) at which the blood-pool cylinder is searched.
+_POOL_SAMPLING_MM = (2.0, 1.4, 1.4)
 #: Adult diameters (mm) outside these ranges mean another structure was measured.
 _PLAUSIBLE_AORTA_MM = (18.0, 60.0)
 _PLAUSIBLE_PA_MM = (12.0, 60.0)
@@ -148,33 +151,33 @@ def measure_pa_ao(ct: Image, lungs: Mask, body: Mask, airways: Mask | None = Non
     if not (lungs.array == 1).any() or not (lungs.array == 2).any():
         return _not_measured("both lungs are needed to find the mediastinum")
     try:
-        blood_pool = find_blood_pool(ct, lungs)
+        blood_hu, descending_x, descending_y = _descending_aorta(ct, lungs)
     except InputError as err:
         return _not_measured(f"blood density unknown: {err}")
-    pool = blood_pool.array > 0
-    blood_hu = float(np.median(ct.array[pool]))
     low_hu = max(0.5 * (blood_hu + _FAT_HU), blood_hu - _BLOOD_MARGIN_BELOW_HU)
     high_hu = blood_hu + _BLOOD_MARGIN_ABOVE_HU
     edge_hu = 0.5 * (blood_hu + _FAT_HU)
     x_mm, y_mm = _in_plane_lps(ct)
-    pool_index = np.argwhere(pool)
-    descending_x, descending_y = float(np.mean(x_mm[tuple(pool_index[:, 1:].T)])), float(np.mean(y_mm[tuple(pool_index[:, 1:].T)]))
 
     levels, carina = _search_levels(ct, lungs, airways, x_mm, y_mm)
     if levels.size == 0:
         return _not_measured("no slice with both lungs at the level of the pulmonary artery bifurcation")
     spacing_yx = ct.grid.spacing[1:]
     sigma = [_SMOOTH_MM / s for s in spacing_yx]
+    box = _mediastinal_box(lungs, levels, x_mm, y_mm, carina)
+    x_mm, y_mm = x_mm[box], y_mm[box]
+    if carina is not None:
+        carina = (carina[0] - box[0].start, carina[1] - box[1].start)
     found: dict[int, tuple[_Disc, _Disc, np.ndarray]] = {}
     widths: dict[int, float] = {}
     superior = slice_superior_mm(ct.grid)
     aorta: _Disc | None = None
     track: list[float] = []  # inscribed radii (mm) of the ascending aorta, head to foot
     for k in levels[np.argsort(-superior[levels])]:  # head to foot, down to the heart
-        lung = lungs.array[k]
-        smooth = ndimage.gaussian_filter(ct.array[k].astype(np.float32), sigma)
-        between_lungs = convex_hull_image(lung > 0) & (lung == 0)  # the mediastinum, not the chest wall
-        blood = (smooth >= low_hu) & (smooth <= high_hu) & between_lungs & (body.array[k] > 0)
+        lung = lungs.array[k][box]
+        smooth = ndimage.gaussian_filter(ct.array[k][box].astype(np.float32), sigma)
+        between_lungs = _convex_hull(lung > 0) & (lung == 0)  # the mediastinum, not the chest wall
+        blood = (smooth >= low_hu) & (smooth <= high_hu) & between_lungs & (body.array[k][box] > 0)
         allowed = _anterior_mediastinum(lung, x_mm, y_mm, carina, descending_x, descending_y)
         distance = ndimage.distance_transform_edt(blood, sampling=spacing_yx)
         if distance[allowed].max(initial=0.0) > _MAX_RADIUS_MM:
@@ -221,7 +224,87 @@ def measure_pa_ao(ct: Image, lungs: Mask, body: Mask, airways: Mask | None = Non
                              "another structure was measured")
     log.debug("PA/Ao: PA %.1f mm, aorta %.1f mm, ratio %.2f over %d slices, plane %d (bifurcation slice %d, blood %.0f HU)",
               pa_mm, aorta_mm, ratio, len(sections), k, bifurcation, blood_hu)
-    return PaAoMeasure(pa_mm, aorta_mm, ratio, k, sections[k][1], sections[k][0], None)
+    offset = (box[0].start, box[1].start)
+    return PaAoMeasure(pa_mm, aorta_mm, ratio, k, _shifted(sections[k][1], offset), _shifted(sections[k][0], offset), None)
+
+
+def _shifted(section: VesselSection, offset: tuple[int, int]) -> VesselSection:
+    """``section`` with its indices moved from the mediastinal box to the whole slice."""
+    def move(point: tuple[float, float]) -> tuple[float, float]:
+        return (point[0] + offset[0], point[1] + offset[1])
+
+    return VesselSection(move(section.centre), (move(section.chord[0]), move(section.chord[1])), section.diameter_mm)
+
+
+def _descending_aorta(ct: Image, lungs: Mask) -> tuple[float, float, float]:
+    """Blood HU (median in the blood-pool cylinder) and LPS x, y (mm) of the descending aorta.
+
+    :func:`~ildrad.pet.reference_regions.find_blood_pool` runs on the CT sampled at about
+    1.4 mm in-plane and 2 mm between slices (every n-th voxel: the same positions, fewer of
+    them), which is ample for a 10 mm cylinder and keeps full-size CTs fast.
+    """
+    grid = ct.grid
+    step = tuple(max(1, int(round(_POOL_SAMPLING_MM[a] / grid.spacing[a]))) for a in range(3))
+    if step != (1, 1, 1):
+        sampled = dataclasses.replace(
+            grid, shape=tuple(len(range(0, n, s)) for n, s in zip(grid.shape, step, strict=True)),
+            spacing=tuple(d * s for d, s in zip(grid.spacing, step, strict=True)),
+        )
+        picks = tuple(slice(None, None, s) for s in step)
+        ct = Image(np.ascontiguousarray(ct.array[picks]), sampled, ct.modality, ct.unit)
+        lungs = Mask(np.ascontiguousarray(lungs.array[picks]), sampled, lungs.labels)
+    pool = find_blood_pool(ct, lungs).array > 0
+    points = ct.grid.index_to_physical(np.argwhere(pool).astype(float))
+    return float(np.median(ct.array[pool])), float(points[:, 0].mean()), float(points[:, 1].mean())
+
+
+def _convex_hull(mask: np.ndarray) -> np.ndarray:
+    """Pixels (centres) inside the convex hull of ``mask``'s pixel centres, a 2D boolean image.
+
+    The hull of the row extremes is the hull of the mask; being convex, it covers one column
+    interval per row, bounded by its facets (fast compared with a point-in-polygon test)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    inside = np.zeros(mask.shape, dtype=bool)
+    if rows.size < 2:
+        return inside
+    first = np.argmax(mask[rows], axis=1)
+    last = mask.shape[1] - 1 - np.argmax(mask[rows, ::-1], axis=1)
+    points = np.concatenate([np.column_stack([rows, first]), np.column_stack([rows, last])]).astype(float)
+    try:
+        facets = ConvexHull(points).equations  # a * row + b * column + c <= 0 inside
+    except QhullError:  # all points on a line
+        return inside
+    all_rows = np.arange(mask.shape[0], dtype=float)[:, None]
+    a, b, c = facets[:, 0][None], facets[:, 1][None], facets[:, 2][None]
+    eps = 1e-9
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bound = -(a * all_rows + c) / b
+    low = np.where(b < -eps, bound, -np.inf).max(axis=1)
+    high = np.where(b > eps, bound, np.inf).min(axis=1)
+    flat_ok = np.where(np.abs(b) <= eps, a * all_rows + c <= 1e-6, True).all(axis=1)
+    columns = np.arange(mask.shape[1], dtype=float)[None]
+    inside[:] = (columns >= low[:, None] - 1e-6) & (columns <= high[:, None] + 1e-6) & flat_ok[:, None]
+    return inside
+
+
+def _mediastinal_box(lungs: Mask, levels: np.ndarray, x_mm: np.ndarray, y_mm: np.ndarray,
+                     carina: tuple[float, float] | None) -> tuple[slice, slice]:
+    """In-plane box (within the lungs' extent) around every possible disc centre of ``levels``
+    (between the lungs' centres, in front of the carina) with room for the vessels around them."""
+    region = lungs.array[levels]
+    lung_any = (region > 0).any(axis=0)
+    right_x, left_x = x_mm[(region == 1).any(axis=0)].mean(), x_mm[(region == 2).any(axis=0)].mean()
+    if carina is not None:
+        back_y = y_mm[int(round(carina[0])), int(round(carina[1]))]
+    else:
+        back_y = 0.5 * (y_mm[lung_any].min() + y_mm[lung_any].max())
+    room = 2.0 * _MAX_RADIUS_MM
+    near = (x_mm >= right_x - room) & (x_mm <= left_x + room) & (y_mm <= back_y + room)
+    rows, columns = np.nonzero(lung_any)
+    near[: rows.min()] = near[rows.max() + 1:] = False
+    near[:, : columns.min()] = near[:, columns.max() + 1:] = False
+    rows, columns = np.nonzero(near)
+    return slice(int(rows.min()), int(rows.max()) + 1), slice(int(columns.min()), int(columns.max()) + 1)
 
 
 def _in_plane_lps(ct: Image) -> tuple[np.ndarray, np.ndarray]:
