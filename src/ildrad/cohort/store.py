@@ -141,7 +141,8 @@ def load_features(workspace: str | Path, result_set: str | None = None) -> pd.Da
     if not files:
         return pd.DataFrame(columns=["scan_key", "patient_key"])
     frames = [pd.read_parquet(f) for f in files]
-    return pd.concat(frames, ignore_index=True).sort_values("scan_key").reset_index(drop=True)
+    table = pd.concat(frames, ignore_index=True).sort_values("scan_key").reset_index(drop=True)
+    return table.copy()  # one block per dtype: rows with differing columns leave many blocks
 
 
 def load_failures(workspace: str | Path, result_set: str | None = None) -> pd.DataFrame:
