@@ -23,6 +23,7 @@ import dataclasses
 import logging
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -103,9 +104,13 @@ def _read_header(path: Path) -> pydicom.Dataset | None | str:
     """The header (None for a non-DICOM file, a message for an unreadable DICOM file)."""
     preamble = _has_dicm_preamble(path)
     try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True, force=not preamble)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ds = pydicom.dcmread(path, stop_before_pixels=True, force=not preamble)
     except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as err:
         return f"unreadable DICOM ({type(err).__name__}: {err})" if preamble else None
+    for warning in caught:  # pydicom's guesses about a file it was asked to probe
+        log.debug("%s: %s", path, warning.message)
     if "SOPClassUID" not in ds and "SeriesInstanceUID" not in ds:
         return "DICOM preamble but no SOP class nor series" if preamble else None
     return ds
