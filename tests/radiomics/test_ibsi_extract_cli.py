@@ -117,3 +117,16 @@ def test_extract_imports_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_reading_a_configuration_loads_no_filter_implementation():
+    code = (
+        "import sys, ildrad.config, ildrad.radiomics.settings; "
+        "print(sorted(m for m in sys.modules if m.startswith('ildrad.radiomics.filters.') "
+        "and m.rsplit('.', 1)[1] in {'gabor', 'laws', 'wavelets', 'simoncelli', 'registry'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    code = "from ildrad.radiomics.filters import FILTERS; print(sorted(FILTERS))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['gabor', 'laws', 'log', 'mean', 'simoncelli', 'wavelet']"

@@ -17,8 +17,8 @@ import numpy as np
 
 from ildrad.errors import EmptyMaskError
 from ildrad.image import Grid, Image, Mask, Unit, assert_same_grid
-from ildrad.radiomics.filters import filter_array
 from ildrad.radiomics.filters.boundary import Boundary
+from ildrad.radiomics.filters.registry import filter_array
 from ildrad.radiomics.filters.spec import (
     FilterSpec,
     GaborSpec,
