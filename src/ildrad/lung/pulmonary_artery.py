@@ -64,7 +64,7 @@ from scipy.spatial import ConvexHull, QhullError
 from ildrad.errors import InputError
 from ildrad.image import Image, Mask, Unit, assert_same_grid, require_unit
 from ildrad.lung.zones import slice_superior_mm
-from ildrad.pet.reference_regions import find_blood_pool
+from ildrad.pet.reference_regions import find_blood_pool, in_plane_lps_xy
 
 __all__ = ["PaAoMeasure", "measure_pa_ao"]
 
@@ -157,7 +157,7 @@ def measure_pa_ao(ct: Image, lungs: Mask, body: Mask, airways: Mask | None = Non
     low_hu = max(0.5 * (blood_hu + _FAT_HU), blood_hu - _BLOOD_MARGIN_BELOW_HU)
     high_hu = blood_hu + _BLOOD_MARGIN_ABOVE_HU
     edge_hu = 0.5 * (blood_hu + _FAT_HU)
-    x_mm, y_mm = _in_plane_lps(ct)
+    x_mm, y_mm = in_plane_lps_xy(ct)
 
     levels, carina = _search_levels(ct, lungs, airways, x_mm, y_mm)
     if levels.size == 0:
@@ -305,14 +305,6 @@ def _mediastinal_box(lungs: Mask, levels: np.ndarray, x_mm: np.ndarray, y_mm: np
     near[:, : columns.min()] = near[:, columns.max() + 1:] = False
     rows, columns = np.nonzero(near)
     return slice(int(rows.min()), int(rows.max()) + 1), slice(int(columns.min()), int(columns.max()) + 1)
-
-
-def _in_plane_lps(ct: Image) -> tuple[np.ndarray, np.ndarray]:
-    """LPS x (patient left +) and y (posterior +) in mm of every in-plane voxel, shape (y, x)."""
-    grid = ct.grid
-    rows, columns = np.meshgrid(np.arange(grid.shape[1]), np.arange(grid.shape[2]), indexing="ij")
-    points = grid.index_to_physical(np.stack([np.zeros_like(rows), rows, columns], axis=-1))
-    return points[..., 0], points[..., 1]
 
 
 def _search_levels(ct: Image, lungs: Mask, airways: Mask | None, x_mm: np.ndarray,

@@ -27,8 +27,15 @@ from scipy import ndimage
 
 from ildrad.errors import InputError
 from ildrad.image import Image, Mask, Unit, assert_same_grid, require_unit
+from ildrad.lung.zones import slice_superior_mm
 
-__all__ = ["ReferenceRegions", "find_blood_pool", "find_liver", "find_reference_regions"]
+__all__ = [
+    "ReferenceRegions",
+    "find_blood_pool",
+    "find_liver",
+    "find_reference_regions",
+    "in_plane_lps_xy",
+]
 
 _SOFT_TISSUE_HU = (-50.0, 450.0)
 _LIVER_HU = (-100.0, 250.0)
@@ -45,14 +52,7 @@ class ReferenceRegions:
     problems: dict[str, str]
 
 
-def _superior_mm(ct: Image) -> np.ndarray:
-    """Superior (LPS z, mm) coordinate of the centre of each slice."""
-    slices = np.zeros((ct.shape[0], 3))
-    slices[:, 0] = np.arange(ct.shape[0])
-    return ct.grid.index_to_physical(slices)[:, 2]
-
-
-def _lps_xy(ct: Image) -> tuple[np.ndarray, np.ndarray]:
+def in_plane_lps_xy(ct: Image) -> tuple[np.ndarray, np.ndarray]:
     """LPS x (patient left +) and y (posterior +) of every in-plane voxel, arrays of shape (y, x)."""
     grid = ct.grid
     rows, columns = np.meshgrid(np.arange(grid.shape[1]), np.arange(grid.shape[2]), indexing="ij")
@@ -69,7 +69,7 @@ def _check(ct: Image, lungs: Mask) -> None:
 
 
 def _slices_between(ct: Image, lungs: Mask, low: float, high: float) -> np.ndarray:
-    superior = _superior_mm(ct)
+    superior = slice_superior_mm(ct.grid)
     lung_slices = np.flatnonzero(lungs.array.any(axis=(1, 2)))
     z = superior[lung_slices]
     bottom, top = z.min(), z.max()
@@ -80,7 +80,7 @@ def _slices_between(ct: Image, lungs: Mask, low: float, high: float) -> np.ndarr
 def find_blood_pool(ct: Image, lungs: Mask) -> Mask:
     """Descending-aorta blood-pool cylinder (1 cm x 2 cm) on the CT grid (module docstring)."""
     _check(ct, lungs)
-    x_mm, y_mm = _lps_xy(ct)
+    x_mm, y_mm = in_plane_lps_xy(ct)
     spacing_yx = ct.grid.spacing[1:]
     centres = []
     for k in _slices_between(ct, lungs, 0.40, 0.70):
@@ -108,7 +108,7 @@ def find_blood_pool(ct: Image, lungs: Mask) -> Mask:
         raise InputError("no descending aorta found beside the spine at mid-thoracic levels")
     centres = np.asarray(centres)
     axis_x, axis_y = np.median(centres[:, 1]), np.median(centres[:, 2])
-    superior = _superior_mm(ct)
+    superior = slice_superior_mm(ct.grid)
     middle = superior[int(np.median(centres[:, 0]))]
     in_plane = (x_mm - axis_x) ** 2 + (y_mm - axis_y) ** 2 <= 5.0**2
     along = np.abs(superior - middle) <= 10.0
@@ -128,7 +128,7 @@ def find_liver(ct: Image, lungs: Mask, radius_mm: float = 15.0) -> Mask:
     column_slices = np.flatnonzero(right[:, centre_row, centre_column])
     if column_slices.size == 0:
         raise InputError("right lung footprint has no centre column")
-    superior = _superior_mm(ct)
+    superior = slice_superior_mm(ct.grid)
     centre = grid.index_to_physical(np.array([0.0, centre_row, centre_column]))
     centre[2] = superior[column_slices].min() - 2 * radius_mm
     # search box: 3 cm around the first guess plus the sphere, in voxels
