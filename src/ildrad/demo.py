@@ -5,9 +5,8 @@ a synthetic cohort with CT and PET (``synth cohort``), ``index``, ``run``, ``fol
 (radiomics + QCT + PET + clinical random forest, and a clinical-only logistic baseline),
 ``evaluate``, the cohort and patient reports, and the DICOM SEG/SR export. The configuration
 ``DIR/demo_config.yaml`` restricts radiomics to the original image and three families (intensity statistics, histogram, GLCM) and uses one
-repeat of 5-fold cross-validation, so the demo fits in minutes on two cores. Deep models are
-trained (a small ResNet-18, 2.5D, 3 epochs) when the ``deep`` command exists in this installation;
-if it fails the demo goes on without it and the report says that no deep model was trained.
+repeat of 5-fold cross-validation, so the demo fits in minutes on two cores. A small deep model is
+trained (ResNet-18 small, 2.5D, 3 epochs); if it fails the demo goes on without it and the report says that no deep model was trained.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ __all__ = [
     "DEMO_CONFIG",
     "DEMO_SPEC",
     "DemoResult",
-    "deep_available",
     "demo_steps",
     "run_demo",
 ]
@@ -71,13 +69,6 @@ class DemoResult:
 #: The deep-model step: optional (the demo goes on without it if it fails, and says so).
 EXPORT_STEP = "DICOM SEG + SR export of the reported patient's CT scans"
 DEEP_STEP = "train small deep model (ResNet-18 small, 2.5D, 3 epochs)"
-
-
-def deep_available() -> bool:
-    """Whether this installation has the ``deep`` command (issue 9)."""
-    from ildrad.cli import COMMAND_MODULES
-
-    return "deep" in COMMAND_MODULES
 
 
 def demo_steps(out: Path, patients: int, seed: int, workers: int) -> list[tuple[str, list[str]]]:
@@ -153,31 +144,30 @@ def demo_steps(out: Path, patients: int, seed: int, workers: int) -> list[tuple[
         ),
     ]
     model_dirs = [str(models / "rf_imaging_clinical"), str(models / "clinical_logistic")]
-    if deep_available():
-        steps.append(
-            (
-                DEEP_STEP,
-                [
-                    "deep",
-                    "train",
-                    str(ws),
-                    "--arch",
-                    "resnet18_small",
-                    "--dims",
-                    "2.5d",
-                    "--target",
-                    "mortality_3y",
-                    "--epochs",
-                    "3",
-                    "--out",
-                    str(models / "deep_resnet18_small"),
-                    *cfg,
-                ],
-            )
+    steps.append(
+        (
+            DEEP_STEP,
+            [
+                "deep",
+                "train",
+                str(ws),
+                "--arch",
+                "resnet18_small",
+                "--dims",
+                "2.5d",
+                "--target",
+                "mortality_3y",
+                "--epochs",
+                "3",
+                "--out",
+                str(models / "deep_resnet18_small"),
+                *cfg,
+            ],
         )
-        model_dirs.append(
-            str(models / "deep_resnet18_small" / "mortality_3y")
-        )  # one folder per target
+    )
+    model_dirs.append(
+        str(models / "deep_resnet18_small" / "mortality_3y")
+    )  # one folder per target
     steps += [
         (
             "evaluate the models",
@@ -233,20 +223,23 @@ def run_demo(
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     patient_report = out / "patient.html"
+    reported: tuple[str, list[str]] | None = None  # the patient with the most scans, once the run is done
     for number, (name, argv) in enumerate(steps, start=1):
         if argv is None:
+            reported = _longitudinal_patient(ws)
             argv = [
                 "report",
                 str(ws),
                 "--patient",
-                _longitudinal_patient(ws)[0],
+                reported[0],
                 "--results",
                 str(ws / "results"),
                 "--out",
                 str(patient_report),
             ]
         if name == EXPORT_STEP:  # the reported patient's scans (`ildrad export` alone exports all)
-            argv = [*argv, *(a for key in _longitudinal_patient(ws)[1] for a in ("--scan", key))]
+            scans = (reported or _longitudinal_patient(ws))[1]
+            argv = [*argv, *(a for key in scans for a in ("--scan", key))]
         announce(f"[{number}/{len(steps)}] {name}: ildrad {' '.join(argv)}")
         begin = time.perf_counter()
         if name.startswith("evaluate"):  # only model folders that were written
