@@ -36,6 +36,8 @@ _ZONES = (
     "core",
 )
 _ZONE_FEATURES = ("volume_ml", "mld_hu", "laa_fraction", "haa_fraction")
+#: Store columns of the SSc markers: their regions, and the PA/Ao flag
+_MARKER_TERMS = ("oesophagus", "pulmonary_artery", "__aorta__", "pa_ao")
 _TREND_QCT = (
     "qct__lung__original__haa_fraction",
     "qct__lung__original__ild_extent_fraction",
@@ -97,11 +99,11 @@ def _gradcam_section(section, workspace: Path, scan_keys: list[str]) -> None:
     deep_dirs = sorted(p.parent for p in (workspace / "models").glob("*/deep.json"))
     shown = 0
     for deep_dir in deep_dirs:
-        try:
-            from ildrad.models.deep.gradcam import scan_pictures
+        from ildrad.models.deep.gradcam import scan_pictures
 
+        try:
             pictures = scan_pictures(deep_dir, workspace, scan_keys)
-        except (InputError, ImportError) as err:
+        except InputError as err:
             section.add(_note(f"{deep_dir.name}: no Grad-CAM ({err})."))
             continue
         for picture in pictures:
@@ -278,11 +280,7 @@ def build_patient_report(
     )
 
     section = doc.section("markers", "SSc markers")
-    markers = [
-        c
-        for c in joined.columns
-        if "oesophagus" in c or "pa_ao" in c or "pulmonary_artery" in c or "__aorta__" in c
-    ]
+    markers = [c for c in joined.columns if any(term in c for term in _MARKER_TERMS)]
     if markers:
         values = joined[markers].astype(float)
         values.columns = [c.replace("qct__", "").replace("__original__", " ") for c in markers]
