@@ -16,9 +16,11 @@ memory go on a lung inside a chest CT).
 What PyRadiomics computes (and so what is reproduced here):
 
 * ``LoG``: SimpleITK ``LaplacianRecursiveGaussianImageFilter`` (Deriche recursive Gaussian,
-  normalised across scale, sigma in mm, float32 result); run here through SimpleITK too, on the
-  region with a margin of :data:`LOG_MARGIN_SD` sigmas, beyond which the recursive filter's
-  response is negligible (< 1e-6 of the map's magnitude, see tests). Sigmas that are not
+  normalised across scale, sigma in mm, float32 result); reproduced operation by operation by
+  :mod:`ildrad.radiomics.filters.recursive_gaussian` (same float32 values as SimpleITK on the
+  same array, about 4 times faster), on the region with a margin of :data:`LOG_MARGIN_SD`
+  sigmas, beyond which the recursive filter's response is negligible (< 1e-6 of the map's
+  magnitude, see tests). Sigmas that are not
   positive or too large for the image (``size >= ceil(sigma / spacing) + 1`` fails on an axis),
   and every sigma of an image smaller than 4 voxels on an axis, are skipped with a warning, as
   PyRadiomics does.
@@ -111,14 +113,6 @@ def _max_abs(values: np.ndarray, purpose: str) -> float:
     return peak
 
 
-def _to_sitk(values: np.ndarray, spacing: Spacing):  # noqa: ANN202 - SimpleITK image
-    import SimpleITK as sitk
-
-    itk = sitk.GetImageFromArray(np.ascontiguousarray(values))
-    itk.SetSpacing(tuple(float(s) for s in reversed(spacing)))
-    return itk
-
-
 # --- LoG --------------------------------------------------------------------------------------
 
 
@@ -126,7 +120,7 @@ def log_arrays(
     values: np.ndarray, spacing: Spacing, region: Box, sigma: Sequence[float] = ()
 ) -> dict[str, np.ndarray]:
     """PyRadiomics ``LoG``: one float32 map per usable sigma (mm), ``log-sigma-<s>-mm-3D``."""
-    import SimpleITK as sitk
+    from ildrad.radiomics.filters.recursive_gaussian import laplacian_recursive_gaussian
 
     size = np.asarray(values.shape)
     spacing_arr = np.asarray(spacing, dtype=float)
@@ -140,10 +134,7 @@ def log_arrays(
             continue
         reach = [int(math.ceil(LOG_MARGIN_SD * value / s)) for s in spacing]
         outer, inner = _grown(region, reach, values.shape)
-        log_filter = sitk.LaplacianRecursiveGaussianImageFilter()
-        log_filter.SetNormalizeAcrossScale(True)
-        log_filter.SetSigma(float(value))
-        filtered = sitk.GetArrayFromImage(log_filter.Execute(_to_sitk(values[outer], spacing)))
+        filtered = laplacian_recursive_gaussian(values[outer], spacing, float(value))
         arrays["log-sigma-{}-mm-3D".format(str(value).replace(".", "-"))] = filtered[inner]
     return arrays
 
