@@ -515,12 +515,12 @@ def firstorder_features(
     """PyRadiomics ``firstorder`` of the ROI intensities ``values`` and their grey levels
     (the IBSI statistics of :mod:`ildrad.radiomics._moments`, kurtosis not in excess, plus the
     energies shifted by ``voxelArrayShift``)."""
-    from ildrad.radiomics._moments import counted_distribution_features, value_counts
+    from ildrad.radiomics._moments import distribution_features
 
-    distinct, counts = value_counts(values)
-    stat = counted_distribution_features(distinct, counts, "stat")
-    n = int(counts.sum())
-    energy = float(counts.astype(np.float64) @ (distinct + float(setting["voxelArrayShift"])) ** 2)
+    stat = distribution_features(values, "stat")
+    n = values.size
+    shifted = values.astype(np.float64) + float(setting["voxelArrayShift"])
+    energy = float(shifted @ shifted)
     by_level = np.bincount(levels)
     p = by_level[by_level > 0] / n
     return {
