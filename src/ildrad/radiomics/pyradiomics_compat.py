@@ -40,8 +40,10 @@ Entry points: :func:`read_params` (parameter file -> :class:`PyRadiomicsParams`)
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -439,12 +441,52 @@ def extract_pyradiomics(
     classes = {name: f for name, f in params.feature_classes.items() if name != "shape"}
     if not classes:
         return out
-    for image_type, custom in params.image_types.items():
-        merged = {**setting, **custom}
-        derived = _derived_images(image, spacing, box, roi, image_type, merged)
-        for name, picture in derived.items():
-            out.update(_class_features(picture, roi, merged, spacing_arr, classes, name, source))
-    return out
+    return out | _image_type_features(image, spacing, box, roi, params, classes, source)
+
+
+def _image_type_features(
+    image: np.ndarray,
+    spacing: tuple[float, float, float],
+    box: tuple[slice, slice, slice],
+    roi: np.ndarray,
+    params: PyRadiomicsParams,
+    classes: Mapping[str, tuple[str, ...]],
+    source: str,
+) -> dict[str, float]:
+    """The non-shape ``classes`` of every image type, in PyRadiomics' order. Images are derived
+    one type after the other while threads (:func:`_map_workers`) compute the features of the
+    images already derived."""
+    spacing_arr = np.asarray(spacing, np.float64)
+    workers = _map_workers()
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    pending: list[Any] = []
+    try:
+        for image_type, custom in params.image_types.items():
+            merged = {**params.setting, **custom}
+            derived = _derived_images(image, spacing, box, roi, image_type, merged)
+            for name in list(derived):
+                task = functools.partial(
+                    _class_features, derived.pop(name), roi, merged, spacing_arr, classes, name,
+                    source,
+                )
+                pending.append(pool.submit(task) if pool is not None else task())
+            del derived
+        out: dict[str, float] = {}
+        for result in pending:
+            out.update(result.result() if pool is not None else result)
+        return out
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _map_workers() -> int:
+    """Threads computing the features of derived images side by side (each image's features
+    by one thread, serially, so the values do not depend on this number): numba's thread count
+    (``NUMBA_NUM_THREADS``, 1 in cohort workers), at most 4."""
+    from numba import get_num_threads
+
+    return min(get_num_threads(), 4)
 
 
 def _derived_images(

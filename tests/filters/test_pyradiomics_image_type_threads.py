@@ -1,0 +1,37 @@
+"""PyRadiomics mode with derived images (LoG, Wavelet): the features of the images computed in
+threads side by side give the same bits as one thread."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+_SCRIPT = """
+import numpy as np
+from ildrad.radiomics.pyradiomics_compat import extract_pyradiomics, params_from_mapping
+rng = np.random.default_rng(4)
+image = np.round(rng.normal(-700, 250, size=(24, 40, 44))).astype(np.int16)
+z, y, x = np.ogrid[:24, :40, :44]
+mask = (((z - 12) / 10.0) ** 2 + ((y - 20) / 16.0) ** 2 + ((x - 22) / 18.0) ** 2 <= 1)
+params = params_from_mapping({
+    "setting": {"binWidth": 25},
+    "imageType": {"Original": {}, "LoG": {"sigma": [1.0, 2.5]}, "Wavelet": {}},
+    "featureClass": {"firstorder": None, "glcm": None, "glszm": None},
+})
+values = extract_pyradiomics(image, mask.astype(np.uint8), (2.0, 0.7, 0.7), params)
+print(repr([(k, float(v).hex()) for k, v in values.items()]))
+"""
+
+
+def test_image_type_features_identical_with_1_or_3_threads() -> None:
+    outputs = []
+    for threads in ("1", "3"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        run = subprocess.run(
+            [sys.executable, "-c", _SCRIPT], env=env, capture_output=True, text=True, check=True
+        )
+        outputs.append(run.stdout)
+    assert outputs[0] == outputs[1]  # same names in the same order, same bits
+    assert "wavelet-HHH_glszm_ZoneEntropy" in outputs[0]
+    assert "log-sigma-2-5-mm-3D_firstorder_Median" in outputs[0]
