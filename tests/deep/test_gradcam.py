@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ildrad.models.deep.gradcam import grad_cam, save_overlay_png
+from ildrad.models.deep.gradcam import grad_cam, save_overlay_png, target_layer
+from ildrad.models.deep.training import build_model
 from ildrad.models.deep.inputs import lung_input
 from ildrad.models.settings import DeepSettings
 
@@ -25,6 +26,25 @@ def _truth_and_input(seed: int, settings: DeepSettings):
     truth = lung_input(disease, lungs, scan.ct.grid.spacing, as_input).max(0) > 0.5
     lung = lung_input((lungs > 0).astype(np.float32), lungs, scan.ct.grid.spacing, as_input).max(0) > 0.5
     return x, truth, lung
+
+
+@pytest.mark.parametrize("arch", ["resnet18_small", "densenet121_small", "swin_small"])
+def test_grad_cam_hooks_the_stage_at_one_eighth_of_the_input(arch: str) -> None:
+    # an untrained network suffices: the default layer must exist as a module with a forward pass
+    # (Swin's ``layers2`` is a ModuleList; MONAI can only hook the stage ``layers2.0`` inside it)
+    import torch
+
+    model = build_model(DeepSettings(arch=arch, dims="2.5d"), 3).eval()
+    stage = dict(model.named_modules())[target_layer(arch)]
+    seen = []
+    handle = stage.register_forward_hook(lambda module, args, out: seen.append(tuple(out.shape[-2:])))
+    x = np.random.default_rng(0).random((2, 3, 96, 96), dtype=np.float32)
+    with torch.no_grad():
+        model(torch.as_tensor(x))
+    handle.remove()
+    assert seen == [(12, 12)]
+    cam = grad_cam(model, x, arch, horizon=2)
+    assert cam.shape == (2, 96, 96) and np.isfinite(cam).all() and cam.min() >= 0
 
 
 @pytest.mark.xfail(reason="measured at the 1/8-size stage: Grad-CAM share in disease 0.27 (ResNet), 0.25 (DenseNet) "

@@ -28,7 +28,7 @@ GRADCAM_DIR = "gradcam"
 TARGET_LAYERS = {
     "resnet18": "backbone.body.layer2",
     "densenet121": "backbone.body.features.denseblock2",
-    "swin": "backbone.body.layers2",
+    "swin": "backbone.body.layers2.0",  # the stage module (``layers2`` is its ModuleList, which has no forward)
 }
 
 
