@@ -35,3 +35,22 @@ def test_image_type_features_identical_with_1_or_3_threads() -> None:
     assert outputs[0] == outputs[1]  # same names in the same order, same bits
     assert "wavelet-HHH_glszm_ZoneEntropy" in outputs[0]
     assert "log-sigma-2-5-mm-3D_firstorder_Median" in outputs[0]
+
+
+def test_threaded_stationary_wavelet_level_equals_pywt_swtn() -> None:
+    """The per-axis transforms run in threads are exactly ``pywt.swtn``'s (same keys, bits)."""
+    import numpy as np
+    import pywt
+
+    from ildrad.radiomics.filters.pyradiomics_types import swtn_level
+
+    rng = np.random.default_rng(2)
+    for dtype, name, axes in ((np.float64, "coif1", [2, 1, 0]), (np.float32, "db2", [2, 1])):
+        data = (rng.normal(size=(14, 18, 20)) * 100).astype(dtype)
+        bank = pywt.Wavelet(name)
+        reference = pywt.swtn(data, bank, level=1, start_level=0, axes=axes)[0]
+        ours = swtn_level(data, bank, axes)
+        assert list(ours) == list(reference)
+        for key, band in reference.items():
+            assert ours[key].dtype == band.dtype
+            np.testing.assert_array_equal(ours[key], band)

@@ -45,11 +45,13 @@ What PyRadiomics computes (and so what is reproduced here):
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import itertools
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
 
@@ -65,6 +67,7 @@ __all__ = [
     "LOG_MARGIN_SD",
     "PYRADIOMICS_IMAGE_TYPES",
     "exponential_arrays",
+    "filter_threads",
     "gradient_arrays",
     "icosphere_vertices",
     "image_type_arguments",
@@ -76,6 +79,7 @@ __all__ = [
     "pyradiomics_filtered_images",
     "square_arrays",
     "square_root_arrays",
+    "swtn_level",
     "wavelet_arrays",
 ]
 
@@ -194,10 +198,10 @@ def wavelet_arrays(
     inner = tuple(slice(m, m + r.stop - r.start) for m, r in zip(reach, region, strict=True))
     approximation = "a" * len(axes)
     for _ in range(start_level):
-        data = pywt.swtn(data, bank, level=1, start_level=0, axes=axes)[0][approximation]
+        data = swtn_level(data, bank, axes)[approximation]
     arrays: dict[str, np.ndarray] = {}
     for index in range(1, level + 1):
-        bands = pywt.swtn(data, bank, level=1, start_level=0, axes=axes)[0]
+        bands = swtn_level(data, bank, axes)
         data = bands.pop(approximation)
         prefix = "wavelet-" if index == 1 else f"wavelet{index}-"
         for name, band in bands.items():
@@ -206,6 +210,38 @@ def wavelet_arrays(
     prefix = "wavelet-" if level == 1 else f"wavelet{level}-"
     arrays[prefix + "L" * len(axes)] = np.ascontiguousarray(data[inner])
     return arrays
+
+
+def swtn_level(data: np.ndarray, bank: pywt.Wavelet, axes: list[int]) -> dict[str, np.ndarray]:
+    """``pywt.swtn(data, bank, level=1, start_level=0, axes=axes)[0]``, made of the same
+    ``pywt.swt`` calls as ``swtn`` (so the same values, bit for bit), the independent
+    transforms along each axis run in threads (:func:`filter_threads`)."""
+
+    def split(band: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+        low, high = pywt.swt(band, bank, level=1, start_level=0, axis=axis)[0]
+        return low, high
+
+    bands = [("", data)]
+    workers = filter_threads()
+    with ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        mapper = pool.map if pool is not None else map
+        for axis in axes:
+            pairs = list(mapper(split, [band for _, band in bands], [axis] * len(bands)))
+            bands = [
+                (key + letter, coefficients)
+                for (key, _), pair in zip(bands, pairs, strict=True)
+                for letter, coefficients in zip("ad", pair, strict=True)
+            ]
+    return dict(bands)
+
+
+def filter_threads() -> int:
+    """Threads used to run independent filter computations side by side (each one serial, so
+    values do not depend on this number): numba's thread count (``NUMBA_NUM_THREADS``, 1 in
+    cohort workers), at most 4."""
+    from numba import get_num_threads
+
+    return min(get_num_threads(), 4)
 
 
 # --- voxel-wise types ---------------------------------------------------------------------------
