@@ -63,3 +63,13 @@ def test_smoothing_coefficients_preserve_a_constant() -> None:
 def test_too_small_image_is_refused() -> None:
     with pytest.raises(InputError, match="at least 4 voxels"):
         laplacian_recursive_gaussian(np.zeros((3, 8, 8)), (1.0, 1.0, 1.0), 1.0)
+
+
+def test_region_equals_the_whole_array_filtered_then_cropped() -> None:
+    rng = np.random.default_rng(9)
+    values = np.round(rng.normal(size=(18, 26, 31)) * 200).astype(np.int16)
+    region = (slice(3, 12), slice(0, 20), slice(7, 31))
+    whole = laplacian_recursive_gaussian(values, (1.5, 0.7, 0.8), 2.0)
+    part = laplacian_recursive_gaussian(values, (1.5, 0.7, 0.8), 2.0, region)
+    np.testing.assert_array_equal(part, whole[region])
+    np.testing.assert_array_equal(part, _sitk_log(values, (1.5, 0.7, 0.8), 2.0)[region])

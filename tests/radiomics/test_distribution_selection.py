@@ -44,3 +44,13 @@ def test_statistics_of_non_integer_values_equal_numpy(index: int) -> None:
     }
     for key, value in expected.items():
         assert got[f"s_{key}"] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+
+
+def test_integer_valued() -> None:
+    from ildrad.radiomics._moments import integer_valued
+
+    assert integer_valued(np.array([3, -7], np.int16))
+    assert integer_valued(np.arange(100, dtype=np.float32) - 50)
+    assert not integer_valued(np.concatenate([np.arange(100.0), [0.5]]))  # beyond the head
+    assert not integer_valued(np.array([1.0, np.inf]))
+    assert not integer_valued(np.array([1.0, np.nan]))

@@ -10,6 +10,7 @@ from numba import njit
 __all__ = [
     "counted_distribution_features",
     "distribution_features",
+    "integer_valued",
     "percentiles",
     "position_moments",
     "ratio",
@@ -40,16 +41,29 @@ def value_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _integer_value_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`value_counts` of non-empty integer-valued ``x`` spanning fewer than
     :data:`_COUNTING_SPAN` values (one counting pass), None for other values."""
+    if not integer_valued(x):
+        return None
     lowest, highest = x.min(), x.max()
-    integral = np.issubdtype(x.dtype, np.integer) or (
-        np.isfinite(lowest) and np.isfinite(highest) and bool(np.all(x == np.rint(x)))
-    )
-    if not (integral and highest - lowest < _COUNTING_SPAN):
+    if not highest - lowest < _COUNTING_SPAN:
         return None
     start = int(lowest)
     counts = np.bincount(x.astype(np.int64) - start)
     present = np.flatnonzero(counts)
     return (present + start).astype(np.float64), counts[present]
+
+
+def integer_valued(values: np.ndarray) -> bool:
+    """Whether every value is a (finite) integer: integer dtypes, or floats checked on a few
+    values first (filter response maps fail there without a pass over the whole array)."""
+    x = np.asarray(values).ravel()
+    if np.issubdtype(x.dtype, np.integer):
+        return True
+    head = x[:64]
+    return (
+        bool(np.all(head == np.rint(head)))
+        and bool(np.all(x == np.rint(x)))
+        and bool(np.isfinite(x.max() - x.min()))
+    )
 
 
 def percentiles(distinct: np.ndarray, counts: np.ndarray, q: list[float]) -> np.ndarray:

@@ -42,12 +42,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import math
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from ildrad.errors import ConfigError, EmptyMaskError, InputError
 
@@ -352,10 +354,10 @@ def _digitize_even(values: np.ndarray, edges: np.ndarray, low: float, width: flo
     """``numpy.digitize(values, edges)`` for evenly spaced ``edges`` (``low + k width``); for
     integer-valued intensities (CT in HU), through a table of the levels of every integer in
     their range (one gather per voxel)."""
+    from ildrad.radiomics._moments import integer_valued
+
     lowest, highest = values.min(), values.max()
-    if highest - lowest < _TABLE_SPAN and (
-        np.issubdtype(values.dtype, np.integer) or bool(np.all(values == np.rint(values)))
-    ):
+    if highest - lowest < _TABLE_SPAN and integer_valued(values):
         start = int(lowest)
         every = np.arange(start, int(highest) + 1).astype(values.dtype)
         return _digitize_by_division(every, edges, low, width)[values.astype(np.intp) - start]
@@ -364,18 +366,31 @@ def _digitize_even(values: np.ndarray, edges: np.ndarray, low: float, width: flo
 
 def _digitize_by_division(values: np.ndarray, edges: np.ndarray, low: float, width: float) -> np.ndarray:
     """``numpy.digitize(values, edges)`` for evenly spaced ``edges`` (``low + k width``): the
-    bin found by division, moved by one where it breaks ``edges[k - 1] <= value < edges[k]``
-    (rounding), without a binary search per value; ``numpy.digitize`` itself when edges stored
-    in low precision stray further from ``low + k width``."""
-    last = len(edges)
-    levels = np.clip(np.floor((values - low) / width) + 1, 0, last).astype(np.intp)
-    for _ in range(2):
-        high = (levels > 0) & (values < edges[np.maximum(levels - 1, 0)])
-        low_side = (levels < last) & (values >= edges[np.minimum(levels, last - 1)])
-        if not (high.any() or low_side.any()):
-            return levels
-        levels += low_side.view(np.int8) - high.view(np.int8)
-    return np.digitize(values, edges)
+    bin found by division, then moved until ``edges[k - 1] <= value < edges[k]`` holds (rounding
+    and edges stored in low precision), without a binary search per value."""
+    return _digitize_from_guess(np.ascontiguousarray(values).ravel(), edges, low, width).reshape(
+        np.shape(values)
+    )
+
+
+@njit(cache=True, nogil=True)
+def _digitize_from_guess(values, edges, low, width):  # noqa: ANN001, ANN202 - numba kernel
+    """:func:`_digitize_by_division` of 1D ``values``: one serial pass."""
+    last = edges.size
+    out = np.empty(values.size, np.intp)
+    for i in range(values.size):
+        v = values[i]
+        if v != v:  # NaN: after every edge, as numpy.digitize
+            out[i] = last
+            continue
+        guess = math.floor((v - low) / width) + 1.0
+        k = 0 if guess < 0 else (last if guess > last else int(guess))
+        while k > 0 and v < edges[k - 1]:
+            k -= 1
+        while k < last and v >= edges[k]:
+            k += 1
+        out[i] = k
+    return out
 
 
 def _crop(mask: np.ndarray, pad: int = 0) -> tuple[slice, slice, slice]:
@@ -454,10 +469,12 @@ def _image_type_features(
     source: str,
 ) -> dict[str, float]:
     """The non-shape ``classes`` of every image type, in PyRadiomics' order. Images are derived
-    one type after the other while threads (:func:`_map_workers`) compute the features of the
+    one type after the other while threads (``filter_threads``) compute the features of the
     images already derived."""
+    from ildrad.radiomics.filters.pyradiomics_types import filter_threads
+
     spacing_arr = np.asarray(spacing, np.float64)
-    workers = _map_workers()
+    workers = filter_threads()
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     pending: list[Any] = []
     try:
@@ -478,15 +495,6 @@ def _image_type_features(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-
-
-def _map_workers() -> int:
-    """Threads computing the features of derived images side by side (each image's features
-    by one thread, serially, so the values do not depend on this number): numba's thread count
-    (``NUMBA_NUM_THREADS``, 1 in cohort workers), at most 4."""
-    from numba import get_num_threads
-
-    return min(get_num_threads(), 4)
 
 
 def _derived_images(

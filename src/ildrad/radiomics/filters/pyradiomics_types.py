@@ -138,8 +138,8 @@ def log_arrays(
             continue
         reach = [int(math.ceil(LOG_MARGIN_SD * value / s)) for s in spacing]
         outer, inner = _grown(region, reach, values.shape)
-        filtered = laplacian_recursive_gaussian(values[outer], spacing, float(value))
-        arrays["log-sigma-{}-mm-3D".format(str(value).replace(".", "-"))] = filtered[inner]
+        filtered = laplacian_recursive_gaussian(values[outer], spacing, float(value), inner)
+        arrays["log-sigma-{}-mm-3D".format(str(value).replace(".", "-"))] = filtered
     return arrays
 
 

@@ -191,26 +191,48 @@ def _pass(values: np.ndarray, axis: int, coefficients: np.ndarray) -> np.ndarray
 
 
 def laplacian_recursive_gaussian(
-    values: np.ndarray, spacing: tuple[float, float, float], sigma_mm: float
+    values: np.ndarray,
+    spacing: tuple[float, float, float],
+    sigma_mm: float,
+    region: tuple[slice, slice, slice] | None = None,
 ) -> np.ndarray:
     """SimpleITK ``LaplacianRecursiveGaussian(values, sigma, normalizeAcrossScale=True)`` of a
     3D array (z, y, x; spacing z, y, x mm): float32, ``sigma^2`` times the Laplacian in
-    intensity / mm^2. Every axis needs at least 4 voxels."""
+    intensity / mm^2, restricted to ``region`` (slices with explicit bounds; whole array when
+    None). Every axis needs at least 4 voxels.
+
+    Lines are filtered independently, so once a term has been filtered along an axis only the
+    lines crossing ``region`` are kept for the passes along the other axes: the values in the
+    region are those of the whole array's filter, with less work.
+    """
     if values.ndim != 3 or min(values.shape) < 4:
         raise InputError(
             f"LoG: a 3D image with at least 4 voxels per axis is needed, got {values.shape}"
         )
     values = np.ascontiguousarray(values)
-    total = np.zeros(values.shape, np.float32)
+    if region is None:
+        region = tuple(slice(0, n) for n in values.shape)  # type: ignore[assignment]
+    total = np.zeros([r.stop - r.start for r in region], np.float32)
     for itk_axis in range(3):  # x, y, z
         axis = 2 - itk_axis
         term = _pass(values, axis, recursive_gaussian_coefficients(sigma_mm, spacing[axis], 2))
+        term = _cropped(term, axis, region[axis])
         for other in (2, 1, 0):  # smoothing along the other ITK axes, ascending
             if other != axis:
                 coefficients = recursive_gaussian_coefficients(sigma_mm, spacing[other], 0)
                 _filter_lines_inplace(term, other, coefficients)
+                term = _cropped(term, other, region[other])
         _accumulate(total, term, 1.0 / (spacing[axis] * spacing[axis]))
     return total
+
+
+def _cropped(term: np.ndarray, axis: int, keep: slice) -> np.ndarray:
+    """``term`` restricted to ``keep`` along ``axis`` (C-contiguous; no copy when whole)."""
+    if keep.start == 0 and keep.stop == term.shape[axis]:
+        return term
+    index = [slice(None)] * 3
+    index[axis] = keep
+    return np.ascontiguousarray(term[tuple(index)])
 
 
 def _filter_lines_inplace(term: np.ndarray, axis: int, coefficients: np.ndarray) -> None:
