@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 #: Modules exposing ``warm_up()`` that compiles their cached numba kernels.
-JIT_MODULES: tuple[str, ...] = ("ildrad.radiomics._texture_kernels", "ildrad.radiomics._morphology_kernels", "ildrad.evaluate.survival", "ildrad.radiomics.filters.recursive_gaussian", "ildrad.radiomics._moments")
+JIT_MODULES: tuple[str, ...] = ("ildrad.radiomics._texture_kernels", "ildrad.radiomics._morphology_kernels", "ildrad.evaluate.survival", "ildrad.radiomics.filters.recursive_gaussian", "ildrad.radiomics._moments", "ildrad.radiomics.pyradiomics_compat")
 
 
 def main() -> None:

@@ -920,3 +920,11 @@ def shape_features(roi: np.ndarray, spacing: np.ndarray) -> dict[str, float]:
         "Elongation": np.sqrt(eig[1] / eig[2]) if eig[1] >= 0 and eig[2] > 0 else np.nan,
         "Flatness": np.sqrt(eig[0] / eig[2]) if eig[0] >= 0 and eig[2] > 0 else np.nan,
     }
+
+
+def warm_up() -> None:
+    """Compile the binning kernel (numba cache) for the image types PyRadiomics produces:
+    integer CT, float32 (LoG, Gradient) and float64 (Wavelet) maps."""
+    setting = {"binWidth": 25.0, "binCount": None}
+    for dtype in (np.int16, np.float32, np.float64):
+        pyradiomics_bin_levels(np.array([-1000.5, 3.25, 40.0]).astype(dtype), setting)
