@@ -1,9 +1,13 @@
 """Compiled (numba, cached) kernels that count the IBSI texture matrices.
 
 The kernels read ``binned``, an int32 (z, y, x) array of grey levels 1..Ng inside the ROI and
-0 outside, and loop over it in raster order (zones are labelled by ``cc3d`` beforehand). All
-are serial (no ``parallel=True``), so their results never depend on the number of threads;
-float sums (NGTDM) are accumulated in raster order and are therefore reproducible bit for bit.
+0 outside (zones are labelled by ``cc3d`` beforehand). They visit only the runs of ROI voxels
+of each row (:func:`row_segments`), and the counting kernels run in numba threads: over slabs
+of slices (co-occurrences, dependences; each thread counts into its own matrices, summed at
+the end) or over directions (run lengths). Counts are integers, so their sums are exact
+whatever the split; the NGTDM's float sums are accumulated in raster order within slabs fixed
+by the data (:func:`_n_parts`, independent of the thread count) and then added slab by slab, so
+every result is the same bit for bit with any number of threads.
 
 Neighbour offsets are (dz, dy, dx) rows of an int64 array. Voxels outside the array are outside
 the ROI.
@@ -12,7 +16,7 @@ the ROI.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 __all__ = [
     "border_distance",
@@ -20,7 +24,7 @@ __all__ = [
     "cooccurrence_counts",
     "dependence_counts",
     "grey_tone_differences",
-    "max_run_length",
+    "row_segments",
     "run_length_counts",
     "warm_up",
     "zone_statistics",
@@ -47,16 +51,6 @@ def check_levels(binned, roi, n_bins):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _inside(z, y, x, shape, reach):  # pragma: no cover - compiled
-    """Whether every offset within ``reach`` (per axis) of (z, y, x) stays in the array."""
-    return (
-        reach[0] <= z < shape[0] - reach[0]
-        and reach[1] <= y < shape[1] - reach[1]
-        and reach[2] <= x < shape[2] - reach[2]
-    )
-
-
-@njit(cache=True, nogil=True)
 def _neighbour(binned, z, y, x, offset):  # pragma: no cover - compiled
     """Grey level of the neighbour at ``offset`` (0 beyond the array)."""
     nz, ny, nx = binned.shape
@@ -66,97 +60,203 @@ def _neighbour(binned, z, y, x, offset):  # pragma: no cover - compiled
     return 0
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def row_segments(binned):  # pragma: no cover - compiled
+    """Runs of ROI voxels along x in every row (z, y), in raster order.
+
+    Returns ``first`` (nz * ny + 1: the segments of row ``z * ny + y`` are
+    ``first[r]:first[r + 1]``), ``start`` and ``stop`` (x range of each segment). The kernels
+    loop over these, so voxels outside the ROI inside the bounding box cost nothing.
+    """
+    nz, ny, nx = binned.shape
+    per_row = np.zeros(nz * ny, np.int64)
+    for z in prange(nz):
+        for y in range(ny):
+            inside = False
+            n = 0
+            for x in range(nx):
+                here = binned[z, y, x] != 0
+                n += here and not inside
+                inside = here
+            per_row[z * ny + y] = n
+    first = np.zeros(nz * ny + 1, np.int64)
+    first[1:] = np.cumsum(per_row)
+    start = np.empty(first[-1], np.int64)
+    stop = np.empty(first[-1], np.int64)
+    for z in prange(nz):
+        for y in range(ny):
+            k = first[z * ny + y]
+            inside = False
+            for x in range(nx):
+                here = binned[z, y, x] != 0
+                if here and not inside:
+                    start[k] = x
+                elif inside and not here:
+                    stop[k] = x
+                    k += 1
+                inside = here
+            if inside:
+                stop[k] = nx
+    return first, start, stop
+
+
+#: Slabs counted side by side by the integer kernels: at most this many, and their matrices
+#: together at most :data:`_PART_BYTES` (the split does not change integer sums).
+_MAX_PARTS = 16
+_PART_BYTES = 1 << 27
+
+
 @njit(cache=True, nogil=True)
+def _n_parts(nz, part_bytes, per_slice):  # pragma: no cover - compiled
+    """Number of slabs of slices counted in parallel: one per slice (``per_slice``), else as
+    many as :data:`_MAX_PARTS` and the memory budget allow (fixed by the data, not the threads)."""
+    if per_slice:
+        return nz
+    return max(1, min(nz, _MAX_PARTS, _PART_BYTES // max(part_bytes, 1)))
+
+
+@njit(cache=True, nogil=True)
+def _slab_bounds(nz, n_slabs, slab):  # pragma: no cover - compiled
+    """Slices ``[z0, z1)`` of slab ``slab`` of ``n_slabs`` equal consecutive slabs."""
+    return slab * nz // n_slabs, (slab + 1) * nz // n_slabs
+
+
+@njit(cache=True, nogil=True)
+def _sum_parts(counts, per_slice):  # pragma: no cover - compiled
+    """The per-thread counts summed into one slab (3D), or kept per slice (``per_slice``)."""
+    if per_slice:
+        return counts
+    total = np.zeros((1,) + counts.shape[1:], counts.dtype)
+    for part in range(counts.shape[0]):
+        total[0] += counts[part]
+    return total
+
+
+@njit(cache=True, nogil=True, parallel=True)
 def cooccurrence_counts(binned, offsets, n_bins, per_slice):  # pragma: no cover - compiled
     """Counts of (g(p), g(p + offset)) pairs with both voxels in the ROI (not symmetrised).
 
     Returns int64 ``(n_slabs, n_offsets, Ng, Ng)``, ``n_slabs`` = number of slices when
     ``per_slice`` else 1. Pairs whose neighbour lies outside the ROI are counted in a row and
-    column 0 that are dropped at the end (no branch on the neighbour).
+    column 0 that are dropped at the end (no branch on the neighbour); all offsets of a voxel
+    are counted together, so consecutive increments go to different matrices.
     """
     nz, ny, nx = binned.shape
     n_off = offsets.shape[0]
     reach = (np.abs(offsets[:, 0]).max(), np.abs(offsets[:, 1]).max(), np.abs(offsets[:, 2]).max())
     flat = binned.ravel()
     steps = (offsets[:, 0] * ny + offsets[:, 1]) * nx + offsets[:, 2]
-    counts = np.zeros((nz if per_slice else 1, n_off, n_bins + 1, n_bins + 1), np.int64)
-    for z in range(nz):
-        slab = counts[z if per_slice else 0]
-        for y in range(ny):
-            for x in range(nx):
-                a = binned[z, y, x]
-                if a == 0:
-                    continue
-                if _inside(z, y, x, binned.shape, reach):
-                    p = (z * ny + y) * nx + x
-                    for d in range(n_off):
-                        slab[d, a, flat[p + steps[d]]] += 1
-                else:
-                    for d in range(n_off):
-                        slab[d, a, _neighbour(binned, z, y, x, offsets[d])] += 1
-    return np.ascontiguousarray(counts[:, :, 1:, 1:])
+    first, start, stop = row_segments(binned)
+    n_parts = _n_parts(nz, n_off * (n_bins + 1) ** 2 * 8, per_slice)
+    counts = np.zeros((n_parts, n_off, n_bins + 1, n_bins + 1), np.int64)
+    for part in prange(n_parts):
+        matrices = counts[part]
+        z0, z1 = _slab_bounds(nz, n_parts, part)
+        for z in range(z0, z1):
+            for y in range(ny):
+                r = z * ny + y
+                row_inside = reach[0] <= z < nz - reach[0] and reach[1] <= y < ny - reach[1]
+                for seg in range(first[r], first[r + 1]):
+                    for x in range(start[seg], stop[seg]):
+                        a = binned[z, y, x]
+                        if row_inside and reach[2] <= x < nx - reach[2]:
+                            p = r * nx + x
+                            for d in range(n_off):
+                                matrices[d, a, flat[p + steps[d]]] += 1
+                        else:
+                            for d in range(n_off):
+                                matrices[d, a, _neighbour(binned, z, y, x, offsets[d])] += 1
+    return np.ascontiguousarray(_sum_parts(counts, per_slice)[:, :, 1:, 1:])
 
 
 @njit(cache=True, nogil=True)
-def _running_lengths(binned, offsets, per_slice, hist):  # pragma: no cover - compiled
-    """Length of the run so far at every ROI voxel, per direction; returns the longest run.
+def _continue_runs(lengths, levels, before_levels, before_lengths):  # pragma: no cover
+    """Running length of a row segment from its predecessors' (SIMD-friendly loop)."""
+    for i in range(lengths.shape[0]):
+        lengths[i] = (levels[i] == before_levels[i]) * before_lengths[i] + 1
 
-    Each direction points forward in raster order (dz >= 0, and dy >= 0 when dz = 0), so the
-    predecessor ``p - d`` of a voxel is visited first: ``L(p) = L(p - d) + 1`` when it has the
-    same grey level, else 1 (dynamic programming over two slices of lengths). When ``hist``
-    has a length axis, it receives ``hist[x % 2, slab, d, g - 1, L(p)] += 1`` (two copies,
-    alternating along x, so that consecutive increments rarely wait on each other): the number
-    of voxels whose running length equals L is the number of runs of length >= L.
+
+#: Running lengths below this are first counted in small per-direction tables that stay in
+#: cache (two copies, alternating along x, so that consecutive increments rarely wait on each
+#: other); longer ones go straight to the full table (rare in CT).
+_SHORT_RUN = 16
+
+
+@njit(cache=True, nogil=True)
+def _direction_runs(binned, segments, offset, per_slice, hist):  # pragma: no cover - compiled
+    """Running lengths along one direction; returns the longest run.
+
+    The direction points forward in raster order (dz in {0, 1}, and dy >= 0 when dz = 0), so
+    the predecessor ``p - d`` of a voxel is visited first: its running length
+    ``L(p) = L(p - d) + 1`` when it has the same grey level, else 1 (dynamic programming over two
+    slices of lengths). When ``hist`` (n_slabs, Ng + 1, L + 2) has room for the lengths, it
+    receives the number of voxels of each slab, grey level and running length: the number of
+    voxels whose running length is L is the number of runs of length >= L.
     """
+    first, start, stop = segments
     nz, ny, nx = binned.shape
-    prev = np.zeros((ny, nx), np.int32)
-    cur = np.zeros((ny, nx), np.int32)
-    count = hist.shape[4] > 1
+    dz, dy, dx = offset[0], offset[1], offset[2]
+    counting = hist.shape[2] > 1
+    lengths = np.zeros((2, ny, nx), np.int32)
+    short = np.zeros((2, hist.shape[0] if counting else 1, hist.shape[1], _SHORT_RUN), np.int32)
     longest = 0
-    for d in range(offsets.shape[0]):
-        dz, dy, dx = offsets[d, 0], offsets[d, 1], offsets[d, 2]
-        for z in range(nz):
-            slab = z if per_slice else 0
-            src = prev if dz != 0 else cur
-            for y in range(ny):
-                py = y - dy
-                row_ok = z - dz >= 0 and 0 <= py < ny
-                for x in range(nx):
-                    g = binned[z, y, x]
-                    if g == 0:
-                        continue  # stale entries are never read: a predecessor must match g
-                    length = 1
-                    px = x - dx
-                    if row_ok and 0 <= px < nx:
-                        length += src[py, px] * (binned[z - dz, py, px] == g)
-                    cur[y, x] = length
-                    if count:
-                        hist[x & 1, slab, d, g - 1, length] += 1
-                    elif length > longest:
-                        longest = length
-            if dz != 0:
-                prev, cur = cur, prev
+    for z in range(nz):
+        slab = z if per_slice else 0
+        now, before = lengths[z & 1], lengths[(z & 1) ^ 1]
+        before_len = before if dz != 0 else now
+        for y in range(ny):
+            r = z * ny + y
+            row, here = binned[z, y], now[y]
+            py = y - dy
+            has_before = z - dz >= 0 and 0 <= py < ny
+            for seg in range(first[r], first[r + 1]):
+                a, b = start[seg], stop[seg]
+                here[a:b] = 1
+                s, e = max(a, dx), min(b, nx + dx)
+                if has_before and s < e:
+                    _continue_runs(here[s:e], row[s:e], binned[z - dz, py, s - dx:e - dx],
+                                   before_len[py, s - dx:e - dx])
+                if not counting:
+                    for x in range(a, b):
+                        longest = max(longest, here[x])
+                    continue
+                for x in range(a, b):
+                    length = here[x]
+                    if length < _SHORT_RUN:
+                        short[x & 1, slab, row[x], length] += 1
+                    else:
+                        hist[slab, row[x], length] += 1
+                        longest = max(longest, length)
+    if counting:
+        width = min(_SHORT_RUN, hist.shape[2])
+        hist[:, :, :width] += short[0, :, :, :width] + short[1, :, :, :width]
     return longest
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def max_run_length(binned, offsets):  # pragma: no cover - compiled
     """Length of the longest run along any of ``offsets`` (0 for an empty ROI)."""
-    return _running_lengths(binned, offsets, False, np.zeros((1, 1, 1, 1, 1), np.int64))
+    segments = row_segments(binned)
+    longest = np.zeros(offsets.shape[0], np.int64)
+    none = np.zeros((1, 1, 1), np.int64)
+    for d in prange(offsets.shape[0]):
+        longest[d] = _direction_runs(binned, segments, offsets[d], False, none)
+    return longest.max()
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def run_length_counts(binned, offsets, n_bins, per_slice, max_length):  # pragma: no cover
-    """Run-length counts, int64 ``(n_slabs, n_offsets, Ng, max_length)``; column j = length j+1.
-
-    A run is a maximal line of ROI voxels of equal grey level along one direction.
-    """
-    nz = binned.shape[0]
-    n_slabs = nz if per_slice else 1
-    hist = np.zeros((2, n_slabs, offsets.shape[0], n_bins, max_length + 2), np.int64)
-    _running_lengths(binned, offsets, per_slice, hist)
-    at_least = hist[0] + hist[1]
-    return at_least[..., 1:-1] - at_least[..., 2:]
+    """Run-length counts, int64 ``(n_slabs, n_offsets, Ng, max_length)``; column j = length
+    j + 1. A run is a maximal line of ROI voxels of equal grey level along one direction; the
+    directions are counted in parallel (:func:`_direction_runs`)."""
+    segments = row_segments(binned)
+    n_slabs = binned.shape[0] if per_slice else 1
+    hist = np.zeros((offsets.shape[0], n_slabs, n_bins + 1, max_length + 2), np.int64)
+    for d in prange(offsets.shape[0]):
+        _direction_runs(binned, segments, offsets[d], per_slice, hist[d])
+    at_least = hist[:, :, 1:]
+    runs = at_least[..., 1:-1] - at_least[..., 2:]
+    return np.ascontiguousarray(runs.transpose(1, 0, 2, 3))
 
 
 @njit(cache=True, nogil=True)
@@ -235,78 +335,107 @@ def zone_statistics(labels, binned, distance, n_zones):  # pragma: no cover - co
 
 
 @njit(cache=True, nogil=True)
+def _add_neighbour_sums(total, count, neighbours):  # pragma: no cover - compiled
+    """Sum of neighbour levels and number of ROI neighbours along a row segment (SIMD)."""
+    for i in range(total.shape[0]):
+        h = neighbours[i]
+        total[i] += h
+        count[i] += h != 0
+
+
+@njit(cache=True, nogil=True)
+def _add_dependent(dependence, levels, neighbours, alpha):  # pragma: no cover - compiled
+    """Count ROI neighbours with ``|h - g| <= alpha`` along a row segment (levels g > 0)."""
+    if alpha == 0:
+        for i in range(dependence.shape[0]):
+            dependence[i] += neighbours[i] == levels[i]
+    else:
+        for i in range(dependence.shape[0]):
+            h = neighbours[i]
+            gap = h - levels[i]
+            dependence[i] += (h != 0) & (gap <= alpha) & (-gap <= alpha)
+
+
+@njit(cache=True, nogil=True)
+def _neighbour_rows(binned, offsets, z, y, a, b, total, count, levels, alpha):  # pragma: no cover
+    """Accumulate over ``offsets`` for the row segment ``[a, b)`` of row (z, y): neighbour sums and
+    counts (NGTDM, when ``levels`` is empty) or dependences into ``total`` (NGLDM)."""
+    nz, ny, nx = binned.shape
+    for j in range(offsets.shape[0]):
+        qz, qy, dx = z + offsets[j, 0], y + offsets[j, 1], offsets[j, 2]
+        if qz < 0 or qz >= nz or qy < 0 or qy >= ny:
+            continue
+        s, e = max(a, -dx), min(b, nx - dx)
+        if s >= e:
+            continue
+        neighbours = binned[qz, qy, s + dx:e + dx]
+        if levels.size == 0:
+            _add_neighbour_sums(total[s:e], count[s:e], neighbours)
+        else:
+            _add_dependent(total[s:e], levels[s:e], neighbours, alpha)
+
+
+@njit(cache=True, nogil=True, parallel=True)
 def grey_tone_differences(binned, offsets, n_bins, per_slice):  # pragma: no cover - compiled
     """NGTDM sums: ``s[g] = sum |g - mean of ROI neighbours|`` and ``n[g]`` voxel counts.
 
     Voxels whose neighbourhood holds no ROI voxel are left out (IBSI 1). The difference is
-    computed as ``|g * n_nb - sum_nb| / n_nb`` from exact integer sums.
+    computed as ``|g * n_nb - sum_nb| / n_nb`` from exact integer sums, added in raster order
+    within each slice (``per_slice``) or each slab of :func:`_n_parts`, then slab by slab.
     Returns float64 ``s`` and int64 ``n``, both ``(n_slabs, Ng)``.
     """
     nz, ny, nx = binned.shape
-    n_off = offsets.shape[0]
-    reach = (np.abs(offsets[:, 0]).max(), np.abs(offsets[:, 1]).max(), np.abs(offsets[:, 2]).max())
-    flat = binned.ravel()
-    steps = (offsets[:, 0] * ny + offsets[:, 1]) * nx + offsets[:, 2]
-    n_slabs = nz if per_slice else 1
-    s = np.zeros((n_slabs, n_bins), np.float64)
-    n = np.zeros((n_slabs, n_bins), np.int64)
-    for z in range(nz):
-        slab = z if per_slice else 0
-        for y in range(ny):
-            for x in range(nx):
-                g = binned[z, y, x]
-                if g == 0:
-                    continue
-                total = 0
-                count = 0
-                if _inside(z, y, x, binned.shape, reach):
-                    p = (z * ny + y) * nx + x
-                    for k in range(n_off):
-                        h = flat[p + steps[k]]
-                        total += h
-                        count += h != 0
-                else:
-                    for k in range(n_off):
-                        h = _neighbour(binned, z, y, x, offsets[k])
-                        total += h
-                        count += h != 0
-                if count > 0:
-                    s[slab, g - 1] += abs(g * count - total) / count
-                    n[slab, g - 1] += 1
-    return s, n
+    segments = row_segments(binned)
+    first, start, stop = segments
+    n_parts = _n_parts(nz, n_bins * 16, per_slice)
+    s = np.zeros((n_parts, n_bins), np.float64)
+    n = np.zeros((n_parts, n_bins), np.int64)
+    no_levels = np.zeros(0, binned.dtype)
+    for part in prange(n_parts):
+        total = np.zeros(nx, np.int32)
+        count = np.zeros(nx, np.int32)
+        z0, z1 = _slab_bounds(nz, n_parts, part)
+        for z in range(z0, z1):
+            for y in range(ny):
+                r = z * ny + y
+                for seg in range(first[r], first[r + 1]):
+                    a, b = start[seg], stop[seg]
+                    total[a:b] = 0
+                    count[a:b] = 0
+                    _neighbour_rows(binned, offsets, z, y, a, b, total, count, no_levels, 0)
+                    for x in range(a, b):
+                        g = binned[z, y, x]
+                        if count[x] > 0:
+                            s[part, g - 1] += abs(g * count[x] - total[x]) / count[x]
+                            n[part, g - 1] += 1
+    return _sum_parts(s, per_slice), _sum_parts(n, per_slice)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def dependence_counts(binned, offsets, n_bins, alpha, per_slice):  # pragma: no cover
     """NGLDM counts: voxels of level g with k = 1 + #(ROI neighbours with |h - g| <= alpha).
 
     Returns int64 ``(n_slabs, Ng, n_offsets + 1)``; column k-1 holds dependence k.
     """
     nz, ny, nx = binned.shape
-    n_off = offsets.shape[0]
-    reach = (np.abs(offsets[:, 0]).max(), np.abs(offsets[:, 1]).max(), np.abs(offsets[:, 2]).max())
-    flat = binned.ravel()
-    steps = (offsets[:, 0] * ny + offsets[:, 1]) * nx + offsets[:, 2]
-    counts = np.zeros((nz if per_slice else 1, n_bins, n_off + 1), np.int64)
-    for z in range(nz):
-        slab = z if per_slice else 0
-        for y in range(ny):
-            for x in range(nx):
-                g = binned[z, y, x]
-                if g == 0:
-                    continue
-                k = 0
-                if _inside(z, y, x, binned.shape, reach):
-                    p = (z * ny + y) * nx + x
-                    for j in range(n_off):
-                        h = flat[p + steps[j]]
-                        k += (h != 0) & (abs(h - g) <= alpha)
-                else:
-                    for j in range(n_off):
-                        h = _neighbour(binned, z, y, x, offsets[j])
-                        k += (h != 0) & (abs(h - g) <= alpha)
-                counts[slab, g - 1, k] += 1
-    return counts
+    first, start, stop = row_segments(binned)
+    n_parts = _n_parts(nz, n_bins * (offsets.shape[0] + 1) * 8, per_slice)
+    counts = np.zeros((n_parts, n_bins, offsets.shape[0] + 1), np.int64)
+    for part in prange(n_parts):
+        dependence = np.zeros(nx, np.int32)
+        unused = np.zeros(nx, np.int32)
+        z0, z1 = _slab_bounds(nz, n_parts, part)
+        for z in range(z0, z1):
+            for y in range(ny):
+                r = z * ny + y
+                row = binned[z, y]
+                for seg in range(first[r], first[r + 1]):
+                    a, b = start[seg], stop[seg]
+                    dependence[a:b] = 0
+                    _neighbour_rows(binned, offsets, z, y, a, b, dependence, unused, row, alpha)
+                    for x in range(a, b):
+                        counts[part, row[x] - 1, dependence[x]] += 1
+    return _sum_parts(counts, per_slice)
 
 
 def warm_up() -> None:
@@ -324,3 +453,4 @@ def warm_up() -> None:
     for module in (glcm, glrlm, glszm, ngtdm, ngldm):
         module.features(binned, roi, 3, settings)
     gldzm.features(binned, roi, 3, settings, morph_roi=np.ones_like(roi))
+    max_run_length(binned, glrlm.DIRECTIONS_3D)  # called by GLRLM on large ROIs only

@@ -1,0 +1,99 @@
+"""The compiled texture kernels (row segments, threads over slabs or directions) count what a
+plain brute-force definition counts, on random ROIs full of holes, long runs and array edges,
+in 3D and per slice, for neighbourhood distances 1 and 2 and coarseness 0 and 1."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from ildrad.radiomics import _texture_kernels as kernels
+from ildrad.radiomics._texture_common import DIRECTIONS_2D, DIRECTIONS_3D, neighbourhood_offsets
+
+
+def _cases() -> list[tuple[np.ndarray, int]]:
+    rng = np.random.default_rng(5)
+    cases = []
+    for shape, n_bins, roi_share in [((5, 6, 7), 3, 0.6), ((4, 9, 40), 2, 0.9), ((1, 5, 5), 4, 1.0),
+                                     ((6, 3, 1), 2, 0.7), ((3, 20, 20), 5, 0.35)]:
+        levels = rng.integers(1, n_bins + 1, shape).astype(np.int32)
+        levels[rng.random(shape) > roi_share] = 0
+        cases.append((levels, n_bins))
+    constant = np.full((4, 5, 30), 2, np.int32)  # runs longer than the short-run tables
+    constant[:, 2, 11] = 0
+    cases.append((constant, 2))
+    return cases
+
+
+def _level(levels: np.ndarray, z: int, y: int, x: int) -> int:
+    inside = 0 <= z < levels.shape[0] and 0 <= y < levels.shape[1] and 0 <= x < levels.shape[2]
+    return int(levels[z, y, x]) if inside else 0
+
+
+def _voxels(levels: np.ndarray):
+    for z, y, x in itertools.product(*map(range, levels.shape)):
+        if levels[z, y, x]:
+            yield z, y, x, int(levels[z, y, x])
+
+
+def _slab(z: int, per_slice: bool) -> int:
+    return z if per_slice else 0
+
+
+@pytest.mark.parametrize("case", range(6))
+@pytest.mark.parametrize("per_slice", [False, True])
+def test_cooccurrences_and_runs_equal_brute_force(case: int, per_slice: bool) -> None:
+    levels, n_bins = _cases()[case]
+    offsets = DIRECTIONS_2D if per_slice else DIRECTIONS_3D
+    n_slabs = levels.shape[0] if per_slice else 1
+    pairs = np.zeros((n_slabs, len(offsets), n_bins, n_bins), np.int64)
+    longest = max(levels.shape)
+    runs = np.zeros((n_slabs, len(offsets), n_bins, longest), np.int64)
+    for z, y, x, g in _voxels(levels):
+        for d, (dz, dy, dx) in enumerate(offsets):
+            h = _level(levels, z + dz, y + dy, x + dx)
+            if h:
+                pairs[_slab(z, per_slice), d, g - 1, h - 1] += 1
+            if _level(levels, z - dz, y - dy, x - dx) != g:  # a run starts here: walk it
+                length = 1
+                while _level(levels, z + length * dz, y + length * dy, x + length * dx) == g:
+                    length += 1
+                runs[_slab(z, per_slice), d, g - 1, length - 1] += 1
+    assert np.array_equal(kernels.cooccurrence_counts(levels, offsets, n_bins, per_slice), pairs)
+    assert kernels.max_run_length(levels, offsets) == np.flatnonzero(runs.sum(axis=(0, 1, 2)))[-1] + 1
+    assert np.array_equal(kernels.run_length_counts(levels, offsets, n_bins, per_slice, longest), runs)
+
+
+@pytest.mark.parametrize("case", range(6))
+@pytest.mark.parametrize("per_slice", [False, True])
+@pytest.mark.parametrize("distance", [1, 2])
+def test_dependences_and_grey_tone_differences_equal_brute_force(case: int, per_slice: bool,
+                                                                 distance: int) -> None:
+    levels, n_bins = _cases()[case]
+    offsets = neighbourhood_offsets(distance, per_slice)
+    n_slabs = levels.shape[0] if per_slice else 1
+    s = np.zeros((n_slabs, n_bins))
+    n = np.zeros((n_slabs, n_bins), np.int64)
+    dependences = {alpha: np.zeros((n_slabs, n_bins, len(offsets) + 1), np.int64) for alpha in (0, 1)}
+    for z, y, x, g in _voxels(levels):
+        neighbours = [_level(levels, z + dz, y + dy, x + dx) for dz, dy, dx in offsets]
+        present = [h for h in neighbours if h]
+        if present:
+            s[_slab(z, per_slice), g - 1] += abs(g - np.mean(present))
+            n[_slab(z, per_slice), g - 1] += 1
+        for alpha, counts in dependences.items():
+            counts[_slab(z, per_slice), g - 1, sum(abs(h - g) <= alpha for h in present)] += 1
+    got_s, got_n = kernels.grey_tone_differences(levels, offsets, n_bins, per_slice)
+    assert np.array_equal(got_n, n)
+    np.testing.assert_allclose(got_s, s, rtol=1e-12, atol=1e-12)
+    for alpha, counts in dependences.items():
+        assert np.array_equal(kernels.dependence_counts(levels, offsets, n_bins, alpha, per_slice), counts)
+
+
+def test_row_segments_list_the_runs_of_roi_voxels_of_every_row() -> None:
+    levels = np.array([[[0, 1, 1, 0, 2], [0, 0, 0, 0, 0]], [[3, 0, 3, 0, 3], [1, 1, 1, 1, 1]]], np.int32)
+    first, start, stop = kernels.row_segments(levels)
+    assert first.tolist() == [0, 2, 2, 5, 6]
+    assert list(zip(start.tolist(), stop.tolist())) == [(1, 3), (4, 5), (0, 1), (2, 3), (4, 5), (0, 5)]
