@@ -532,14 +532,16 @@ def _class_features(
         raise InputError(
             f"{source}: the {image_name} image holds NaN or infinite values inside the ROI"
         )
+    in_roi = pyradiomics_bin_levels(values, setting)
     levels = np.zeros(roi.shape, np.int32)
-    levels[roi] = pyradiomics_bin_levels(values, setting)
+    levels[roi] = in_roi
+    binned = _BinnedROI(levels, roi, np.bincount(in_roi))
     out: dict[str, float] = {}
     for name, wanted in classes.items():
         if name == "firstorder":
-            computed = firstorder_features(values, levels[roi], spacing, setting)
+            computed = firstorder_features(values, in_roi, spacing, setting)
         else:
-            computed = _TEXTURE[name](levels, setting)
+            computed = _TEXTURE[name](binned, setting)
         out.update({f"{image_name}_{name}_{f}": float(computed[f]) for f in wanted})
     return out
 
@@ -598,20 +600,38 @@ def firstorder_features(
 # --- texture ----------------------------------------------------------------------------------
 
 
-def _present(counts_by_level: np.ndarray) -> np.ndarray:
-    """Indices (level - 1) of the grey levels present."""
-    return np.flatnonzero(counts_by_level)
+@dataclasses.dataclass(frozen=True)
+class _BinnedROI:
+    """Grey levels over the ROI's bounding box (0 outside the ROI), the ROI, and the number of
+    voxels of each level (index = level; index 0 unused), shared by the texture classes."""
+
+    levels: np.ndarray
+    roi: np.ndarray
+    by_level: np.ndarray
+
+    @property
+    def n_g(self) -> int:
+        """The highest grey level present (PyRadiomics' ``Ng``)."""
+        return len(self.by_level) - 1
+
+    @property
+    def present(self) -> np.ndarray:
+        """Indices (level - 1) of the grey levels present."""
+        return np.flatnonzero(self.by_level[1:])
+
+    @property
+    def n_voxels(self) -> float:
+        return float(self.by_level.sum())
 
 
-def glcm_features(levels: np.ndarray, setting: Mapping[str, Any]) -> dict[str, float]:
+def glcm_features(binned: _BinnedROI, setting: Mapping[str, Any]) -> dict[str, float]:
     """PyRadiomics GLCM: 13 symmetric matrices of distance 1, features averaged over the
     non-empty ones (``radiomics.glcm``)."""
     from ildrad.radiomics import _texture_kernels as kernels
     from ildrad.radiomics._texture_common import DIRECTIONS_3D
 
-    n_g = int(levels.max())
-    present = _present(np.bincount(levels.ravel(), minlength=n_g + 1)[1:])
-    raw = kernels.cooccurrence_counts(levels, DIRECTIONS_3D, n_g, False)[0]
+    n_g, present = binned.n_g, binned.present
+    raw = kernels.cooccurrence_counts(binned.levels, DIRECTIONS_3D, n_g, False)[0]
     raw = raw[:, present][:, :, present]
     counts = (raw + raw.swapaxes(1, 2)).astype(np.float64)
     totals = counts.sum(axis=(1, 2))
@@ -720,13 +740,12 @@ def _named(family: str, values: Mapping[str, np.ndarray]) -> dict[str, float]:
     return {name: float(np.mean(values[key])) for key, name in _SIZE_NAMES[family].items()}
 
 
-def glrlm_features(levels: np.ndarray, setting: Mapping[str, Any]) -> dict[str, float]:
+def glrlm_features(binned: _BinnedROI, setting: Mapping[str, Any]) -> dict[str, float]:
     """PyRadiomics GLRLM: runs along the 13 directions, features averaged over directions."""
     from ildrad.radiomics import glrlm
 
-    n_g = int(levels.max())
-    present = _present(np.bincount(levels.ravel(), minlength=n_g + 1)[1:])
-    matrix, _ = glrlm._counts(levels, levels > 0, n_g, "3D")
+    present = binned.present
+    matrix, _ = glrlm._counts(binned.levels, binned.roi, binned.n_g, "3D")
     counts = matrix.counts[0][:, present]
     keep = counts.sum(axis=(1, 2)) > 0
     counts = counts[keep]
@@ -737,15 +756,14 @@ def glrlm_features(levels: np.ndarray, setting: Mapping[str, Any]) -> dict[str, 
     return _named("glrlm", values)
 
 
-def glszm_features(levels: np.ndarray, setting: Mapping[str, Any]) -> dict[str, float]:
+def glszm_features(binned: _BinnedROI, setting: Mapping[str, Any]) -> dict[str, float]:
     """PyRadiomics GLSZM: 26-connected zones of equal grey level."""
     from ildrad.radiomics._texture_common import compact_size_matrix, zone_records
 
-    n_g = int(levels.max())
-    present = _present(np.bincount(levels.ravel(), minlength=n_g + 1)[1:])
-    grey, size, _, _ = zone_records(levels, False)
-    matrix = compact_size_matrix(grey, size, n_g)
-    n_voxels = np.array([float(np.count_nonzero(levels))])
+    present = binned.present
+    grey, size, _, _ = zone_records(binned.levels, False)
+    matrix = compact_size_matrix(grey, size, binned.n_g)
+    n_voxels = np.array([binned.n_voxels])
     values = _size_features(
         matrix.counts[None][:, present],
         (present + 1).astype(np.float64),
@@ -755,30 +773,30 @@ def glszm_features(levels: np.ndarray, setting: Mapping[str, Any]) -> dict[str, 
     return _named("glszm", values)
 
 
-def gldm_features(levels: np.ndarray, setting: Mapping[str, Any]) -> dict[str, float]:
+def gldm_features(binned: _BinnedROI, setting: Mapping[str, Any]) -> dict[str, float]:
     """PyRadiomics GLDM: dependence ``1 + #{26 neighbours in the ROI with |i - j| <= gldm_a}``."""
     from ildrad.radiomics import _texture_kernels as kernels
     from ildrad.radiomics._texture_common import neighbourhood_offsets
 
-    n_g = int(levels.max())
-    present = _present(np.bincount(levels.ravel(), minlength=n_g + 1)[1:])
+    present = binned.present
     counts = kernels.dependence_counts(
-        levels, neighbourhood_offsets(1, False), n_g, int(setting["gldm_a"]), False
+        binned.levels, neighbourhood_offsets(1, False), binned.n_g, int(setting["gldm_a"]), False
     )
     counts = counts[:, present]
     sizes = np.arange(1, counts.shape[-1] + 1, dtype=np.float64)
-    n_voxels = np.array([float(np.count_nonzero(levels))])
+    n_voxels = np.array([binned.n_voxels])
     values = _size_features(counts, (present + 1).astype(np.float64), sizes, n_voxels)
     return _named("gldm", values)
 
 
-def ngtdm_features(levels: np.ndarray, setting: Mapping[str, Any]) -> dict[str, float]:
+def ngtdm_features(binned: _BinnedROI, setting: Mapping[str, Any]) -> dict[str, float]:
     """PyRadiomics NGTDM: 26 neighbours in the ROI, voxels without one left out."""
     from ildrad.radiomics import _texture_kernels as kernels
     from ildrad.radiomics._texture_common import neighbourhood_offsets
 
-    n_g = int(levels.max())
-    s, n = kernels.grey_tone_differences(levels, neighbourhood_offsets(1, False), n_g, False)
+    s, n = kernels.grey_tone_differences(
+        binned.levels, neighbourhood_offsets(1, False), binned.n_g, False
+    )
     s, n = s[0], n[0].astype(np.float64)
     present = n > 0
     s, n = s[present], n[present]
@@ -809,7 +827,7 @@ def ngtdm_features(levels: np.ndarray, setting: Mapping[str, Any]) -> dict[str, 
     }
 
 
-_TEXTURE: dict[str, Callable[[np.ndarray, Mapping[str, Any]], dict[str, float]]] = {
+_TEXTURE: dict[str, Callable[[_BinnedROI, Mapping[str, Any]], dict[str, float]]] = {
     "glcm": glcm_features,
     "glrlm": glrlm_features,
     "glszm": glszm_features,
