@@ -7,7 +7,8 @@ the origin; area the sum of the face areas. Voxel-based features use voxel centr
 * PCA axes: ``4 sqrt(lambda)`` of the eigenvalues of the covariance of the morphological voxel
   centres (major >= minor >= least); elongation ``sqrt(l_minor / l_major)``, flatness
   ``sqrt(l_least / l_major)``.
-* Maximum 3D diameter: the largest distance between vertices of the mesh's convex hull.
+* Maximum 3D diameter: the largest distance between vertices of the mesh's convex hull
+  (:func:`ildrad.radiomics._morphology_kernels.mesh_diameters`, shared with the PyRadiomics mode).
 * Centre-of-mass shift: distance between the centroid of the morphological voxels and the
   intensity-weighted centroid of the intensity-mask voxels.
 * Densities: mesh volume / area over those of the axis-aligned bounding box (AABB), the oriented
@@ -36,7 +37,7 @@ from skimage import measure
 from ildrad.preprocess import ProcessedRoi, bounding_box
 from ildrad.radiomics._moments import position_moments
 from ildrad.radiomics._moments import ratio as _ratio
-from ildrad.radiomics._morphology_kernels import khachiyan, pair_sums
+from ildrad.radiomics._morphology_kernels import khachiyan, mesh_diameters, pair_sums
 from ildrad.radiomics.settings import RadiomicsSettings
 
 __all__ = ["features", "mesh", "moran_geary"]
@@ -68,7 +69,7 @@ def features(roi: ProcessedRoi, settings: RadiomicsSettings) -> dict[str, float]
         weighted_centre = np.full(3, np.nan)
     out["morph_com"] = float(np.sqrt(np.sum((morph_centre - weighted_centre) ** 2)))
     hull_points = _hull_points(vertices, spacing)
-    out["morph_diam"] = _max_distance(hull_points)
+    out["morph_diam"] = mesh_diameters(np.pad(morph, 1), spacing)[3]
     eigen = _eigenvalues(covariance)
     major, minor, least = 4.0 * np.sqrt(eigen)
     out["morph_pca_maj_axis"] = float(major)
@@ -154,28 +155,6 @@ def _hull_volume_area(points: np.ndarray) -> tuple[float, float]:
     except spatial.QhullError:
         return 0.0, 0.0
     return float(hull.volume), float(hull.area)
-
-
-def _max_distance(points: np.ndarray, chunk: int = 1024) -> float:
-    """Largest distance between two of ``points``.
-
-    With ``c`` the centre of the bounding box, ``R`` the largest ``|p - c|`` and ``L`` a lower
-    bound of the diameter, both ends of a diametral pair lie at least ``L - R`` from ``c``; only
-    those points are compared pairwise (in blocks, to bound memory).
-    """
-    if points.shape[0] < 2:
-        return 0.0
-    centre = (points.min(axis=0) + points.max(axis=0)) / 2.0
-    radius = np.sqrt(np.sum((points - centre) ** 2, axis=1))
-    far = points[int(np.argmax(radius))]
-    lower = float(np.sqrt(np.max(np.sum((points - far) ** 2, axis=1))))
-    candidates = points[radius >= lower - radius.max() - 1e-9]
-    best = lower**2
-    for start in range(0, candidates.shape[0], chunk):
-        block = candidates[start : start + chunk]
-        squared = ((block[:, None, :] - candidates[None, :, :]) ** 2).sum(axis=2)
-        best = max(best, float(squared.max()))
-    return float(np.sqrt(best))
 
 
 def _eigenvalues(covariance: np.ndarray) -> np.ndarray:
