@@ -80,19 +80,21 @@ def test_small_phantom_dense_disease_keeps_the_dice_bar() -> None:
 
 
 #: Cases of 30 % extent or more, each with its measured gap to the full bar (Dice >= 0.97 per
-#: lung and HD95 < 3 mm): basal consolidation against the diaphragm dome, the liver and the
-#: mediastinum has the density of those organs and no rib behind it, so it is lost; they run
-#: and turn green when fixed.
+#: lung and HD95 < 3 mm): consolidation against the liver, spleen, heart and paravertebral
+#: muscle has the density of those organs and no rib behind it. Bumps of it on the lung base
+#: are recovered (ildrad.lung.diaphragm), uniform layers and the mediastinal side are not, nor
+#: a one-voxel fringe of honeycomb walls at the pleura (on the 3.75 mm grid HD95 < 3 mm needs
+#: over 95 % of surface voxels exact); they run and turn green when fixed.
 _GAP = "known gap (consolidation against diaphragm / mediastinum, no edge, no rib): "
 DENSE_CASES = [
     pytest.param(dict(size="small", ild_extent=0.4), marks=pytest.mark.xfail(
-        reason=_GAP + "Dice 0.971 / 0.975, HD95 6.1 / 4.5 mm", strict=False)),
+        reason=_GAP + "Dice 0.978 / 0.978, HD95 4.5 / 3.7 mm", strict=False)),
     pytest.param(dict(size="tiny", ild_extent=0.3, coverage="cut_apex"), marks=pytest.mark.xfail(
-        reason=_GAP + "Dice 0.973 / 0.976, HD95 6.0 / 3.75 mm", strict=False)),
+        reason=_GAP + "Dice 0.976 / 0.978, HD95 5.3 / 3.75 mm", strict=False)),
     pytest.param(dict(size="tiny", ild_extent=0.6, kernel="sharp"), marks=pytest.mark.xfail(
-        reason=_GAP + "Dice 0.960 / 0.964, HD95 8.0 / 7.1 mm", strict=False)),
+        reason=_GAP + "Dice 0.965 / 0.965, HD95 7.1 / 6.0 mm", strict=False)),
     pytest.param(dict(size="tiny", ild_extent=0.3, position="prone", noise_hu=40.0), marks=pytest.mark.xfail(
-        reason=_GAP + "Dice 0.973 / 0.968, HD95 7.1 / 8.0 mm", strict=False)),
+        reason=_GAP + "Dice 0.976 / 0.967, HD95 6.0 / 7.5 mm", strict=False)),
 ]
 
 

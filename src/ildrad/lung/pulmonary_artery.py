@@ -163,17 +163,64 @@ def measure_pa_ao(ct: Image, lungs: Mask, body: Mask, airways: Mask | None = Non
     if levels.size == 0:
         return _not_measured("no slice with both lungs at the level of the pulmonary artery bifurcation")
     spacing_yx = ct.grid.spacing[1:]
-    sigma = [_SMOOTH_MM / s for s in spacing_yx]
     box = _mediastinal_box(lungs, levels, x_mm, y_mm, carina)
     x_mm, y_mm = x_mm[box], y_mm[box]
     if carina is not None:
         carina = (carina[0] - box[0].start, carina[1] - box[1].start)
+    superior = slice_superior_mm(ct.grid)
+    found, widths = _great_vessel_discs(ct, lungs, body, levels[np.argsort(-superior[levels])], box, x_mm, y_mm,
+                                        carina, (descending_x, descending_y), (low_hu, high_hu))
+    if not found:
+        return _not_measured("no pair of great-vessel sections (ascending aorta, pulmonary artery) in the mediastinum")
+    bifurcation = _bifurcation(found, widths)
+    sections = _sections_below(found, superior, bifurcation, edge_hu, spacing_yx)
+    if not sections:
+        return _not_measured(f"no clean elliptic section of both vessels within {_PA_BELOW_BIFURCATION_MM:.0f} mm "
+                             f"below the pulmonary artery bifurcation (slice {bifurcation})")
+    pa_mm = float(np.median([pa.diameter_mm for _, pa in sections.values()]))
+    aorta_mm = float(np.median([aorta.diameter_mm for aorta, _ in sections.values()]))
+    # the plane kept for QC: the slice whose two diameters are closest to the medians
+    k = min(sections, key=lambda k: (abs(sections[k][1].diameter_mm - pa_mm) + abs(sections[k][0].diameter_mm - aorta_mm),
+                                     -superior[k]))
+    ratio = pa_mm / aorta_mm
+    if not _PLAUSIBLE_RATIO[0] <= ratio <= _PLAUSIBLE_RATIO[1]:
+        return _not_measured(f"implausible PA/Ao ratio {ratio:.2f} near slice {k} (vessels not separated)")
+    if not (_PLAUSIBLE_AORTA_MM[0] <= aorta_mm <= _PLAUSIBLE_AORTA_MM[1] and _PLAUSIBLE_PA_MM[0] <= pa_mm <= _PLAUSIBLE_PA_MM[1]):
+        return _not_measured(f"implausible diameters near slice {k} (aorta {aorta_mm:.0f} mm, PA {pa_mm:.0f} mm): "
+                             "another structure was measured")
+    log.debug("PA/Ao: PA %.1f mm, aorta %.1f mm, ratio %.2f over %d slices, plane %d (bifurcation slice %d, blood %.0f HU)",
+              pa_mm, aorta_mm, ratio, len(sections), k, bifurcation, blood_hu)
+    offset = (box[0].start, box[1].start)
+    return PaAoMeasure(pa_mm, aorta_mm, ratio, k, _shifted(sections[k][1], offset), _shifted(sections[k][0], offset), None)
+
+
+def _great_vessel_discs(
+    ct: Image,
+    lungs: Mask,
+    body: Mask,
+    levels: np.ndarray,
+    box: tuple[slice, slice],
+    x_mm: np.ndarray,
+    y_mm: np.ndarray,
+    carina: tuple[float, float] | None,
+    descending_xy: tuple[float, float],
+    blood_range_hu: tuple[float, float],
+) -> tuple[dict[int, tuple[_Disc, _Disc, np.ndarray]], dict[int, float]]:
+    """Ascending-aorta and PA discs per slice of ``levels`` (ordered head to foot), with the
+    smoothed slice, and the PA component width (mm) per slice, all within the mediastinal ``box``.
+
+    The aorta is followed from slice to slice; the walk stops at the heart (a blood region wider
+    than ``_MAX_RADIUS_MM``) or when the aorta is lost.
+    """
+    spacing_yx = ct.grid.spacing[1:]
+    sigma = [_SMOOTH_MM / s for s in spacing_yx]
+    low_hu, high_hu = blood_range_hu
+    descending_x, descending_y = descending_xy
     found: dict[int, tuple[_Disc, _Disc, np.ndarray]] = {}
     widths: dict[int, float] = {}
-    superior = slice_superior_mm(ct.grid)
     aorta: _Disc | None = None
     track: list[float] = []  # inscribed radii (mm) of the ascending aorta, head to foot
-    for k in levels[np.argsort(-superior[levels])]:  # head to foot, down to the heart
+    for k in levels:
         lung = lungs.array[k][box]
         smooth = ndimage.gaussian_filter(ct.array[k][box].astype(np.float32), sigma)
         between_lungs = _convex_hull(lung > 0) & (lung == 0)  # the mediastinum, not the chest wall
@@ -197,9 +244,18 @@ def measure_pa_ao(ct: Image, lungs: Mask, body: Mask, airways: Mask | None = Non
         widths[int(k)] = _pa_component_width(blood, aorta, pa, x_mm, spacing_yx)
         log.debug("slice %d: aorta disc r %.1f mm at (%.0f, %.0f), PA disc r %.1f mm at (%.0f, %.0f), PA width %.0f mm",
                   k, aorta.radius_mm, aorta.row, aorta.column, pa.radius_mm, pa.row, pa.column, widths[int(k)])
-    if not found:
-        return _not_measured("no pair of great-vessel sections (ascending aorta, pulmonary artery) in the mediastinum")
-    bifurcation = _bifurcation(found, widths)
+    return found, widths
+
+
+def _sections_below(
+    found: dict[int, tuple[_Disc, _Disc, np.ndarray]],
+    superior: np.ndarray,
+    bifurcation: int,
+    edge_hu: float,
+    spacing_yx: tuple[float, float],
+) -> dict[int, tuple[VesselSection, VesselSection]]:
+    """(aorta, PA) sections on the slices up to ``_PA_BELOW_BIFURCATION_MM`` below the
+    bifurcation where both vessels give a clean section."""
     sections: dict[int, tuple[VesselSection, VesselSection]] = {}
     for k, (aorta_disc, pa_disc, smooth) in found.items():
         if not 0.0 <= superior[bifurcation] - superior[k] <= _PA_BELOW_BIFURCATION_MM:
@@ -208,24 +264,7 @@ def measure_pa_ao(ct: Image, lungs: Mask, body: Mask, airways: Mask | None = Non
         pa = _section(smooth, pa_disc, aorta_disc, edge_hu, spacing_yx, "ellipse")
         if aorta is not None and pa is not None:
             sections[k] = (aorta, pa)
-    if not sections:
-        return _not_measured(f"no clean elliptic section of both vessels within {_PA_BELOW_BIFURCATION_MM:.0f} mm "
-                             f"below the pulmonary artery bifurcation (slice {bifurcation})")
-    pa_mm = float(np.median([pa.diameter_mm for _, pa in sections.values()]))
-    aorta_mm = float(np.median([aorta.diameter_mm for aorta, _ in sections.values()]))
-    # the plane kept for QC: the slice whose two diameters are closest to the medians
-    k = min(sections, key=lambda k: (abs(sections[k][1].diameter_mm - pa_mm) + abs(sections[k][0].diameter_mm - aorta_mm),
-                                     -superior[k]))
-    ratio = pa_mm / aorta_mm
-    if not _PLAUSIBLE_RATIO[0] <= ratio <= _PLAUSIBLE_RATIO[1]:
-        return _not_measured(f"implausible PA/Ao ratio {ratio:.2f} near slice {k} (vessels not separated)")
-    if not (_PLAUSIBLE_AORTA_MM[0] <= aorta_mm <= _PLAUSIBLE_AORTA_MM[1] and _PLAUSIBLE_PA_MM[0] <= pa_mm <= _PLAUSIBLE_PA_MM[1]):
-        return _not_measured(f"implausible diameters near slice {k} (aorta {aorta_mm:.0f} mm, PA {pa_mm:.0f} mm): "
-                             "another structure was measured")
-    log.debug("PA/Ao: PA %.1f mm, aorta %.1f mm, ratio %.2f over %d slices, plane %d (bifurcation slice %d, blood %.0f HU)",
-              pa_mm, aorta_mm, ratio, len(sections), k, bifurcation, blood_hu)
-    offset = (box[0].start, box[1].start)
-    return PaAoMeasure(pa_mm, aorta_mm, ratio, k, _shifted(sections[k][1], offset), _shifted(sections[k][0], offset), None)
+    return sections
 
 
 def _shifted(section: VesselSection, offset: tuple[int, int]) -> VesselSection:

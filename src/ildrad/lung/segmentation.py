@@ -12,11 +12,14 @@ Pipeline (classical image processing, no learned weights):
 5. Right / left split by patient side, even where the lungs touch (:mod:`ildrad.lung.split`).
 6. Vessels and airways inside the lung: axial hole filling per lung.
 7. Dense subpleural disease between the aerated lung and the ribs is added
-   (:mod:`ildrad.lung.periphery`), and a 3D closing takes in dense patches inside the envelope.
+   (:mod:`ildrad.lung.periphery`), and a 3D closing takes in dense patches inside the envelope;
+   dense basal disease on the diaphragm, below a smooth surface rolled under the lung's base,
+   is added (:mod:`ildrad.lung.diaphragm`).
 8. Full-resolution boundary: inside the coarse shape the mask is kept; in a one-coarse-voxel band
    around the aerated boundary the full-resolution CT (smoothed in-plane, sigma 0.7 voxel) decides
    against ``boundary_threshold_hu`` (-400 HU, half-way between lung and soft tissue); where dense
-   disease was added the interpolated coarse shape decides. Holes are filled again per slice.
+   disease was added the interpolated coarse shape decides. Holes are filled again per slice, and
+   whatever a lung encloses in 3D (vessels, bronchi, dense nodules) is lung.
 """
 
 from __future__ import annotations
@@ -33,7 +36,14 @@ from ildrad.errors import InputError
 from ildrad.image import Grid, Image, Mask, Unit, require_unit
 from ildrad.lung.airways import find_trachea_seed, grow_airways
 from ildrad.lung.body import PADDING_HU, axial_holes, body_mask, bone_mask
-from ildrad.lung.coarse import CoarseGrid, coarse_grid_for, downsample_mean, upsample_fraction, upsample_nearest
+from ildrad.lung.coarse import (
+    CoarseGrid,
+    coarse_grid_for,
+    downsample_mean,
+    upsample_fraction,
+    upsample_nearest,
+)
+from ildrad.lung.diaphragm import recover_dense_base
 from ildrad.lung.periphery import recover_dense_periphery
 from ildrad.lung.settings import SegmentSettings
 from ildrad.lung.split import LEFT, RIGHT, split_left_right
@@ -115,6 +125,8 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
         labels, hu_c, bone_c, body_c, cs, medial, settings.dense_band_max_mm, superior_first
     )
     labels = _close_per_label(labels, body_c & ~bone_c & ~airway_margin, cs)
+    labels = recover_dense_base(labels, hu_c, body_c & ~bone_c & ~airway_margin & ~forbidden,
+                                cs, settings.dense_band_max_mm, superior_first)
     lungs = _refine_full_resolution(ct, coarse, hu_c, aerated, labels, airways_c, gas_c, settings)
     info = {
         "coarse_factors": list(coarse.factors),
@@ -330,6 +342,7 @@ def _refine_full_resolution(
         lung &= ~upsample_nearest(airways[box_c], sub)
         lung = _largest_parts(lung)
         lung |= axial_holes(lung) & allowed
+        lung |= _enclosed(lung)
         lung &= ~upsample_nearest(ndimage.binary_dilation(gas[box_c]), sub)
         target = out[box]
         target[lung & (target == 0)] = label
@@ -365,6 +378,21 @@ def _boundary_threshold(hu: np.ndarray, aerated: np.ndarray, floor_hu: float) ->
     count = ndimage.uniform_filter(interior, size=5, mode="nearest")
     lung_hu = np.where(count > 1e-3, total / np.maximum(count, 1e-3), -850.0)
     return np.clip(0.5 * (lung_hu + _WALL_HU), floor_hu, _DISEASE_HU).astype(np.float32)
+
+
+def _enclosed(mask: np.ndarray) -> np.ndarray:
+    """Voxels enclosed by ``mask`` in 3D (background parts not touching the array's faces).
+
+    Whatever a lung surrounds on every side (a vessel, a bronchus, a dense nodule or a patch
+    of disease the thresholds left out) is lung; the array is the lung's box with a margin, so
+    the mediastinum and the abdomen, which are open, are never enclosed.
+    """
+    labels = cc3d.connected_components((~mask).view(np.uint8), connectivity=6)
+    open_parts = np.zeros(int(labels.max()) + 1, dtype=bool)
+    for face in (labels[0], labels[-1], labels[:, 0], labels[:, -1], labels[:, :, 0], labels[:, :, -1]):
+        open_parts[np.unique(face)] = True
+    open_parts[0] = True
+    return ~open_parts[labels]
 
 
 def _largest_parts(mask: np.ndarray) -> np.ndarray:
