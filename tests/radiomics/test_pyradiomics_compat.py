@@ -15,6 +15,7 @@ from scipy import ndimage
 
 from ildrad.errors import ConfigError, EmptyMaskError
 from ildrad.radiomics import pyradiomics_compat as compat
+from ildrad.radiomics._morphology_kernels import CUBE_CORNERS
 
 radiomics = pytest.importorskip("radiomics")
 from radiomics import cShape, featureextractor  # noqa: E402
@@ -103,7 +104,7 @@ def test_every_cube_configuration_matches_pyradiomics_mesh():
     spacing = np.array([2.5, 0.7, 0.8])
     for config in range(1, 255):
         cube = np.zeros((2, 2, 2), bool)
-        for bit, corner in enumerate(compat._CORNERS):
+        for bit, corner in enumerate(CUBE_CORNERS):
             cube[tuple(corner)] = bool(config >> bit & 1)
         area, volume, _ = cShape.calculate_coefficients(cube, spacing)
         ours = compat._mesh_area_volume(cube, spacing)

@@ -1,6 +1,7 @@
 """Cached numba kernels of the morphology and local-intensity families (profiled hot loops).
 
-Single-threaded and in a fixed summation order, so results do not depend on the thread count.
+Parallel loops (``prange``) give every thread whole items (a centre, a slice) whose results are
+integers or are summed in a fixed order, so results do not depend on the thread count.
 ``warm_up`` compiles them with the argument types of real use (run at ``make install``).
 """
 
@@ -10,6 +11,7 @@ import numpy as np
 from numba import njit, prange
 
 __all__ = [
+    "cube_configurations",
     "khachiyan",
     "max_squared_distance",
     "mesh_diameters",
@@ -142,39 +144,87 @@ def sphere_sums(
 
 
 @njit(cache=True, nogil=True)
+def _slice_vertices(padded, z, out, k):  # pragma: no cover - compiled
+    """Mesh vertices of slice ``z`` (see :func:`mesh_vertex_lattice`) written to ``out`` from row
+    ``k`` on, or only counted when ``out`` has no rows; returns the number of vertices."""
+    nz, ny, nx = padded.shape
+    write = out.shape[0] > 0
+    start = k
+    for y in range(ny):
+        for x in range(nx):
+            value = padded[z, y, x]
+            if z + 1 < nz and padded[z + 1, y, x] != value:
+                if write:
+                    out[k, 0], out[k, 1], out[k, 2] = 2 * z + 1, 2 * y, 2 * x
+                k += 1
+            if y + 1 < ny and padded[z, y + 1, x] != value:
+                if write:
+                    out[k, 0], out[k, 1], out[k, 2] = 2 * z, 2 * y + 1, 2 * x
+                k += 1
+            if x + 1 < nx and padded[z, y, x + 1] != value:
+                if write:
+                    out[k, 0], out[k, 1], out[k, 2] = 2 * z, 2 * y, 2 * x + 1
+                k += 1
+    return k - start
+
+
+@njit(cache=True, nogil=True, parallel=True)
 def mesh_vertex_lattice(padded: np.ndarray) -> np.ndarray:
     """Mesh vertices of a boolean mask padded by one empty voxel, as doubled lattice coordinates
     (int32 rows ``2z, 2y, 2x``; the coordinate along which the vertex crosses is odd): the
     midpoints between each voxel and its +z/+y/+x neighbour when exactly one of them is in the
-    mask, i.e. the vertices of the marching-cubes mesh at level 0.5 (PyRadiomics' and IBSI's)."""
-    nz, ny, nx = padded.shape
-    count = 0
-    for z in range(nz):
-        for y in range(ny):
-            for x in range(nx):
-                value = padded[z, y, x]
-                if z + 1 < nz and padded[z + 1, y, x] != value:
-                    count += 1
-                if y + 1 < ny and padded[z, y + 1, x] != value:
-                    count += 1
-                if x + 1 < nx and padded[z, y, x + 1] != value:
-                    count += 1
-    out = np.empty((count, 3), np.int32)
-    k = 0
-    for z in range(nz):
-        for y in range(ny):
-            for x in range(nx):
-                value = padded[z, y, x]
-                if z + 1 < nz and padded[z + 1, y, x] != value:
-                    out[k, 0], out[k, 1], out[k, 2] = 2 * z + 1, 2 * y, 2 * x
-                    k += 1
-                if y + 1 < ny and padded[z, y + 1, x] != value:
-                    out[k, 0], out[k, 1], out[k, 2] = 2 * z, 2 * y + 1, 2 * x
-                    k += 1
-                if x + 1 < nx and padded[z, y, x + 1] != value:
-                    out[k, 0], out[k, 1], out[k, 2] = 2 * z, 2 * y, 2 * x + 1
-                    k += 1
+    mask, i.e. the vertices of the marching-cubes mesh at level 0.5 (PyRadiomics' and IBSI's).
+    Raster order; slices counted, then written, in parallel."""
+    nz = padded.shape[0]
+    none = np.empty((0, 3), np.int32)
+    per_slice = np.zeros(nz + 1, np.int64)
+    for z in prange(nz):
+        per_slice[z + 1] = _slice_vertices(padded, z, none, 0)
+    first = np.cumsum(per_slice)
+    out = np.empty((first[-1], 3), np.int32)
+    for z in prange(nz):
+        _slice_vertices(padded, z, out, first[z])
     return out
+
+
+#: Cube corners (dz, dy, dx) in the bit order of PyRadiomics' cube index (``cshape.c``).
+CUBE_CORNERS = np.array(
+    [[0, 0, 0], [0, 0, 1], [0, 1, 1], [0, 1, 0], [1, 0, 0], [1, 0, 1], [1, 1, 1], [1, 1, 0]]
+)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def cube_configurations(padded: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Marching-cubes tallies of a padded boolean mask, for the mesh's area and volume.
+
+    Each 2 x 2 x 2 cube (origin ``(z, y, x)``) has a corner configuration (bits in
+    :data:`CUBE_CORNERS` order); a configuration above 127 is counted as its complement with
+    sign -1. Returns int64 ``count[c]`` (cubes per configuration 1..127), ``signed[c]`` (sum of
+    the signs) and ``weighted[axis, c]`` (sum of sign x cube coordinate): integers, so the
+    parallel sum over slices is exact.
+    """
+    nz, ny, nx = padded.shape
+    count = np.zeros((nz, 128), np.int64)
+    signed = np.zeros((nz, 128), np.int64)
+    weighted = np.zeros((nz, 3, 128), np.int64)
+    for z in prange(nz - 1):
+        for y in range(ny - 1):
+            for x in range(nx - 1):
+                config = 0
+                for bit in range(8):
+                    corner = CUBE_CORNERS[bit]
+                    config |= np.int64(padded[z + corner[0], y + corner[1], x + corner[2]]) << bit
+                if config == 0 or config == 255:
+                    continue
+                sign = 1
+                if config >= 128:
+                    sign, config = -1, config ^ 255
+                count[z, config] += 1
+                signed[z, config] += sign
+                weighted[z, 0, config] += sign * z
+                weighted[z, 1, config] += sign * y
+                weighted[z, 2, config] += sign * x
+    return count.sum(axis=0), signed.sum(axis=0), weighted.sum(axis=0)
 
 
 @njit(cache=True, nogil=True)
@@ -345,3 +395,4 @@ def warm_up() -> None:
     index = np.array([1], np.int64)
     sphere_sums(cumsum, index, index, index, np.array([[0, 0, 1]], np.int64))
     mesh_diameters(np.pad(block > 0, 1), np.ones(3))
+    cube_configurations(np.pad(block > 0, 1))

@@ -838,12 +838,6 @@ _TEXTURE: dict[str, Callable[[_BinnedROI, Mapping[str, Any]], dict[str, float]]]
 
 # --- shape ------------------------------------------------------------------------------------
 
-#: Cube corners (dz, dy, dx) in the bit order of PyRadiomics' cube index.
-_CORNERS = np.array(
-    [[0, 0, 0], [0, 0, 1], [0, 1, 1], [0, 1, 0], [1, 0, 0], [1, 0, 1], [1, 1, 1], [1, 1, 0]]
-)
-
-
 def _configuration_triangles() -> list[np.ndarray]:
     """Triangles (t, 3 vertices, 3 coordinates in voxels, relative to the cube origin) of each
     corner configuration 0..127, from scikit-image's classic marching cubes on that single cube.
@@ -852,10 +846,12 @@ def _configuration_triangles() -> list[np.ndarray]:
     """
     from skimage.measure import marching_cubes
 
+    from ildrad.radiomics._morphology_kernels import CUBE_CORNERS
+
     table = [np.zeros((0, 3, 3))]
     for config in range(1, 128):
         cube = np.zeros((2, 2, 2), np.float32)
-        for bit, corner in enumerate(_CORNERS):
+        for bit, corner in enumerate(CUBE_CORNERS):
             if config >> bit & 1:
                 cube[tuple(corner)] = 1.0
         verts, faces, _, _ = marching_cubes(cube, 0.5, method="lorensen")
@@ -885,25 +881,14 @@ def _mesh_sums(spacing: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 def _mesh_area_volume(padded: np.ndarray, spacing: np.ndarray) -> tuple[float, float]:
     """Surface area (mm2) and volume (mm3) of PyRadiomics' marching-cubes mesh of ``padded``."""
-    nz, ny, nx = padded.shape
-    index = np.zeros((nz - 1, ny - 1, nx - 1), np.uint8)
-    for bit, (dz, dy, dx) in enumerate(_CORNERS):
-        index |= padded[dz : nz - 1 + dz, dy : ny - 1 + dy, dx : nx - 1 + dx].view(np.uint8) << bit
-    flat = index.ravel()
-    surface = np.flatnonzero((flat != 0) & (flat != 255))
-    config = flat[surface]
-    flipped = config >= 128
-    sign = np.where(flipped, -1.0, 1.0)
-    config = np.where(flipped, config ^ 0xFF, config).astype(np.intp)
-    z, rest = np.divmod(surface, (ny - 1) * (nx - 1))
-    y, x = np.divmod(rest, nx - 1)
+    from ildrad.radiomics._morphology_kernels import cube_configurations
+
+    count, signed, weighted = cube_configurations(padded)
     area_c, det_c, normal_c = _mesh_sums(spacing)
-    area = float(np.bincount(config, minlength=128) @ area_c)
-    signed = np.bincount(config, weights=sign, minlength=128)
-    volume = float(signed @ det_c)
-    for axis, coordinate in enumerate((z, y, x)):
-        weighted = np.bincount(config, weights=sign * coordinate * spacing[axis], minlength=128)
-        volume += float(weighted @ normal_c[:, axis])
+    area = float(count.astype(np.float64) @ area_c)
+    volume = float(signed.astype(np.float64) @ det_c)
+    for axis in range(3):
+        volume += float((weighted[axis] * spacing[axis]) @ normal_c[:, axis])
     return area, -volume / 6.0  # scikit-image orients faces the other way round
 
 
