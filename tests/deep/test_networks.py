@@ -57,3 +57,25 @@ def test_cox_loss_equals_a_hand_computed_partial_likelihood() -> None:
     e = [math.exp(v) for v in (0.5, -0.2, 1.0)]
     expected = -((0.5 - math.log(sum(e))) + (1.0 - math.log(e[2]))) / 2
     assert float(cox_loss(score, time, event)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_token_batch_norm_equals_batch_norm_on_channels_first_maps() -> None:
+    from ildrad.models.deep.networks import TokenBatchNorm
+
+    torch.manual_seed(0)
+    tokens = torch.randn(4, 6, 5, 12) * 3 + 1  # (batch, y, x, channels), as inside MONAI's Swin blocks
+    ours, reference = TokenBatchNorm(12), torch.nn.BatchNorm2d(12)
+    expected = reference(tokens.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+    assert torch.allclose(ours(tokens), expected, atol=1e-5)
+    assert torch.allclose(ours.running_var, reference.running_var, atol=1e-5)
+
+
+def _module_kinds(net: torch.nn.Module) -> set[str]:
+    return {type(m).__name__ for m in net.modules()}
+
+
+def test_swin_normalisation_follows_the_norm_setting() -> None:
+    per_scan = _module_kinds(build_backbone("swin_small", "2.5d", "group"))  # MONAI's own: LayerNorm + InstanceNorm
+    batch = _module_kinds(build_backbone("swin_small", "2.5d", "batch"))
+    assert {"LayerNorm", "InstanceNorm2d"} <= per_scan
+    assert {"TokenBatchNorm", "BatchNorm2d"} <= batch and not {"LayerNorm", "InstanceNorm2d"} & batch

@@ -78,9 +78,10 @@ class DeepSettings(Section):
     result_set: str | None = None  #: feature-store result set holding the lung masks (default: newest)
     #: Network: reference architectures, or their ``_small`` variants (fewer channels; tests, CPU trials).
     arch: Literal["resnet18", "densenet121", "swin", "resnet18_small", "densenet121_small", "swin_small"] = "resnet18"
-    #: Normalisation layers of the ResNet / DenseNet families: ``batch`` (reference BatchNorm, running
-    #: statistics re-estimated after every epoch) or ``group`` (8 groups, for batches of 1-2 scans;
-    #: it divides away per-scan texture energy and learned texture worse in tests). Swin: LayerNorm.
+    #: Normalisation layers: ``batch`` (BatchNorm, running statistics re-estimated after every epoch;
+    #: Swin: channels-last BatchNorm in its blocks and V2 convolutions) or ``group`` (per sample, for
+    #: batches of 1-2 scans: GroupNorm of 8 groups, Swin: MONAI's LayerNorm + InstanceNorm; it
+    #: divides away per-scan texture energy and learned texture worse in tests).
     norm: Literal["batch", "group"] = "batch"
     #: Risk head: discrete-time hazards for all horizons at once, or a Cox partial-likelihood score.
     head: Literal["horizons", "cox"] = "horizons"
