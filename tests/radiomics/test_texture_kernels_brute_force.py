@@ -97,3 +97,33 @@ def test_row_segments_list_the_runs_of_roi_voxels_of_every_row() -> None:
     first, start, stop = kernels.row_segments(levels)
     assert first.tolist() == [0, 2, 2, 5, 6]
     assert list(zip(start.tolist(), stop.tolist())) == [(1, 3), (4, 5), (0, 1), (2, 3), (4, 5), (0, 5)]
+
+
+@pytest.mark.parametrize("slabs", [1, 2, 3])
+@pytest.mark.parametrize("in_plane", [False, True])
+def test_zones_labelled_in_slabs_equal_scipy_labelling_per_grey_level(monkeypatch, slabs: int,
+                                                                      in_plane: bool) -> None:
+    """Zones (grey level, size, smallest distance, first slice), whether the volume is labelled
+    in one pass or in slabs joined afterwards, equal scipy's labelling of each grey level."""
+    from scipy import ndimage
+
+    from ildrad.radiomics import _texture_common
+
+    monkeypatch.setattr(_texture_common, "_zone_threads", lambda: slabs)
+    monkeypatch.setattr(_texture_common, "_MIN_SLAB_SLICES", 2)
+    rng = np.random.default_rng(17)
+    levels = rng.integers(0, 3, (9, 8, 7)).astype(np.int32)
+    levels[:, 2:5, 2:5] = 2  # a zone crossing every slab boundary
+    distance = rng.integers(1, 6, levels.shape).astype(np.int32)
+    structure = np.ones((3, 3, 3), bool)
+    if in_plane:  # 8-connected within a slice
+        structure[[0, 2]] = False
+    expected = []
+    for g in (1, 2):
+        labels, n = ndimage.label(levels == g, structure)
+        for zone in range(1, n + 1):
+            where = labels == zone
+            expected.append((g, int(where.sum()), int(distance[where].min()), int(np.argwhere(where)[0, 0])))
+    got = _texture_common.zone_records(levels, in_plane, distance)
+    assert sorted(zip(*(column.tolist() for column in got), strict=True)) == sorted(expected)
+    assert np.all(np.diff(got[3]) >= 0)  # in the order of the zones' first voxels

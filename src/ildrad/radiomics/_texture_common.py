@@ -11,6 +11,7 @@ sixteen formulas (plus energy for NGLDM, IBSI 1 sections 3.7-3.11), written once
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import cc3d
@@ -259,30 +260,62 @@ def zone_records(
 
     In-plane zones are 8-connected within a slice (2D/2.5D); volumetric zones 26-connected (3D).
     Labelling is ``cc3d.connected_components`` on the multi-level array (all grey levels in one
-    deterministic, single-threaded pass). Returns int64 arrays ``(grey, size, min_distance,
-    slice)``, sorted by ``slice`` (the slice of the zone's first voxel). ``min_distance`` is the
-    smallest value of ``distance_map`` over the zone (0 when no map is given).
+    pass); a volume is labelled in slabs of slices side by side (threads, as many as numba's),
+    whose zones touching across the slab boundaries are then joined
+    (:func:`~ildrad.radiomics._texture_kernels.merge_zones_across`). Returns int64 arrays
+    ``(grey, size, min_distance, slice)`` in the order of the zones' first voxels (raster
+    order, whatever the number of slabs). ``min_distance`` is the smallest value of
+    ``distance_map`` over the zone (0 when no map is given).
     """
-    if in_plane:
-        labels = np.empty(levels.shape, np.uint32)
-        n_zones = 0
-        for z in range(levels.shape[0]):
-            plane, n = cc3d.connected_components(
-                levels[z], connectivity=8, return_N=True, out_dtype=np.uint32
-            )
-            plane[plane > 0] += np.uint32(n_zones)
-            labels[z] = plane
-            n_zones += int(n)
-    else:
-        labels, n_zones = cc3d.connected_components(
-            levels, connectivity=26, return_N=True, out_dtype=np.uint32
-        )
+    nz, ny, nx = levels.shape
     dist = np.zeros((1, 1, 1), np.int32) if distance_map is None else distance_map
-    grey, size, min_dist, first_slice = kernels.zone_statistics(
-        np.ascontiguousarray(labels), levels, dist, int(n_zones)
-    )
-    order = np.argsort(first_slice, kind="stable")
-    return grey[order], size[order], min_dist[order], first_slice[order]
+    if in_plane:
+        bounds = [(z, z + 1) for z in range(nz)]
+    else:
+        n_slabs = max(1, min(_zone_threads(), nz // _MIN_SLAB_SLICES))
+        cuts = [slab * nz // n_slabs for slab in range(n_slabs + 1)]
+        bounds = list(zip(cuts[:-1], cuts[1:], strict=True))
+
+    def label(bound: tuple[int, int]) -> tuple[np.ndarray, int]:
+        part = levels[bound[0]:bound[1]]
+        connectivity = 8 if in_plane else 26
+        picture = part[0] if in_plane else part
+        labels, n = cc3d.connected_components(
+            picture, connectivity=connectivity, return_N=True, out_dtype=np.uint32
+        )
+        return labels.reshape(part.shape), int(n)
+
+    with ThreadPoolExecutor(min(len(bounds), _zone_threads())) as pool:
+        labelled = list(pool.map(label, bounds))
+    records, firsts, n_zones = [], [], 0
+    for (z0, z1), (part, n) in zip(bounds, labelled, strict=True):
+        part_dist = dist if dist.size == 1 else dist[z0:z1]
+        records.append(kernels.zone_statistics(part, levels[z0:z1], part_dist, n, z0))
+        firsts.append(n_zones)
+        n_zones += n
+    grey, size, min_dist, first = (np.concatenate(column) for column in zip(*records, strict=True))
+    if not in_plane and len(bounds) > 1:  # global labels of the two slices at each cut
+        seams = np.stack([
+            np.stack([labelled[k - 1][0][-1] + np.uint32(firsts[k - 1]), labelled[k][0][0] + np.uint32(firsts[k])])
+            for k in range(1, len(bounds))
+        ])
+        cuts = np.array([z0 for z0, _ in bounds[1:]], np.int64)
+        grey, size, min_dist, first = kernels.merge_zones_across(
+            levels, seams, cuts, grey, size, min_dist, first
+        )
+    order = np.argsort(first, kind="stable")
+    return grey[order], size[order], min_dist[order], first[order] // (ny * nx)
+
+
+#: Slabs labelled side by side have at least this many slices.
+_MIN_SLAB_SLICES = 16
+
+
+def _zone_threads() -> int:
+    """Threads labelling zones: numba's thread count (``NUMBA_NUM_THREADS``)."""
+    from numba import get_num_threads
+
+    return get_num_threads()
 
 
 def per_slice_mean(

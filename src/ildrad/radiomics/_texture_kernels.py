@@ -24,6 +24,7 @@ __all__ = [
     "cooccurrence_counts",
     "dependence_counts",
     "grey_tone_differences",
+    "merge_zones_across",
     "row_segments",
     "run_length_counts",
     "warm_up",
@@ -302,13 +303,15 @@ def border_distance(mask, in_plane):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def zone_statistics(labels, binned, distance, n_zones):  # pragma: no cover - compiled
-    """Grey level, size, smallest ``distance`` and first slice of each labelled zone.
+def zone_statistics(labels, binned, distance, n_zones, z_offset):  # pragma: no cover - compiled
+    """Grey level, size, smallest ``distance`` and raster index of the first voxel of each
+    labelled zone of a slab.
 
-    ``labels``: uint32 zone labels 1..n_zones (0 outside the ROI), e.g. from
-    ``cc3d.connected_components``; ``distance``: int32 map of the same shape (GLDZM) or an
-    array of shape (1, 1, 1) when zone distances are not needed (they are then 0).
-    Returns int64 arrays indexed by label - 1.
+    ``labels``: uint32 zone labels 1..n_zones (0 outside the ROI) of the slab ``binned``, e.g.
+    from ``cc3d.connected_components``; ``distance``: int32 map of the same shape (GLDZM) or an
+    array of shape (1, 1, 1) when zone distances are not needed (they are then 0). The slab
+    starts at slice ``z_offset`` of the volume (for the raster index). Returns int64 arrays
+    indexed by label - 1.
     """
     nz, ny, nx = labels.shape
     flat_labels = labels.ravel()
@@ -318,20 +321,61 @@ def zone_statistics(labels, binned, distance, n_zones):  # pragma: no cover - co
     grey = np.zeros(n_zones, np.int64)
     size = np.zeros(n_zones, np.int64)
     min_dist = np.zeros(n_zones, np.int64)
-    first_slice = np.zeros(n_zones, np.int64)
-    plane = ny * nx
+    first_index = np.zeros(n_zones, np.int64)
+    offset = z_offset * ny * nx
     for p in range(flat_labels.size):
         zone = np.int64(flat_labels[p]) - 1
         if zone < 0:
             continue
         if size[zone] == 0:
             grey[zone] = flat_levels[p]
-            first_slice[zone] = p // plane
+            first_index[zone] = p + offset
             min_dist[zone] = flat_dist[p] if with_distance else 0
         elif with_distance and flat_dist[p] < min_dist[zone]:
             min_dist[zone] = flat_dist[p]
         size[zone] += 1
-    return grey, size, min_dist, first_slice
+    return grey, size, min_dist, first_index
+
+
+@njit(cache=True, nogil=True)
+def _root(parent, i):  # pragma: no cover - compiled
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+@njit(cache=True, nogil=True)
+def merge_zones_across(binned, seams, cuts, grey, size, min_dist, first_index):  # pragma: no cover
+    """Join the zones of slabs labelled separately that touch across the slab boundaries: at
+    cut ``cuts[c] = z``, voxels of slices ``z - 1`` and ``z`` with the same grey level and
+    26-adjacent. ``seams[c]`` holds the zone numbers (1..n, volume-wide; 0 outside the ROI) of
+    those two slices. Returns the merged (grey, size, min_dist, first_index)."""
+    nz, ny, nx = binned.shape
+    n = grey.size
+    parent = np.arange(n)
+    for c in range(cuts.size):
+        z = cuts[c]
+        for y in range(ny):
+            for x in range(nx):
+                g = binned[z, y, x]
+                if g == 0:
+                    continue
+                a = _root(parent, np.int64(seams[c, 1, y, x]) - 1)
+                for qy in range(max(y - 1, 0), min(y + 2, ny)):
+                    for qx in range(max(x - 1, 0), min(x + 2, nx)):
+                        if binned[z - 1, qy, qx] == g:
+                            b = _root(parent, np.int64(seams[c, 0, qy, qx]) - 1)
+                            if a != b:
+                                parent[b] = a
+    for i in range(n):
+        r = _root(parent, i)
+        if r != i:
+            size[r] += size[i]
+            min_dist[r] = min(min_dist[r], min_dist[i])
+            first_index[r] = min(first_index[r], first_index[i])
+    keep = np.array([_root(parent, i) == i for i in range(n)])
+    return grey[keep], size[keep], min_dist[keep], first_index[keep]
 
 
 @njit(cache=True, nogil=True)
