@@ -95,6 +95,10 @@ DENSE_CASES = [
         reason=_GAP + "Dice 0.965 / 0.965, HD95 7.1 / 6.0 mm", strict=False)),
     pytest.param(dict(size="tiny", ild_extent=0.3, position="prone", noise_hu=40.0), marks=pytest.mark.xfail(
         reason=_GAP + "Dice 0.976 / 0.967, HD95 6.0 / 7.5 mm", strict=False)),
+    pytest.param(dict(size="small", ild_extent=0.3, kernel="sharp", noise_hu=40.0), marks=pytest.mark.xfail(
+        reason=_GAP + "Dice 0.982 / 0.982, HD95 4.0 / 3.1 mm", strict=False)),
+    pytest.param(dict(size="small", ild_extent=0.6), marks=pytest.mark.xfail(
+        reason=_GAP + "Dice 0.972 / 0.972, HD95 6.5 / 4.7 mm", strict=False)),
 ]
 
 
