@@ -1,4 +1,4 @@
-"""PyRadiomics mode with derived images (LoG, Wavelet): the features of the images computed in
+"""PyRadiomics mode (LoG, Wavelet) and IBSI image_types: the features of the images computed in
 threads side by side give the same bits as one thread."""
 
 from __future__ import annotations
@@ -54,3 +54,37 @@ def test_threaded_stationary_wavelet_level_equals_pywt_swtn() -> None:
         for key, band in reference.items():
             assert ours[key].dtype == band.dtype
             np.testing.assert_array_equal(ours[key], band)
+
+
+_IBSI_SCRIPT = """
+import numpy as np
+from ildrad.image import Image
+from ildrad.radiomics import extract
+from ildrad.radiomics.settings import RadiomicsSettings
+rng = np.random.default_rng(6)
+image = Image.from_array(np.round(rng.normal(-600, 200, size=(16, 36, 40))), spacing=(2.0, 0.8, 0.8))
+roi = np.zeros(image.shape, bool)
+roi[3:13, 6:30, 5:34] = True
+settings = RadiomicsSettings.model_validate({
+    "families": ["intensity_stats", "glcm", "glszm"],
+    "image_types": [
+        {"filter": "log", "sigma_mm": 1.5, "boundary": "mirror"},
+        {"filter": "wavelet", "wavelet": "coif1", "subband": "HLL", "boundary": "mirror"},
+        {"filter": "mean", "support_vox": 3, "boundary": "nearest"},
+    ],
+})
+print(repr([(k, float(v).hex()) for k, v in extract(image, roi, settings).items()]))
+"""
+
+
+def test_ibsi_image_type_features_identical_with_1_or_3_threads() -> None:
+    outputs = []
+    for threads in ("1", "3"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        run = subprocess.run(
+            [sys.executable, "-c", _IBSI_SCRIPT], env=env, capture_output=True, text=True,
+            check=True,
+        )
+        outputs.append(run.stdout)
+    assert outputs[0] == outputs[1]
+    assert "wavelet_coif1_HLL" in outputs[0] and "log_s1.5mm_stat_mean" in outputs[0]

@@ -18,6 +18,10 @@ interpolated image; the response maps are not interpolated again.
 
 from __future__ import annotations
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import numpy as np
 
 from ildrad.image import Image, Mask
@@ -93,9 +97,15 @@ def _response_settings(settings: RadiomicsSettings) -> RadiomicsSettings:
 
 def extract_image_types(image: Image, roi: np.ndarray, settings: RadiomicsSettings,
                         source: str = "image") -> dict[str, float]:
-    """Features of every configured filtered image, names prefixed with the filter's name."""
+    """Features of every configured filtered image, names prefixed with the filter's name.
+
+    Response maps are computed one after the other while threads
+    (:func:`~ildrad.radiomics.filters.threads.filter_threads`) compute the features of the maps
+    already computed (each map's features by one thread: the values do not depend on the
+    number of threads)."""
     from ildrad.radiomics.extractor import extract
     from ildrad.radiomics.filters.crop import apply_filter_in_mask_box
+    from ildrad.radiomics.filters.threads import filter_threads
 
     if not settings.image_types:
         return {}
@@ -108,13 +118,26 @@ def extract_image_types(image: Image, roi: np.ndarray, settings: RadiomicsSettin
     roi = _roi_in_range(image, roi, settings)
     mask = Mask(roi.astype(np.uint8), image.grid)
     response_settings = _response_settings(settings)
-    out: dict[str, float] = {}
-    for spec in settings.image_types:
-        response = apply_filter_in_mask_box(image, mask, spec)
-        sub_roi = _crop_to(mask, response)
-        values = extract(response, sub_roi, response_settings, source=f"{source} ({spec.name})")
-        out.update({f"{spec.name}_{tag}": value for tag, value in values.items()})
-    return out
+    workers = filter_threads()
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    pending: list[tuple[str, Any]] = []
+    try:
+        for spec in settings.image_types:
+            response = apply_filter_in_mask_box(image, mask, spec)
+            task = functools.partial(
+                extract, response, _crop_to(mask, response), response_settings,
+                source=f"{source} ({spec.name})",
+            )
+            pending.append((spec.name, pool.submit(task) if pool is not None else task()))
+            del response, task
+        out: dict[str, float] = {}
+        for name, result in pending:
+            values = result.result() if pool is not None else result
+            out.update({f"{name}_{tag}": value for tag, value in values.items()})
+        return out
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def _crop_to(mask: Mask, response: Image) -> np.ndarray:

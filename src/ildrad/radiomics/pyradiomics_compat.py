@@ -471,7 +471,7 @@ def _image_type_features(
     """The non-shape ``classes`` of every image type, in PyRadiomics' order. Images are derived
     one type after the other while threads (``filter_threads``) compute the features of the
     images already derived."""
-    from ildrad.radiomics.filters.pyradiomics_types import filter_threads
+    from ildrad.radiomics.filters.threads import filter_threads
 
     spacing_arr = np.asarray(spacing, np.float64)
     workers = filter_threads()

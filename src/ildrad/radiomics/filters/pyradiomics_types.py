@@ -62,12 +62,12 @@ from scipy import ndimage
 from ildrad.errors import ConfigError, InputError
 from ildrad.image import Image, Mask, Unit, assert_same_grid
 from ildrad.radiomics.filters.crop import crop_grid, mask_box
+from ildrad.radiomics.filters.threads import filter_threads
 
 __all__ = [
     "LOG_MARGIN_SD",
     "PYRADIOMICS_IMAGE_TYPES",
     "exponential_arrays",
-    "filter_threads",
     "gradient_arrays",
     "icosphere_vertices",
     "image_type_arguments",
@@ -233,15 +233,6 @@ def swtn_level(data: np.ndarray, bank: pywt.Wavelet, axes: list[int]) -> dict[st
                 for letter, coefficients in zip("ad", pair, strict=True)
             ]
     return dict(bands)
-
-
-def filter_threads() -> int:
-    """Threads used to run independent filter computations side by side (each one serial, so
-    values do not depend on this number): numba's thread count (``NUMBA_NUM_THREADS``, 1 in
-    cohort workers), at most 4."""
-    from numba import get_num_threads
-
-    return min(get_num_threads(), 4)
 
 
 # --- voxel-wise types ---------------------------------------------------------------------------
