@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m ildrad.warmup
 	touch $(STAMP)
 
-# Debian packages the test suite drives (added by the stages that need them).
-SYSTEM_PACKAGES := chromium chromium-driver dicom3tools
+# Debian packages the test suite drives (added by the stages that need them; libgomp1: numba's
+# thread-safe OpenMP layer for the parallel radiomics kernels).
+SYSTEM_PACKAGES := chromium chromium-driver dicom3tools libgomp1
 
 system-deps:
 	bash .ci/system-deps.sh $(SYSTEM_PACKAGES)
