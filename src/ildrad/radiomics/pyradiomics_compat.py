@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ildrad.errors import ConfigError, EmptyMaskError, InputError
 
@@ -331,66 +331,96 @@ def _normalised(image: np.ndarray, setting: Mapping[str, Any]) -> np.ndarray:
 
 def pyradiomics_bin_levels(values: np.ndarray, setting: Mapping[str, Any]) -> np.ndarray:
     """PyRadiomics' grey levels (>= 1) of ROI ``values`` (``imageoperations.binImage``)."""
+    edges = _bin_edges(values.min(), values.max(), values, setting)
+    flat = np.ascontiguousarray(values).ravel()
+    return _digitize(flat, edges.astype(np.float64)).reshape(np.shape(values))
+
+
+def _bin_edges(minimum: Any, maximum: Any, values: np.ndarray | None, setting: Mapping[str, Any]) -> np.ndarray:
+    """PyRadiomics' bin edges from the ROI's ``minimum`` and ``maximum`` (numpy scalars of the
+    image's dtype, in which PyRadiomics computes them): ``arange(min - min % binWidth,
+    max + 2 binWidth, binWidth)``, or ``numpy.histogram``'s edges of ``values`` for ``binCount``."""
     if setting.get("binCount") is not None:
         edges = np.histogram(values, int(setting["binCount"]))[1]
         edges[-1] += 1
-    else:
-        width = setting["binWidth"]
-        minimum, maximum = values.min(), values.max()
-        low = minimum - minimum % width
-        edges = np.arange(low, maximum + 2 * width, width)
-        if len(edges) == 1:
-            edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
-        else:
-            return _digitize_even(values, edges, float(low), float(width))
-    return np.digitize(values, edges)
-
-
-#: Integer intensities spanning fewer values than this are binned through a look-up table.
-_TABLE_SPAN = 1 << 16
-
-
-def _digitize_even(values: np.ndarray, edges: np.ndarray, low: float, width: float) -> np.ndarray:
-    """``numpy.digitize(values, edges)`` for evenly spaced ``edges`` (``low + k width``); for
-    integer-valued intensities (CT in HU), through a table of the levels of every integer in
-    their range (one gather per voxel)."""
-    from ildrad.radiomics._moments import integer_valued
-
-    lowest, highest = values.min(), values.max()
-    if highest - lowest < _TABLE_SPAN and integer_valued(values):
-        start = int(lowest)
-        every = np.arange(start, int(highest) + 1).astype(values.dtype)
-        return _digitize_by_division(every, edges, low, width)[values.astype(np.intp) - start]
-    return _digitize_by_division(values, edges, low, width)
-
-
-def _digitize_by_division(values: np.ndarray, edges: np.ndarray, low: float, width: float) -> np.ndarray:
-    """``numpy.digitize(values, edges)`` for evenly spaced ``edges`` (``low + k width``): the
-    bin found by division, then moved until ``edges[k - 1] <= value < edges[k]`` holds (rounding
-    and edges stored in low precision), without a binary search per value."""
-    return _digitize_from_guess(np.ascontiguousarray(values).ravel(), edges, low, width).reshape(
-        np.shape(values)
-    )
+        return edges
+    width = setting["binWidth"]
+    low = minimum - minimum % width
+    edges = np.arange(low, maximum + 2 * width, width)
+    if len(edges) == 1:
+        edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
+    return edges
 
 
 @njit(cache=True, nogil=True)
-def _digitize_from_guess(values, edges, low, width):  # noqa: ANN001, ANN202 - numba kernel
-    """:func:`_digitize_by_division` of 1D ``values``: one serial pass."""
+def _bin_of(value, edges, low, width):  # noqa: ANN001, ANN202 - numba kernel
+    """``numpy.digitize(value, edges)``: ``k`` with ``edges[k - 1] <= value < edges[k]``; guessed
+    by division (``low``, ``width``: the first edge and the first step) and moved until it holds
+    (uneven, rounded or low-precision edges), without a binary search. NaN: after every edge."""
     last = edges.size
+    if value != value:
+        return last
+    guess = math.floor((value - low) / width) + 1.0
+    k = 0 if guess < 0 else (last if guess > last else int(guess))
+    while k > 0 and value < edges[k - 1]:
+        k -= 1
+    while k < last and value >= edges[k]:
+        k += 1
+    return k
+
+
+@njit(cache=True, nogil=True)
+def _digitize(values, edges):  # noqa: ANN001, ANN202 - numba kernel
+    """:func:`_bin_of` of each of the 1D ``values``."""
+    low, width = float(edges[0]), float(edges[1] - edges[0])
     out = np.empty(values.size, np.intp)
     for i in range(values.size):
-        v = values[i]
-        if v != v:  # NaN: after every edge, as numpy.digitize
-            out[i] = last
-            continue
-        guess = math.floor((v - low) / width) + 1.0
-        k = 0 if guess < 0 else (last if guess > last else int(guess))
-        while k > 0 and v < edges[k - 1]:
-            k -= 1
-        while k < last and v >= edges[k]:
-            k += 1
-        out[i] = k
+        out[i] = _bin_of(values[i], edges, low, width)
     return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _roi_range(picture, roi):  # noqa: ANN001, ANN202 - numba kernel
+    """(all finite, minimum, maximum) of ``picture`` over a non-empty ``roi`` (3D), slices in
+    parallel."""
+    nz, ny, nx = picture.shape
+    lowest = np.zeros(nz, picture.dtype)
+    highest = np.zeros(nz, picture.dtype)
+    seen = np.zeros(nz, np.bool_)
+    finite = np.ones(nz, np.bool_)
+    for z in prange(nz):
+        for y in range(ny):
+            for x in range(nx):
+                if roi[z, y, x]:
+                    v = picture[z, y, x]
+                    if v - v != 0:  # NaN or infinite (never for integers)
+                        finite[z] = False
+                    elif not seen[z]:
+                        lowest[z], highest[z], seen[z] = v, v, True
+                    else:
+                        lowest[z] = min(lowest[z], v)
+                        highest[z] = max(highest[z], v)
+    if not (finite.all() and seen.any()):
+        return False, picture.dtype.type(0), picture.dtype.type(0)
+    return True, lowest[seen].min(), highest[seen].max()
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _levels_in_box(picture, roi, edges):  # noqa: ANN001, ANN202 - numba kernel
+    """Grey levels (int32, 0 outside ``roi``) and the voxel count of each level, slices in
+    parallel (integer counts: the same whatever the thread count)."""
+    nz, ny, nx = picture.shape
+    low, width = float(edges[0]), float(edges[1] - edges[0])
+    levels = np.zeros((nz, ny, nx), np.int32)
+    counts = np.zeros((nz, edges.size + 1), np.int64)
+    for z in prange(nz):
+        for y in range(ny):
+            for x in range(nx):
+                if roi[z, y, x]:
+                    k = _bin_of(picture[z, y, x], edges, low, width)
+                    levels[z, y, x] = k
+                    counts[z, k] += 1
+    return levels, counts.sum(axis=0)
 
 
 def _crop(mask: np.ndarray, pad: int = 0) -> tuple[slice, slice, slice]:
@@ -527,19 +557,20 @@ def _class_features(
     source: str,
 ) -> dict[str, float]:
     """The non-shape classes of one (derived) image inside ``roi``, named ``image_class_F``."""
-    values = picture[roi]
-    if not np.all(np.isfinite(values)):
+    finite, lowest, highest = _roi_range(picture, roi)
+    lowest, highest = picture.dtype.type(lowest), picture.dtype.type(highest)  # as PyRadiomics
+    if not finite:
         raise InputError(
             f"{source}: the {image_name} image holds NaN or infinite values inside the ROI"
         )
-    in_roi = pyradiomics_bin_levels(values, setting)
-    levels = np.zeros(roi.shape, np.int32)
-    levels[roi] = in_roi
-    binned = _BinnedROI(levels, roi, np.bincount(in_roi))
+    values = picture[roi] if "firstorder" in classes or setting.get("binCount") is not None else None
+    edges = _bin_edges(lowest, highest, values, setting).astype(np.float64)  # exact comparisons
+    levels, by_level = _levels_in_box(picture, roi, edges)
+    binned = _BinnedROI(levels, roi, by_level[: np.flatnonzero(by_level)[-1] + 1])
     out: dict[str, float] = {}
     for name, wanted in classes.items():
         if name == "firstorder":
-            computed = firstorder_features(values, in_roi, spacing, setting)
+            computed = firstorder_features(values, binned.by_level, spacing, setting)
         else:
             computed = _TEXTURE[name](binned, setting)
         out.update({f"{image_name}_{name}_{f}": float(computed[f]) for f in wanted})
@@ -562,9 +593,10 @@ def _resegment_range(picture: np.ndarray, setting: Mapping[str, Any], source: st
 
 
 def firstorder_features(
-    values: np.ndarray, levels: np.ndarray, spacing: np.ndarray, setting: Mapping[str, Any]
+    values: np.ndarray, by_level: np.ndarray, spacing: np.ndarray, setting: Mapping[str, Any]
 ) -> dict[str, float]:
-    """PyRadiomics ``firstorder`` of the ROI intensities ``values`` and their grey levels
+    """PyRadiomics ``firstorder`` of the ROI intensities ``values`` and the voxel count of each
+    of their grey levels ``by_level``
     (the IBSI statistics of :mod:`ildrad.radiomics._moments`, kurtosis not in excess, plus the
     energies shifted by ``voxelArrayShift``)."""
     from ildrad.radiomics._moments import distribution_features
@@ -573,7 +605,6 @@ def firstorder_features(
     n = values.size
     shifted = values.astype(np.float64) + float(setting["voxelArrayShift"])
     energy = float(shifted @ shifted)
-    by_level = np.bincount(levels)
     p = by_level[by_level > 0] / n
     return {
         "Energy": energy,
@@ -926,8 +957,13 @@ def shape_features(roi: np.ndarray, spacing: np.ndarray) -> dict[str, float]:
 
 
 def warm_up() -> None:
-    """Compile the binning kernel (numba cache) for the image types PyRadiomics produces:
+    """Compile the binning kernels (numba cache) for the image types PyRadiomics produces:
     integer CT, float32 (LoG, Gradient) and float64 (Wavelet) maps."""
     setting = {"binWidth": 25.0, "binCount": None}
-    for dtype in (np.int16, np.float32, np.float64):
-        pyradiomics_bin_levels(np.array([-1000.5, 3.25, 40.0]).astype(dtype), setting)
+    roi = np.ones((1, 1, 3), np.bool_)
+    for dtype in (np.int16, np.uint16, np.int32, np.float32, np.float64):
+        values = np.array([-1000.5, 3.25, 40.0]).astype(dtype)
+        pyradiomics_bin_levels(values, setting)
+        picture = values.reshape(roi.shape)
+        _, lowest, highest = _roi_range(picture, roi)
+        _levels_in_box(picture, roi, _bin_edges(lowest, highest, values, setting).astype(np.float64))
