@@ -125,6 +125,18 @@ def _raw_distribution_features(x: np.ndarray, prefix: str) -> dict[str, float]:
         skew, kurt = m3 / m2**1.5, m4 / m2**2 - 3.0
     else:
         skew = kurt = 0.0
+    return _named_statistics(prefix, mean, m2, skew, kurt, (lowest, p10, p25, median, p75, p90, highest),
+                             (mad, rmad, medad))
+
+
+def _named_statistics(
+    prefix: str, mean: float, m2: float, skew: float, kurt: float,
+    quantiles: tuple[float, ...], deviations: tuple[float, float, float],
+) -> dict[str, float]:
+    """The IBSI statistics named ``<prefix>_<tag>`` from the moments, the order statistics
+    ``(min, p10, p25, median, p75, p90, max)`` and the deviations ``(mad, rmad, medad)``."""
+    lowest, p10, p25, median, p75, p90, highest = quantiles
+    mad, rmad, medad = deviations
     return {
         f"{prefix}_mean": mean,
         f"{prefix}_var": m2,
@@ -246,24 +258,13 @@ def counted_distribution_features(distinct: np.ndarray, counts: np.ndarray, pref
     robust_weights = weights[robust]
     robust_values = distinct[robust]
     robust_mean = float(robust_weights @ robust_values) / float(robust_weights.sum())
-    return {
-        f"{prefix}_mean": mean,
-        f"{prefix}_var": m2,
-        f"{prefix}_skew": skew,
-        f"{prefix}_kurt": kurt,
-        f"{prefix}_median": median,
-        f"{prefix}_min": lowest,
-        f"{prefix}_p10": p10,
-        f"{prefix}_p90": p90,
-        f"{prefix}_max": highest,
-        f"{prefix}_iqr": p75 - p25,
-        f"{prefix}_range": highest - lowest,
-        f"{prefix}_mad": float(weights @ np.abs(centred)) / n,
-        f"{prefix}_rmad": float(robust_weights @ np.abs(robust_values - robust_mean)) / float(robust_weights.sum()),
-        f"{prefix}_medad": float(weights @ np.abs(distinct - median)) / n,
-        f"{prefix}_cov": ratio(np.sqrt(m2), mean),
-        f"{prefix}_qcod": ratio(p75 - p25, p75 + p25),
-    }
+    deviations = (
+        float(weights @ np.abs(centred)) / n,
+        float(robust_weights @ np.abs(robust_values - robust_mean)) / float(robust_weights.sum()),
+        float(weights @ np.abs(distinct - median)) / n,
+    )
+    return _named_statistics(prefix, mean, m2, skew, kurt, (lowest, p10, p25, median, p75, p90, highest),
+                             deviations)
 
 
 def ratio(numerator: float, denominator: float) -> float:
