@@ -604,7 +604,7 @@ def firstorder_features(
     stat = distribution_features(values, "stat")
     n = values.size
     shifted = values.astype(np.float64) + float(setting["voxelArrayShift"])
-    energy = float(shifted @ shifted)
+    energy = float(np.sum(shifted * shifted))  # numpy's pairwise sum: no BLAS threads
     p = by_level[by_level > 0] / n
     return {
         "Energy": energy,
