@@ -29,25 +29,26 @@ from pathlib import Path
 import numpy as np
 
 
-def _peak_mb() -> float:
-    """Peak resident memory (MB) since the last :func:`_reset_peak` (Linux), else since start."""
+def _status_mb(field: str) -> float | None:
+    """A memory field of ``/proc/self/status`` (``VmHWM``, ``VmRSS``) in MB; None off Linux."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return float(line.split()[1]) / 1024.0
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return None
+
+
+def _peak_mb() -> float:
+    """Peak resident memory (MB) since the last :func:`_reset_peak` (Linux), else since start."""
+    peak = _status_mb("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _resident_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return float(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return _peak_mb()
+    resident = _status_mb("VmRSS")
+    return resident if resident is not None else _peak_mb()
 
 
 def _reset_peak() -> None:

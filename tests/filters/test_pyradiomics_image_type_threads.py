@@ -3,9 +3,6 @@ threads side by side give the same bits as one thread."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 
 _SCRIPT = """
 import numpy as np
@@ -24,14 +21,8 @@ print(repr([(k, float(v).hex()) for k, v in values.items()]))
 """
 
 
-def test_image_type_features_identical_with_1_or_3_threads() -> None:
-    outputs = []
-    for threads in ("1", "3"):
-        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
-        run = subprocess.run(
-            [sys.executable, "-c", _SCRIPT], env=env, capture_output=True, text=True, check=True
-        )
-        outputs.append(run.stdout)
+def test_image_type_features_identical_with_1_or_3_threads(outputs_by_thread_count) -> None:
+    outputs = outputs_by_thread_count(_SCRIPT, ("1", "3"))
     assert outputs[0] == outputs[1]  # same names in the same order, same bits
     assert "wavelet-HHH_glszm_ZoneEntropy" in outputs[0]
     assert "log-sigma-2-5-mm-3D_firstorder_Median" in outputs[0]
@@ -77,14 +68,7 @@ print(repr([(k, float(v).hex()) for k, v in extract(image, roi, settings).items(
 """
 
 
-def test_ibsi_image_type_features_identical_with_1_or_3_threads() -> None:
-    outputs = []
-    for threads in ("1", "3"):
-        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
-        run = subprocess.run(
-            [sys.executable, "-c", _IBSI_SCRIPT], env=env, capture_output=True, text=True,
-            check=True,
-        )
-        outputs.append(run.stdout)
+def test_ibsi_image_type_features_identical_with_1_or_3_threads(outputs_by_thread_count) -> None:
+    outputs = outputs_by_thread_count(_IBSI_SCRIPT, ("1", "3"))
     assert outputs[0] == outputs[1]
     assert "wavelet_coif1_HLL" in outputs[0] and "log_s1.5mm_stat_mean" in outputs[0]

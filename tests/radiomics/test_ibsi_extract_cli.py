@@ -109,14 +109,18 @@ def test_pyradiomics_name_table_is_one_to_one():
     assert IBSI_TO_PYRADIOMICS["stat_p10"] == "original_firstorder_10Percentile"
 
 
+def _printed_by(code: str) -> str:
+    """What a fresh interpreter running ``code`` prints (module-loading checks)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def test_extract_imports_no_heavy_library():
     code = (
         "import sys, ildrad.cli, ildrad.cli.extract, ildrad.radiomics.extractor, ildrad.io.volume_files; "
         "from ildrad.radiomics import registry; [registry.load(f) for f in registry.FAMILIES.values()]; "
         "heavy = {'torch', 'dask', 'sksurv', 'monai', 'distributed'}; print(sorted(heavy & set(sys.modules)))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert _printed_by(code) == "[]"
 
 
 def test_reading_a_configuration_loads_no_filter_implementation():
@@ -125,8 +129,6 @@ def test_reading_a_configuration_loads_no_filter_implementation():
         "print(sorted(m for m in sys.modules if m.startswith('ildrad.radiomics.filters.') "
         "and m.rsplit('.', 1)[1] in {'gabor', 'laws', 'wavelets', 'simoncelli', 'registry'}))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert _printed_by(code) == "[]"
     code = "from ildrad.radiomics.filters import FILTERS; print(sorted(FILTERS))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['gabor', 'laws', 'log', 'mean', 'simoncelli', 'wavelet']"
+    assert _printed_by(code) == "['gabor', 'laws', 'log', 'mean', 'simoncelli', 'wavelet']"

@@ -234,16 +234,7 @@ print(repr(sorted((k, v.hex()) for k, v in extract(image, roi, settings).items()
 """
 
 
-def test_results_bitwise_identical_whatever_the_thread_count():
-    import os
-    import subprocess
-    import sys
-
-    outputs = []
-    for threads in ("1", "2"):
-        env = dict(os.environ, NUMBA_NUM_THREADS=threads, OMP_NUM_THREADS=threads,
-                   OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
-        run = subprocess.run([sys.executable, "-c", _THREAD_SCRIPT], env=env, capture_output=True, text=True, check=True)
-        outputs.append(run.stdout)
+def test_results_bitwise_identical_whatever_the_thread_count(outputs_by_thread_count):
+    outputs = outputs_by_thread_count(_THREAD_SCRIPT)
     assert outputs[0] == outputs[1]
     assert "morph_volume" in outputs[0]

@@ -109,7 +109,7 @@ def test_zones_labelled_in_slabs_equal_scipy_labelling_per_grey_level(monkeypatc
 
     from ildrad.radiomics import _texture_common
 
-    monkeypatch.setattr(_texture_common, "_zone_threads", lambda: slabs)
+    monkeypatch.setattr(_texture_common, "filter_threads", lambda: slabs)
     monkeypatch.setattr(_texture_common, "_MIN_SLAB_SLICES", 2)
     rng = np.random.default_rng(17)
     levels = rng.integers(0, 3, (9, 8, 7)).astype(np.int32)

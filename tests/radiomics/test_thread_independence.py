@@ -3,9 +3,6 @@ mode's check is in test_ibsi_families.py)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 
 _SCRIPT = """
 import numpy as np
@@ -21,13 +18,8 @@ print(repr(sorted((k, float(v).hex()) for k, v in values.items())))
 """
 
 
-def test_pyradiomics_mode_bitwise_identical_whatever_the_thread_count() -> None:
-    outputs = []
-    for threads in ("1", "2"):
-        env = dict(os.environ, NUMBA_NUM_THREADS=threads, OMP_NUM_THREADS=threads,
-                   OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
-        run = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, capture_output=True, text=True, check=True)
-        outputs.append(run.stdout)
+def test_pyradiomics_mode_bitwise_identical_whatever_the_thread_count(outputs_by_thread_count) -> None:
+    outputs = outputs_by_thread_count(_SCRIPT)
     assert outputs[0] == outputs[1]
     assert "original_shape_Maximum3DDiameter" in outputs[0]
     assert "original_glrlm_RunEntropy" in outputs[0]

@@ -19,6 +19,7 @@ import numpy as np
 
 from ildrad.errors import InputError
 from ildrad.radiomics import _texture_kernels as kernels
+from ildrad.radiomics.filters.threads import filter_threads
 
 __all__ = [
     "DIMENSION_SUFFIX",
@@ -260,7 +261,7 @@ def zone_records(
 
     In-plane zones are 8-connected within a slice (2D/2.5D); volumetric zones 26-connected (3D).
     Labelling is ``cc3d.connected_components`` on the multi-level array (all grey levels in one
-    pass); a volume is labelled in slabs of slices side by side (threads, as many as numba's),
+    pass); a volume is labelled in slabs of slices side by side (threads: ``filter_threads``),
     whose zones touching across the slab boundaries are then joined
     (:func:`~ildrad.radiomics._texture_kernels.merge_zones_across`). Returns int64 arrays
     ``(grey, size, min_distance, slice)`` in the order of the zones' first voxels (raster
@@ -272,7 +273,7 @@ def zone_records(
     if in_plane:
         bounds = [(z, z + 1) for z in range(nz)]
     else:
-        n_slabs = max(1, min(_zone_threads(), nz // _MIN_SLAB_SLICES))
+        n_slabs = max(1, min(filter_threads(), nz // _MIN_SLAB_SLICES))
         cuts = [slab * nz // n_slabs for slab in range(n_slabs + 1)]
         bounds = list(zip(cuts[:-1], cuts[1:], strict=True))
 
@@ -285,7 +286,7 @@ def zone_records(
         )
         return labels.reshape(part.shape), int(n)
 
-    with ThreadPoolExecutor(min(len(bounds), _zone_threads())) as pool:
+    with ThreadPoolExecutor(min(len(bounds), filter_threads())) as pool:
         labelled = list(pool.map(label, bounds))
     records, firsts, n_zones = [], [], 0
     for (z0, z1), (part, n) in zip(bounds, labelled, strict=True):
@@ -309,13 +310,6 @@ def zone_records(
 
 #: Slabs labelled side by side have at least this many slices.
 _MIN_SLAB_SLICES = 16
-
-
-def _zone_threads() -> int:
-    """Threads labelling zones: numba's thread count (``NUMBA_NUM_THREADS``)."""
-    from numba import get_num_threads
-
-    return get_num_threads()
 
 
 def per_slice_mean(
