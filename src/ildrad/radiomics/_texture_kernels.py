@@ -124,7 +124,7 @@ def _slab_bounds(nz, n_slabs, slab):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def _sum_parts(counts, per_slice):  # pragma: no cover - compiled
-    """The per-thread counts summed into one slab (3D), or kept per slice (``per_slice``)."""
+    """The counts of the parallel slabs summed into one (3D), or kept per slice (``per_slice``)."""
     if per_slice:
         return counts
     total = np.zeros((1,) + counts.shape[1:], counts.dtype)
