@@ -1,39 +1,54 @@
-"""Grad-CAM of networks trained to tell honeycombing from ground glass looks at the disease."""
+"""Grad-CAM: equal to the plain definition computed by hand, and on networks trained on the texture
+cohort the map of the higher risk concentrates on the disease."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+from torch.nn import functional as F
 
 from ildrad.models.deep.gradcam import grad_cam, save_overlay_png, target_layer
+from ildrad.models.deep.inputs import input_lung_mask, lung_input
 from ildrad.models.deep.training import build_model
-from ildrad.models.deep.inputs import lung_input
 from ildrad.models.settings import DeepSettings
 
 from deep_cases import texture_phantom
 
 SEEDS = (901, 902, 903)
+ARCHS = ["resnet18_small", "densenet121_small", "swin_small"]
 
 
 def _truth_and_input(seed: int, settings: DeepSettings):
-    """Input of a honeycombing phantom (20 % extent) and its disease mask on the input grid (any of
-    the three slices), with the disease fraction of the lung in the same 2D picture."""
+    """Input of a honeycombing phantom (20 % extent), its disease mask on the input grid (any of the
+    three slices) and the lung mask on the input grid (per slice)."""
     scan = texture_phantom(1, seed=seed, extent=0.2)
-    lungs = scan.truth["lungs"].array
-    x = lung_input(scan.ct.array, lungs, scan.ct.grid.spacing, settings)
+    lungs, spacing = scan.truth["lungs"].array, scan.ct.grid.spacing
+    x = lung_input(scan.ct.array, lungs, spacing, settings)
     disease = np.isin(scan.truth["patterns"].array, [1, 2, 3, 4]).astype(np.float32)
-    as_input = settings.model_copy(update={"window_hu": (0.0, 1.0)})  # same crop and resize, no window
-    truth = lung_input(disease, lungs, scan.ct.grid.spacing, as_input).max(0) > 0.5
-    lung = lung_input((lungs > 0).astype(np.float32), lungs, scan.ct.grid.spacing, as_input).max(0) > 0.5
-    return x, truth, lung
+    as_fraction = settings.model_copy(update={"window_hu": (0.0, 1.0)})  # same crop and resize, no window
+    truth = lung_input(disease, lungs, spacing, as_fraction).max(0) > 0.5
+    return x, truth, input_lung_mask(lungs, spacing, settings)
 
 
-@pytest.mark.parametrize("arch", ["resnet18_small", "densenet121_small", "swin_small"])
-def test_grad_cam_hooks_the_stage_at_one_eighth_of_the_input(arch: str) -> None:
+def _by_hand(model, x: np.ndarray, layer: str) -> np.ndarray:
+    """Grad-CAM from its definition (Selvaraju et al. 2017, eq. 1-2): channel weights = spatial mean
+    of d(risk)/d(activation), map = ReLU(sum of weighted activations), bilinear upsampling."""
+    stage = dict(model.named_modules())[layer]
+    seen = []
+    handle = stage.register_forward_hook(lambda module, args, out: seen.append(out))
+    risk = model(torch.as_tensor(x))[:, 0]
+    handle.remove()
+    (grad,) = torch.autograd.grad(risk.sum(), seen[0])
+    weights = grad.mean(dim=(2, 3), keepdim=True)
+    maps = F.relu((weights * seen[0]).sum(1, keepdim=True))
+    return F.interpolate(maps, size=x.shape[2:], mode="bilinear", align_corners=False)[:, 0].detach().numpy()
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_grad_cam_hooks_the_stage_at_one_quarter_of_the_input(arch: str) -> None:
     # an untrained network suffices: the default layer must exist as a module with a forward pass
-    # (Swin's ``layers2`` is a ModuleList; MONAI can only hook the stage ``layers2.0`` inside it)
-    import torch
-
+    # (Swin's ``layers1`` is a ModuleList; MONAI can only hook the stage ``layers1.0`` inside it)
     model = build_model(DeepSettings(arch=arch, dims="2.5d"), 3).eval()
     stage = dict(model.named_modules())[target_layer(arch)]
     seen = []
@@ -42,35 +57,54 @@ def test_grad_cam_hooks_the_stage_at_one_eighth_of_the_input(arch: str) -> None:
     with torch.no_grad():
         model(torch.as_tensor(x))
     handle.remove()
-    assert seen == [(12, 12)]
+    assert seen == [(24, 24)]
     cam = grad_cam(model, x, arch, horizon=2)
     assert cam.shape == (2, 96, 96) and np.isfinite(cam).all() and cam.min() >= 0
 
 
-@pytest.mark.xfail(reason="measured at the 1/8-size stage: Grad-CAM share in disease 0.27 (ResNet), 0.25 (DenseNet), "
-                          "0.27 (Swin) vs disease fraction of the lung 0.33 (bar 0.67). Why: (1) on this cohort the "
-                          "networks detect the ground glass (label 0): disease-free phantoms get the honeycomb risk "
-                          "(ResNet 0.55-0.85) and replacing the honeycomb by normal lung leaves it at 0.80-0.88, so "
-                          "the risk has no location; (2) anchored by 8 normal lungs labelled 0, the risk does depend "
-                          "on the honeycomb (0.45-0.78 -> 0.03-0.18 when it is replaced), yet the maps stay flat over "
-                          "the lung (0.84-0.94 of their peak at every pleural depth) and anti-aligned with it (pixel "
-                          "AUC disease vs rest of lung 0.20-0.29 at 1/4-1/8 size, 0.46-0.53 at the last stage): at "
-                          "96 px every unit from ResNet layer 2 on (receptive field 99 px) sees the whole picture. "
-                          "Random 32-64 px lung crops and a 40 mm margin broke learning (AUC 0.28-0.58); issue 9, open",
-                   strict=False)
-@pytest.mark.parametrize("arch", ["resnet18_small", "densenet121_small", "swin_small"])
+@pytest.mark.parametrize("arch", ["resnet18_small", "densenet121_small"])
+def test_grad_cam_equals_the_definition_inside_the_lung(arch: str) -> None:
+    # MONAI's default post-processing inverts the map (its (min, max) -> (1, 0)); ildrad must keep
+    # the magnitudes: the map equals the hand-computed one, peak-normalised, 0 outside the lung
+    model = build_model(DeepSettings(arch=arch, dims="2.5d"), 1).eval()
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[:64, :64]
+    lung = np.broadcast_to((yy - 32) ** 2 + (xx - 28) ** 2 < 22**2, (2, 3, 64, 64))
+    x = np.where(lung, rng.random((2, 3, 64, 64)), 0).astype(np.float32)
+    reference = np.where(lung[:, 0], _by_hand(model, x, target_layer(arch)), 0)
+    reference /= reference.reshape(2, -1).max(1)[:, None, None]
+    np.testing.assert_allclose(grad_cam(model, x, arch, lung=lung), reference, atol=1e-5)
+    smaller = lung & (xx < 40)  # the map is kept inside the given lung only
+    assert not grad_cam(model, x, arch, lung=smaller)[:, ~smaller[0, 0]].any()
+
+
+@pytest.mark.xfail(reason="measured at the 1/4-size stage, map kept in the lung: share in disease 0.38 (ResNet), 0.44 "
+                          "(DenseNet), 0.33 (Swin) vs disease fraction of the lung 0.33 (bar 0.67); kept in the input "
+                          "(lung + margin) 0.29/0.34/0.28. Was 0.27/0.25/0.28: MONAI's default post-processing inverted "
+                          "the maps (fixed). Limits measured: a perfect map at 1/4 size gets 0.81 (at 1/8: 0.69); these "
+                          "networks score honeycomb against ground glass, and evidence of 'no ground glass' has no place; "
+                          "with 8 disease-free controls in training 0.50/0.52/0.49 (but DenseNet's texture AUC then differs "
+                          "across thread counts, 0.89 vs 0.94); trained on honeycomb vs disease-free lungs 0.63/0.68/0.60 "
+                          "(pixel AUC disease vs rest of lung 0.86). Issue 9, open", strict=False)
+@pytest.mark.parametrize("arch", ARCHS)
 def test_grad_cam_mass_concentrates_on_the_disease(texture_models, arch: str, tmp_path) -> None:
+    # the bar of issue 9: the share of the map's mass inside the true disease is at least twice the
+    # disease's share of the lung in the same picture (what a map spread evenly over the lung gets)
     settings = DeepSettings(arch=arch, dims="2.5d")
     model = texture_models(arch)
-    shares, fractions = [], []
+    shares, unrestricted, fractions = [], [], []
     for seed in SEEDS:
         x, truth, lung = _truth_and_input(seed, settings)
-        cam = grad_cam(model, x[None], arch)[0]
+        cam = grad_cam(model, x[None], arch, lung=lung[None])[0]
         assert cam.shape == x.shape[1:] and cam.min() >= 0 and cam.max() == pytest.approx(1.0)
+        assert not cam[~lung.any(0)].any()
         shares.append(cam[truth].sum() / cam.sum())
-        fractions.append(truth.sum() / lung.sum())  # the disease's share of the lung in the picture
+        dilated = grad_cam(model, x[None], arch)[0]  # kept inside the input (lung + margin) only, for the record
+        unrestricted.append(dilated[truth].sum() / dilated.sum())
+        fractions.append(truth.sum() / lung.any(0).sum())  # the disease's share of the lung in the picture
         png = save_overlay_png(x, cam, tmp_path / f"cam_{seed}.png")
         assert png.stat().st_size > 1000
-    print(f"{arch}: Grad-CAM share in disease {np.mean(shares):.3f}, disease fraction of the lung "
-          f"{np.mean(fractions):.3f} (bar {2 * np.mean(fractions):.3f})")
+    print(f"{arch}: Grad-CAM share in disease {np.mean(shares):.3f} (map kept in the input instead of the lung: "
+          f"{np.mean(unrestricted):.3f}), disease fraction of the lung {np.mean(fractions):.3f} "
+          f"(bar {2 * np.mean(fractions):.3f})")
     assert np.mean(shares) >= 2 * np.mean(fractions)

@@ -47,9 +47,11 @@ __all__ = [
     "input_shape",
     "load_inputs",
     "load_views",
+    "input_lung_mask",
     "lung_input",
     "lung_views",
     "n_views",
+    "stored_input_lung_masks",
 ]
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,15 @@ def lung_input(
     """
     views = lung_views(ct_hu, lungs, spacing_mm, settings)
     return views[len(views) // 2]
+
+
+def input_lung_mask(
+    lungs: np.ndarray, spacing_mm: tuple[float, float, float], settings: DeepSettings
+) -> np.ndarray:
+    """The lung mask on the grid of :func:`lung_input` (bool, same shape): the mask cropped and
+    resized exactly as the CT is (linear interpolation), kept where it is above one half."""
+    as_fraction = settings.model_copy(update={"window_hu": (0.0, 1.0)})
+    return lung_input((lungs > 0).astype(np.float32), lungs, spacing_mm, as_fraction) > 0.5
 
 
 def lung_views(
@@ -195,6 +206,25 @@ def build_cache(workspace: str | Path, settings: DeepSettings, scan_keys: list[s
                                                                               "stack_shift"})}, indent=2)
     )
     return folder
+
+
+def stored_input_lung_masks(
+    workspace: str | Path, settings: DeepSettings, scan_keys: list[str]
+) -> np.ndarray:
+    """The stored lung masks of ``scan_keys`` on the grid of their network inputs
+    (:func:`input_lung_mask`), ``(scans, channels, *spatial)`` bool, from the result set
+    :func:`build_cache` reads."""
+    from ildrad.io.volume_files import read_mask
+
+    results = _result_set_dir(Path(workspace), settings.result_set)
+    masks = []
+    for key in scan_keys:
+        path = results / "masks" / key / "lungs.nii.gz"
+        if not path.is_file():
+            raise InputError(f"{path}: no stored lung mask for this scan")
+        lungs = read_mask(path)
+        masks.append(input_lung_mask(lungs.array, lungs.grid.spacing, settings))
+    return np.stack(masks)
 
 
 def load_views(folder: str | Path, scan_keys: list[str]) -> np.ndarray:
