@@ -17,9 +17,10 @@ adults); the missing boundary is therefore estimated as a smooth surface under t
    reads -850 HU), the soft-tissue voxels between the lowered surface and the base become lung,
    at most ``_MAX_DEPTH_MM`` (and ``band_max_mm``) deep: the ball also rounds off the convex
    corner where the liver or spleen meets the deep costophrenic recess, and a deep lowering
-   there is organ. Never bone, gas, airways, fat or the other lung, and only inside the lung's
-   footprint eroded by ``_EDGE_MM`` (the lateral chest wall, where the footprint ends, is not
-   filled); added voxels must touch the lung.
+   there is organ (except in the interior of the right lung's footprint, over the broad liver
+   dome, where the limit is ``band_max_mm``). Never bone, gas, airways, fat or the other lung,
+   and only inside the lung's footprint eroded by ``_EDGE_MM`` (the lateral chest wall, where
+   the footprint ends, is not filled); added voxels must touch the lung.
 
 This is the diaphragm-surface counterpart of the rib-cage envelope of
 :mod:`ildrad.lung.periphery`: a rolling-ball correction of the lung border (as used on axial
@@ -44,6 +45,8 @@ _BALL_MM = 40.0
 #: so voxel centres up to this far below the traced surface are taken with the bump.
 _LIFT_MM = 1.0
 _MAX_DEPTH_MM = 10.0  # deeper lowering is an organ's corner (liver, spleen) rounded off by the ball
+_DEEP_INNER_MM = 20.0  # ... but not under the right lung this far inside its footprint
+_RIGHT = 1  # label of the right lung (DESIGN.md)
 _MIN_EXCESS_MM = 3.0
 _DISEASED_HU = -600.0
 _EDGE_MM = 4.0
@@ -90,7 +93,7 @@ def recover_dense_base(
         columns = interior & (excess >= max(_MIN_EXCESS_MM, sz)) & (base_hu > _DISEASED_HU)
         if not columns.any():
             continue
-        depth = np.minimum(excess, min(band_max_mm, _MAX_DEPTH_MM))
+        depth = np.minimum(excess, _depth_limit(footprint, label, spacing[1:], band_max_mm))
         z = np.arange(lung.shape[0], dtype=np.float32)[:, None, None] * sz
         new = (columns[None] & (z < height[None]) & (z >= (height - depth - _LIFT_MM)[None])
                & dense_tissue & (up_labels == 0))
@@ -99,6 +102,25 @@ def recover_dense_base(
         total += int(new.sum())
     log.debug("dense base: %d voxels added", total)
     return out
+
+
+def _depth_limit(
+    footprint: np.ndarray, label: int, spacing_yx, band_max_mm: float
+) -> np.ndarray | float:
+    """Deepest lowering (mm) taken per column: ``_MAX_DEPTH_MM``, or ``band_max_mm`` under the
+    right lung at least ``_DEEP_INNER_MM`` inside its footprint.
+
+    Under the right lung lies the liver, whose dome is broad (it fits the ball), so a deep
+    lowering in the interior of the footprint is a tall patch of consolidation on the dome. Under
+    the left lung the spleen's tip, the gastric fundus and the heart's apex are narrower than the
+    ball and near the footprint's edge the ball rounds off the corner of the costophrenic
+    recess: there a deep lowering is an organ and the limit stays ``_MAX_DEPTH_MM``.
+    """
+    shallow = min(band_max_mm, _MAX_DEPTH_MM)
+    if label != _RIGHT or band_max_mm <= shallow:
+        return shallow
+    inner_mm = ndimage.distance_transform_edt(footprint, sampling=spacing_yx)
+    return np.where(inner_mm >= _DEEP_INNER_MM, band_max_mm, shallow)
 
 
 def _roll_ball_under(height: np.ndarray, footprint: np.ndarray, spacing_yx) -> np.ndarray:
