@@ -10,7 +10,17 @@ import numpy as np
 import pytest
 
 from ildrad.radiomics import _texture_kernels as kernels
-from ildrad.radiomics._texture_common import DIRECTIONS_2D, DIRECTIONS_3D, neighbourhood_offsets
+from ildrad.radiomics._texture_common import DIRECTIONS_2D, DIRECTIONS_3D
+
+
+def _neighbourhood_offsets(distance: int, in_plane: bool) -> np.ndarray:
+    """Offsets (dz, dy, dx) of every voxel within Chebyshev ``distance``, the centre excluded."""
+    r = range(-distance, distance + 1)
+    rz = range(1) if in_plane else r
+    return np.array(
+        [(dz, dy, dx) for dz in rz for dy in r for dx in r if (dz, dy, dx) != (0, 0, 0)],
+        np.int64,
+    )
 
 
 def _cases() -> list[tuple[np.ndarray, int]]:
@@ -42,10 +52,16 @@ def _slab(z: int, per_slice: bool) -> int:
     return z if per_slice else 0
 
 
+#: Level arrays as the IBSI path (int32) and the PyRadiomics path (uint8 when Ng < 255) pass them.
+LEVEL_TYPES = [np.int32, np.uint8]
+
+
+@pytest.mark.parametrize("dtype", LEVEL_TYPES)
 @pytest.mark.parametrize("case", range(6))
 @pytest.mark.parametrize("per_slice", [False, True])
-def test_cooccurrences_and_runs_equal_brute_force(case: int, per_slice: bool) -> None:
+def test_cooccurrences_and_runs_equal_brute_force(case: int, per_slice: bool, dtype) -> None:
     levels, n_bins = _cases()[case]
+    levels = levels.astype(dtype)
     offsets = DIRECTIONS_2D if per_slice else DIRECTIONS_3D
     n_slabs = levels.shape[0] if per_slice else 1
     pairs = np.zeros((n_slabs, len(offsets), n_bins, n_bins), np.int64)
@@ -66,13 +82,15 @@ def test_cooccurrences_and_runs_equal_brute_force(case: int, per_slice: bool) ->
     assert np.array_equal(kernels.run_length_counts(levels, offsets, n_bins, per_slice, longest), runs)
 
 
+@pytest.mark.parametrize("dtype", LEVEL_TYPES)
 @pytest.mark.parametrize("case", range(6))
 @pytest.mark.parametrize("per_slice", [False, True])
 @pytest.mark.parametrize("distance", [1, 2])
 def test_dependences_and_grey_tone_differences_equal_brute_force(case: int, per_slice: bool,
-                                                                 distance: int) -> None:
+                                                                 distance: int, dtype) -> None:
     levels, n_bins = _cases()[case]
-    offsets = neighbourhood_offsets(distance, per_slice)
+    levels = levels.astype(dtype)
+    offsets = _neighbourhood_offsets(distance, per_slice)
     n_slabs = levels.shape[0] if per_slice else 1
     s = np.zeros((n_slabs, n_bins))
     n = np.zeros((n_slabs, n_bins), np.int64)
@@ -85,11 +103,11 @@ def test_dependences_and_grey_tone_differences_equal_brute_force(case: int, per_
             n[_slab(z, per_slice), g - 1] += 1
         for alpha, counts in dependences.items():
             counts[_slab(z, per_slice), g - 1, sum(abs(h - g) <= alpha for h in present)] += 1
-    got_s, got_n = kernels.grey_tone_differences(levels, offsets, n_bins, per_slice)
+    got_s, got_n = kernels.grey_tone_differences(levels, distance, n_bins, per_slice)
     assert np.array_equal(got_n, n)
     np.testing.assert_allclose(got_s, s, rtol=1e-12, atol=1e-12)
     for alpha, counts in dependences.items():
-        assert np.array_equal(kernels.dependence_counts(levels, offsets, n_bins, alpha, per_slice), counts)
+        assert np.array_equal(kernels.dependence_counts(levels, distance, n_bins, alpha, per_slice), counts)
 
 
 def test_row_segments_list_the_runs_of_roi_voxels_of_every_row() -> None:

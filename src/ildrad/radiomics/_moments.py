@@ -15,6 +15,7 @@ __all__ = [
     "position_moments",
     "ratio",
     "value_counts",
+    "weighted_sum",
 ]
 
 
@@ -238,7 +239,7 @@ def warm_up() -> None:
     distribution_features(np.array([0.5, 1.5, 2.25]), "x")
 
 
-def _weighted_sum(weights: np.ndarray, values: np.ndarray) -> float:
+def weighted_sum(weights: np.ndarray, values: np.ndarray) -> float:
     """``weights @ values`` by numpy's pairwise summation: a BLAS dot product splits long
     vectors over its threads, so its last bits would depend on the thread count."""
     return float(np.sum(weights * values))
@@ -248,13 +249,13 @@ def counted_distribution_features(distinct: np.ndarray, counts: np.ndarray, pref
     """:func:`distribution_features` of the values ``distinct`` repeated ``counts`` times."""
     weights = counts.astype(np.float64)
     n = float(weights.sum())
-    mean = _weighted_sum(weights, distinct) / n
+    mean = weighted_sum(weights, distinct) / n
     centred = distinct - mean
     squared = centred * centred
-    m2 = _weighted_sum(weights, squared) / n
+    m2 = weighted_sum(weights, squared) / n
     if m2 > 0.0:
-        skew = _weighted_sum(weights, squared * centred) / n / m2**1.5
-        kurt = _weighted_sum(weights, squared * squared) / n / m2**2 - 3.0
+        skew = weighted_sum(weights, squared * centred) / n / m2**1.5
+        kurt = weighted_sum(weights, squared * squared) / n / m2**2 - 3.0
     else:
         skew = kurt = 0.0
     p10, p25, median, p75, p90 = (float(v) for v in percentiles(distinct, counts, [10, 25, 50, 75, 90]))
@@ -263,11 +264,11 @@ def counted_distribution_features(distinct: np.ndarray, counts: np.ndarray, pref
     robust = (distinct >= p10) & (distinct <= p90)
     robust_weights = weights[robust]
     robust_values = distinct[robust]
-    robust_mean = _weighted_sum(robust_weights, robust_values) / float(robust_weights.sum())
+    robust_mean = weighted_sum(robust_weights, robust_values) / float(robust_weights.sum())
     deviations = (
-        _weighted_sum(weights, np.abs(centred)) / n,
-        _weighted_sum(robust_weights, np.abs(robust_values - robust_mean)) / float(robust_weights.sum()),
-        _weighted_sum(weights, np.abs(distinct - median)) / n,
+        weighted_sum(weights, np.abs(centred)) / n,
+        weighted_sum(robust_weights, np.abs(robust_values - robust_mean)) / float(robust_weights.sum()),
+        weighted_sum(weights, np.abs(distinct - median)) / n,
     )
     return _named_statistics(prefix, mean, m2, skew, kurt, (lowest, p10, p25, median, p75, p90, highest),
                              deviations)

@@ -32,7 +32,6 @@ __all__ = [
     "compact_size_matrix",
     "mean_of_nonempty",
     "nan_features",
-    "neighbourhood_offsets",
     "per_slice_mean",
     "size_matrix_features",
     "weighted_sum",
@@ -97,16 +96,6 @@ def checked_levels(
     if n_roi == -2:
         raise InputError(f"{family}: a grey level exceeds the number of grey levels {n_bins}")
     return levels, n_roi
-
-
-def neighbourhood_offsets(distance: int, in_plane: bool) -> np.ndarray:
-    """Offsets (dz, dy, dx) of every voxel within Chebyshev ``distance``, the centre excluded."""
-    r = range(-distance, distance + 1)
-    rz = range(1) if in_plane else r
-    return np.array(
-        [(dz, dy, dx) for dz in rz for dy in r for dx in r if (dz, dy, dx) != (0, 0, 0)],
-        np.int64,
-    )
 
 
 class SizeMatrix(NamedTuple):

@@ -1,13 +1,13 @@
 """Compiled (numba, cached) kernels that count the IBSI texture matrices.
 
-The kernels read ``binned``, an int32 (z, y, x) array of grey levels 1..Ng inside the ROI and
-0 outside (zones are labelled by ``cc3d`` beforehand). They visit only the runs of ROI voxels
-of each row (:func:`row_segments`), and the counting kernels run in numba threads: over slabs
-of slices (co-occurrences, dependences; each thread counts into its own matrices, summed at
-the end) or over directions (run lengths). Counts are integers, so their sums are exact
-whatever the split; the NGTDM's float sums are accumulated in raster order within slabs fixed
-by the data (:func:`_n_parts`, independent of the thread count) and then added slab by slab, so
-every result is the same bit for bit with any number of threads.
+The kernels read ``binned``, an integer (z, y, x) array of grey levels 1..Ng inside the ROI and
+0 outside (int32, or uint8 when the levels fit; zones are labelled by ``cc3d`` beforehand).
+They visit only the runs of ROI voxels of each row (:func:`row_segments`), and the counting
+kernels run in numba threads: over slabs of slices (co-occurrences, neighbourhoods; each slab
+counts into its own tables, summed at the end) or over directions (run lengths). Every table
+holds integers (the NGTDM's too: it sums ``|g c - S|`` per level and neighbour count and
+divides at the end), so the sums are exact whatever the split, and every result is the same
+bit for bit with any number of threads.
 
 Neighbour offsets are (dz, dy, dx) rows of an int64 array. Voxels outside the array are outside
 the ROI.
@@ -49,16 +49,6 @@ def check_levels(binned, roi, n_bins):  # pragma: no cover - compiled
         elif g != 0:
             return -1
     return n_roi
-
-
-@njit(cache=True, nogil=True)
-def _neighbour(binned, z, y, x, offset):  # pragma: no cover - compiled
-    """Grey level of the neighbour at ``offset`` (0 beyond the array)."""
-    nz, ny, nx = binned.shape
-    qz, qy, qx = z + offset[0], y + offset[1], x + offset[2]
-    if 0 <= qz < nz and 0 <= qy < ny and 0 <= qx < nx:
-        return binned[qz, qy, qx]
-    return 0
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -133,41 +123,53 @@ def _sum_parts(counts, per_slice):  # pragma: no cover - compiled
     return total
 
 
+@njit(cache=True, nogil=True)
+def _count_pairs(first_table, second_table, levels, neighbours):  # pragma: no cover - compiled
+    """Add the (level, neighbour level) pairs of a row segment, even and odd positions into
+    two tables, so that consecutive increments of a uniform region never wait on each other."""
+    n = levels.shape[0]
+    for i in range(0, n - 1, 2):
+        first_table[levels[i], neighbours[i]] += 1
+        second_table[levels[i + 1], neighbours[i + 1]] += 1
+    if n % 2:
+        first_table[levels[n - 1], neighbours[n - 1]] += 1
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def cooccurrence_counts(binned, offsets, n_bins, per_slice):  # pragma: no cover - compiled
     """Counts of (g(p), g(p + offset)) pairs with both voxels in the ROI (not symmetrised).
 
     Returns int64 ``(n_slabs, n_offsets, Ng, Ng)``, ``n_slabs`` = number of slices when
-    ``per_slice`` else 1. Pairs whose neighbour lies outside the ROI are counted in a row and
-    column 0 that are dropped at the end (no branch on the neighbour); all offsets of a voxel
-    are counted together, so consecutive increments go to different matrices.
+    ``per_slice`` else 1. Each row segment is counted one offset after the other against the
+    neighbour row, a slice of the array (pairs whose neighbour lies outside the ROI land in a
+    row and column 0 that are dropped at the end; neighbours beyond the array are skipped).
+    3D slabs count into two tables each (:func:`_count_pairs`); per slice, into one.
     """
     nz, ny, nx = binned.shape
     n_off = offsets.shape[0]
-    reach = (np.abs(offsets[:, 0]).max(), np.abs(offsets[:, 1]).max(), np.abs(offsets[:, 2]).max())
-    flat = binned.ravel()
-    steps = (offsets[:, 0] * ny + offsets[:, 1]) * nx + offsets[:, 2]
     first, start, stop = row_segments(binned)
-    n_parts = _n_parts(nz, n_off * (n_bins + 1) ** 2 * 8, per_slice)
-    counts = np.zeros((n_parts, n_off, n_bins + 1, n_bins + 1), np.int64)
+    n_alt = 1 if per_slice else 2
+    n_parts = _n_parts(nz, n_alt * n_off * (n_bins + 1) ** 2 * 8, per_slice)
+    counts = np.zeros((n_parts, n_alt, n_off, n_bins + 1, n_bins + 1), np.int64)
     for part in prange(n_parts):
-        matrices = counts[part]
+        tables = counts[part]
         z0, z1 = _slab_bounds(nz, n_parts, part)
         for z in range(z0, z1):
             for y in range(ny):
                 r = z * ny + y
-                row_inside = reach[0] <= z < nz - reach[0] and reach[1] <= y < ny - reach[1]
+                row = binned[z, y]
                 for seg in range(first[r], first[r + 1]):
-                    for x in range(start[seg], stop[seg]):
-                        a = binned[z, y, x]
-                        if row_inside and reach[2] <= x < nx - reach[2]:
-                            p = r * nx + x
-                            for d in range(n_off):
-                                matrices[d, a, flat[p + steps[d]]] += 1
-                        else:
-                            for d in range(n_off):
-                                matrices[d, a, _neighbour(binned, z, y, x, offsets[d])] += 1
-    return np.ascontiguousarray(_sum_parts(counts, per_slice)[:, :, 1:, 1:])
+                    a, b = start[seg], stop[seg]
+                    for d in range(n_off):
+                        qz, qy, dx = z + offsets[d, 0], y + offsets[d, 1], offsets[d, 2]
+                        s, e = max(a, -dx), min(b, nx - dx)
+                        if 0 <= qz < nz and 0 <= qy < ny and s < e:
+                            _count_pairs(tables[0, d], tables[n_alt - 1, d], row[s:e],
+                                         binned[qz, qy, s + dx:e + dx])
+    for part in range(n_parts):
+        for alt in range(1, n_alt):
+            counts[part, 0] += counts[part, alt]
+    return np.ascontiguousarray(_sum_parts(counts[:, 0], per_slice)[:, :, 1:, 1:])
 
 
 @njit(cache=True, nogil=True)
@@ -379,65 +381,90 @@ def merge_zones_across(binned, seams, cuts, grey, size, min_dist, first_index): 
 
 
 @njit(cache=True, nogil=True)
-def _add_neighbour_sums(total, count, neighbours):  # pragma: no cover - compiled
-    """Sum of neighbour levels and number of ROI neighbours along a row segment (SIMD)."""
+def _add_window_sums(total, count, row, width):  # pragma: no cover - compiled
+    """Add the level sum and the number of ROI voxels of the ``width`` voxels of ``row`` from
+    position i on to ``total[i]`` and ``count[i]`` (SIMD over i)."""
+    if width == 3:
+        for i in range(total.shape[0]):
+            h0, h1, h2 = np.int32(row[i]), np.int32(row[i + 1]), np.int32(row[i + 2])
+            total[i] += h0 + h1 + h2
+            count[i] += np.int32(h0 != 0) + np.int32(h1 != 0) + np.int32(h2 != 0)
+        return
     for i in range(total.shape[0]):
-        h = neighbours[i]
-        total[i] += h
-        count[i] += h != 0
+        for k in range(width):
+            h = np.int32(row[i + k])
+            total[i] += h
+            count[i] += h != 0
 
 
 @njit(cache=True, nogil=True)
-def _add_dependent(dependence, levels, neighbours, alpha):  # pragma: no cover - compiled
-    """Count ROI neighbours with ``|h - g| <= alpha`` along a row segment (levels g > 0)."""
-    if alpha == 0:
+def _add_window_dependent(dependence, levels, row, width, alpha):  # pragma: no cover - compiled
+    """Add the number of ROI voxels with ``|h - g| <= alpha`` among the ``width`` voxels of
+    ``row`` from position i on to ``dependence[i]`` (``g = levels[i] > 0``)."""
+    if width == 3 and alpha == 0:
         for i in range(dependence.shape[0]):
-            dependence[i] += neighbours[i] == levels[i]
-    else:
-        for i in range(dependence.shape[0]):
-            h = neighbours[i]
-            gap = h - levels[i]
-            dependence[i] += (h != 0) & (gap <= alpha) & (-gap <= alpha)
+            g = levels[i]
+            dependence[i] += np.int32(row[i] == g) + np.int32(row[i + 1] == g) + np.int32(row[i + 2] == g)
+        return
+    for i in range(dependence.shape[0]):
+        g = np.int64(levels[i])
+        for k in range(width):
+            h = np.int64(row[i + k])  # signed: uint8 levels would wrap
+            dependence[i] += (h != 0) & (h - g <= alpha) & (g - h <= alpha)
 
 
 @njit(cache=True, nogil=True)
-def _neighbour_rows(binned, offsets, z, y, a, b, total, count, levels, alpha):  # pragma: no cover
-    """Accumulate over ``offsets`` for the row segment ``[a, b)`` of row (z, y): neighbour sums and
-    counts (NGTDM, when ``levels`` is empty) or dependences into ``total`` (NGLDM)."""
+def _neighbourhood_rows(  # pragma: no cover - compiled
+    binned, z, y, a, b, distance, per_slice, padded, total, count, alpha
+):
+    """Accumulate over the neighbourhood (Chebyshev ``distance``, in the slice when
+    ``per_slice``) of the row segment ``[a, b)`` of row (z, y), one pass per neighbour row over
+    windows of ``2 distance + 1`` voxels: level sums into ``total`` and ROI counts into
+    ``count`` (NGTDM, ``alpha < 0``), or dependences into ``total`` (NGLDM). The voxel itself
+    is included (the caller takes it out). ``padded``: scratch for rows that meet the array
+    edge (zeros beyond it).
+    """
     nz, ny, nx = binned.shape
-    for j in range(offsets.shape[0]):
-        qz, qy, dx = z + offsets[j, 0], y + offsets[j, 1], offsets[j, 2]
-        if qz < 0 or qz >= nz or qy < 0 or qy >= ny:
-            continue
-        s, e = max(a, -dx), min(b, nx - dx)
-        if s >= e:
-            continue
-        neighbours = binned[qz, qy, s + dx:e + dx]
-        if levels.size == 0:
-            _add_neighbour_sums(total[s:e], count[s:e], neighbours)
-        else:
-            _add_dependent(total[s:e], levels[s:e], neighbours, alpha)
+    width = 2 * distance + 1
+    n = b - a
+    lo, hi = a - distance, b + distance
+    reach_z = 0 if per_slice else distance
+    for qz in range(max(z - reach_z, 0), min(z + reach_z + 1, nz)):
+        for qy in range(max(y - distance, 0), min(y + distance + 1, ny)):
+            if lo >= 0 and hi <= nx:
+                row = binned[qz, qy, lo:hi]
+            else:
+                row = padded[:n + 2 * distance]
+                row[:] = 0
+                row[max(-lo, 0):min(hi, nx) - lo] = binned[qz, qy, max(lo, 0):min(hi, nx)]
+            if alpha < 0:
+                _add_window_sums(total[a:b], count[a:b], row, width)
+            else:
+                _add_window_dependent(total[a:b], binned[z, y, a:b], row, width, alpha)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def grey_tone_differences(binned, offsets, n_bins, per_slice):  # pragma: no cover - compiled
-    """NGTDM sums: ``s[g] = sum |g - mean of ROI neighbours|`` and ``n[g]`` voxel counts.
+def grey_tone_differences(binned, distance, n_bins, per_slice):  # pragma: no cover - compiled
+    """NGTDM sums: ``s[g] = sum |g - mean of ROI neighbours|`` and ``n[g]`` voxel counts, over the
+    neighbours within Chebyshev ``distance`` (in the slice when ``per_slice``).
 
-    Voxels whose neighbourhood holds no ROI voxel are left out (IBSI 1). The difference is
-    computed as ``|g * n_nb - sum_nb| / n_nb`` from exact integer sums, added in raster order
-    within each slice (``per_slice``) or each slab of :func:`_n_parts`, then slab by slab.
-    Returns float64 ``s`` and int64 ``n``, both ``(n_slabs, Ng)``.
+    Voxels whose neighbourhood holds no ROI voxel are left out (IBSI 1). A voxel of level g
+    with ``c`` ROI neighbours of level sum ``S`` adds the integer ``|g c - S|`` to cell (g, c)
+    of a table; ``s[g] = sum_c table[g, c] / c`` at the end. The sums are exact integers, so
+    the result does not depend on the split into slabs or threads. Returns float64 ``s`` and
+    int64 ``n``, both ``(n_slabs, Ng)``, one slab per slice when ``per_slice``.
     """
     nz, ny, nx = binned.shape
-    segments = row_segments(binned)
-    first, start, stop = segments
-    n_parts = _n_parts(nz, n_bins * 16, per_slice)
-    s = np.zeros((n_parts, n_bins), np.float64)
+    first, start, stop = row_segments(binned)
+    side = 2 * distance + 1
+    n_neighbours = (side if per_slice else side * side) * side - 1
+    n_parts = _n_parts(nz, n_bins * (n_neighbours + 2) * 8, per_slice)
+    differences = np.zeros((n_parts, n_bins, n_neighbours + 1), np.int64)
     n = np.zeros((n_parts, n_bins), np.int64)
-    no_levels = np.zeros(0, binned.dtype)
     for part in prange(n_parts):
         total = np.zeros(nx, np.int32)
         count = np.zeros(nx, np.int32)
+        padded = np.zeros(nx + 2 * distance, binned.dtype)
         z0, z1 = _slab_bounds(nz, n_parts, part)
         for z in range(z0, z1):
             for y in range(ny):
@@ -446,28 +473,36 @@ def grey_tone_differences(binned, offsets, n_bins, per_slice):  # pragma: no cov
                     a, b = start[seg], stop[seg]
                     total[a:b] = 0
                     count[a:b] = 0
-                    _neighbour_rows(binned, offsets, z, y, a, b, total, count, no_levels, 0)
+                    _neighbourhood_rows(binned, z, y, a, b, distance, per_slice, padded, total,
+                                        count, -1)
                     for x in range(a, b):
-                        g = binned[z, y, x]
-                        if count[x] > 0:
-                            s[part, g - 1] += abs(g * count[x] - total[x]) / count[x]
-                            n[part, g - 1] += 1
-    return _sum_parts(s, per_slice), _sum_parts(n, per_slice)
+                        g = np.int64(binned[z, y, x])
+                        c = count[x] - 1  # the voxel itself was counted
+                        differences[part, g - 1, c] += abs(g * c - (total[x] - g))
+                        n[part, g - 1] += c > 0
+    differences = _sum_parts(differences, per_slice)
+    s = np.zeros(differences.shape[:2], np.float64)
+    for c in range(1, n_neighbours + 1):
+        s += differences[:, :, c] / c
+    return s, _sum_parts(n, per_slice)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def dependence_counts(binned, offsets, n_bins, alpha, per_slice):  # pragma: no cover
-    """NGLDM counts: voxels of level g with k = 1 + #(ROI neighbours with |h - g| <= alpha).
+def dependence_counts(binned, distance, n_bins, alpha, per_slice):  # pragma: no cover
+    """NGLDM counts: voxels of level g with k = 1 + #(ROI neighbours within Chebyshev
+    ``distance``, in the slice when ``per_slice``, with ``|h - g| <= alpha``).
 
-    Returns int64 ``(n_slabs, Ng, n_offsets + 1)``; column k-1 holds dependence k.
+    Returns int64 ``(n_slabs, Ng, n_neighbours + 1)``; column k-1 holds dependence k.
     """
     nz, ny, nx = binned.shape
     first, start, stop = row_segments(binned)
-    n_parts = _n_parts(nz, n_bins * (offsets.shape[0] + 1) * 8, per_slice)
-    counts = np.zeros((n_parts, n_bins, offsets.shape[0] + 1), np.int64)
+    side = 2 * distance + 1
+    n_neighbours = (side if per_slice else side * side) * side - 1
+    n_parts = _n_parts(nz, n_bins * (n_neighbours + 1) * 8, per_slice)
+    counts = np.zeros((n_parts, n_bins, n_neighbours + 1), np.int64)
     for part in prange(n_parts):
         dependence = np.zeros(nx, np.int32)
-        unused = np.zeros(nx, np.int32)
+        padded = np.zeros(nx + 2 * distance, binned.dtype)
         z0, z1 = _slab_bounds(nz, n_parts, part)
         for z in range(z0, z1):
             for y in range(ny):
@@ -476,9 +511,10 @@ def dependence_counts(binned, offsets, n_bins, alpha, per_slice):  # pragma: no 
                 for seg in range(first[r], first[r + 1]):
                     a, b = start[seg], stop[seg]
                     dependence[a:b] = 0
-                    _neighbour_rows(binned, offsets, z, y, a, b, dependence, unused, row, alpha)
-                    for x in range(a, b):
-                        counts[part, row[x] - 1, dependence[x]] += 1
+                    _neighbourhood_rows(binned, z, y, a, b, distance, per_slice, padded,
+                                        dependence, dependence, alpha)
+                    for x in range(a, b):  # the voxel itself counted once: dependence k - 1
+                        counts[part, row[x] - 1, dependence[x] - 1] += 1
     return _sum_parts(counts, per_slice)
 
 

@@ -24,7 +24,6 @@ from ildrad.radiomics._texture_common import (
     checked_levels,
     mean_of_nonempty,
     nan_features,
-    neighbourhood_offsets,
     size_matrix_features,
 )
 from ildrad.radiomics.texture_settings import TextureSettings
@@ -69,9 +68,7 @@ def matrix(
 
 
 def _counts(levels: np.ndarray, n_bins: int, dimension: str, distance: int, coarseness: int):
-    in_plane = dimension != "3D"
-    offsets = neighbourhood_offsets(distance, in_plane)
-    counts = kernels.dependence_counts(levels, offsets, n_bins, coarseness, in_plane)
+    counts = kernels.dependence_counts(levels, distance, n_bins, coarseness, dimension != "3D")
     return SizeMatrix(counts, np.arange(1, counts.shape[-1] + 1))
 
 

@@ -23,7 +23,6 @@ from ildrad.radiomics._texture_common import (
     checked_levels,
     mean_of_nonempty,
     nan_features,
-    neighbourhood_offsets,
 )
 from ildrad.radiomics.texture_settings import TextureSettings
 
@@ -49,9 +48,7 @@ def matrix(
 
 
 def _sums(levels: np.ndarray, n_bins: int, dimension: str, distance: int):
-    in_plane = dimension != "3D"
-    offsets = neighbourhood_offsets(distance, in_plane)
-    return kernels.grey_tone_differences(levels, offsets, n_bins, in_plane)
+    return kernels.grey_tone_differences(levels, distance, n_bins, dimension != "3D")
 
 
 def feature_values(s: np.ndarray, n: np.ndarray) -> dict[str, np.ndarray]:

@@ -406,32 +406,56 @@ def _roi_range(picture, roi):  # noqa: ANN001, ANN202 - numba kernel
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _levels_in_box(picture, roi, edges):  # noqa: ANN001, ANN202 - numba kernel
-    """Grey levels (int32, 0 outside ``roi``) and the voxel count of each level, slices in
-    parallel (integer counts: the same whatever the thread count)."""
+def _levels_in_box(picture, roi, edges, levels):  # noqa: ANN001, ANN202 - numba kernel
+    """Write the grey levels into ``levels`` (0 outside ``roi``) and return the voxel count of
+    each level; slices in parallel (integer counts: the same whatever the thread count)."""
     nz, ny, nx = picture.shape
     low, width = float(edges[0]), float(edges[1] - edges[0])
-    levels = np.zeros((nz, ny, nx), np.int32)
     counts = np.zeros((nz, edges.size + 1), np.int64)
     for z in prange(nz):
         for y in range(ny):
             for x in range(nx):
+                k = 0
                 if roi[z, y, x]:
                     k = _bin_of(picture[z, y, x], edges, low, width)
-                    levels[z, y, x] = k
                     counts[z, k] += 1
-    return levels, counts.sum(axis=0)
+                levels[z, y, x] = k
+    return counts.sum(axis=0)
 
 
-def _crop(mask: np.ndarray, pad: int = 0) -> tuple[slice, slice, slice]:
-    """Bounding box of ``mask`` grown by ``pad`` voxels (clipped to the array)."""
-    present = [
-        np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != ax))) for ax in range(3)
-    ]
-    return tuple(  # type: ignore[return-value]
-        slice(max(int(p[0]) - pad, 0), min(int(p[-1]) + 1 + pad, n))
-        for p, n in zip(present, mask.shape, strict=True)
-    )
+def _binned_roi(picture: np.ndarray, roi: np.ndarray, edges: np.ndarray) -> _BinnedROI:
+    """The grey levels of ``roi`` in ``picture`` (uint8 when every level fits: a quarter of the
+    memory traffic of int32 for the texture kernels)."""
+    dtype = np.uint8 if edges.size < np.iinfo(np.uint8).max else np.int32
+    levels = np.empty(picture.shape, dtype)
+    by_level = _levels_in_box(picture, roi, edges, levels)
+    return _BinnedROI(levels, roi, by_level[: np.flatnonzero(by_level)[-1] + 1])
+
+
+def _box(low: np.ndarray, high: np.ndarray) -> tuple[slice, slice, slice]:
+    """The slices ``low[a]:high[a]`` of the three axes."""
+    return tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))  # type: ignore[return-value]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _label_bounds(mask, label):  # noqa: ANN001, ANN202 - numba kernel
+    """(z0, z1, y0, y1, x0, x1) of the voxels of ``mask`` equal to ``label`` (z0 = -1: none);
+    slices in parallel."""
+    nz, ny, nx = mask.shape
+    bounds = np.empty((nz, 4), np.int64)
+    for z in prange(nz):
+        y0, y1, x0, x1 = ny, -1, nx, -1
+        for y in range(ny):
+            for x in range(nx):
+                if mask[z, y, x] == label:
+                    y0, y1 = min(y0, y), y
+                    x0, x1 = min(x0, x), max(x1, x)
+        bounds[z] = y0, y1, x0, x1
+    present = np.flatnonzero(bounds[:, 1] >= 0)
+    if present.size == 0:
+        return -1, 0, 0, 0, 0, 0
+    return (present[0], present[-1] + 1, bounds[:, 0].min(), bounds[:, 1].max() + 1,
+            bounds[:, 2].min(), bounds[:, 3].max() + 1)
 
 
 # --- extraction -------------------------------------------------------------------------------
@@ -463,24 +487,28 @@ def extract_pyradiomics(
             f"{source}: image {image.shape} and mask {mask.shape} must be 3D and equal"
         )
     label = int(setting["label"])
-    shape_roi = np.asarray(mask) == label
-    if not shape_roi.any():
+    bounds = _label_bounds(np.asarray(mask), label)
+    if bounds[0] < 0:
         raise EmptyMaskError(f"{source}: no voxel has label {label}")
+    low, high = np.array(bounds[::2]), np.array(bounds[1::2])
+    shape_roi = np.asarray(mask[_box(low, high)]) == label
     if setting["normalize"]:
         image = _normalised(image, setting)
     if setting["preCrop"]:  # PyRadiomics filters the cropped image then
-        pre = _crop(shape_roi, int(setting["padDistance"]))
-        image, shape_roi = image[pre], shape_roi[pre]
-    box = _crop(shape_roi)
-    roi = shape_roi[box].copy()
+        pad = int(setting["padDistance"])
+        start = np.maximum(low - pad, 0)
+        image = image[_box(start, np.minimum(high + pad, mask.shape))]
+        low, high = low - start, high - start
+    box = _box(low, high)
+    roi = shape_roi
     if setting["resegmentRange"] is not None:
-        roi &= _resegment_range(np.asarray(image[box]), setting, source)
+        roi = shape_roi & _resegment_range(np.asarray(image[box]), setting, source)
         if not roi.any():
             raise EmptyMaskError(f"{source}: no voxel of label {label} left after resegmentRange")
     spacing_arr = np.asarray(spacing, np.float64)
     out: dict[str, float] = {}
     if "shape" in params.feature_classes:
-        computed = shape_features(shape_roi[box], spacing_arr)
+        computed = shape_features(shape_roi, spacing_arr)
         wanted = params.feature_classes["shape"]
         out.update({f"original_shape_{f}": float(computed[f]) for f in wanted})
     classes = {name: f for name, f in params.feature_classes.items() if name != "shape"}
@@ -563,14 +591,13 @@ def _class_features(
         raise InputError(
             f"{source}: the {image_name} image holds NaN or infinite values inside the ROI"
         )
-    values = picture[roi] if "firstorder" in classes or setting.get("binCount") is not None else None
-    edges = _bin_edges(lowest, highest, values, setting).astype(np.float64)  # exact comparisons
-    levels, by_level = _levels_in_box(picture, roi, edges)
-    binned = _BinnedROI(levels, roi, by_level[: np.flatnonzero(by_level)[-1] + 1])
+    values = picture[roi] if setting.get("binCount") is not None else None
+    binned = _binned_roi(picture, roi, _bin_edges(lowest, highest, values, setting).astype(np.float64))
     out: dict[str, float] = {}
     for name, wanted in classes.items():
         if name == "firstorder":
-            computed = firstorder_features(values, binned.by_level, spacing, setting)
+            distinct, counts = _roi_value_counts(picture, roi, lowest, highest)
+            computed = firstorder_features(distinct, counts, binned.by_level, spacing, setting)
         else:
             computed = _TEXTURE[name](binned, setting)
         out.update({f"{image_name}_{name}_{f}": float(computed[f]) for f in wanted})
@@ -592,19 +619,57 @@ def _resegment_range(picture: np.ndarray, setting: Mapping[str, Any], source: st
 # --- firstorder -------------------------------------------------------------------------------
 
 
+#: Integer pictures spanning fewer values than this are counted in the box (else gathered).
+_COUNTED_SPAN = 1 << 16
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _count_values_in_box(picture, roi, lowest, span):  # noqa: ANN001, ANN202 - numba kernel
+    """Number of ``roi`` voxels of each integer value ``lowest + k`` (k < ``span``) of
+    ``picture``; slabs of slices in parallel (integer counts: the same whatever the threads)."""
+    nz, ny, nx = picture.shape
+    n_slabs = min(nz, 16)
+    counts = np.zeros((n_slabs, span), np.int64)
+    for slab in prange(n_slabs):
+        for z in range(slab * nz // n_slabs, (slab + 1) * nz // n_slabs):
+            for y in range(ny):
+                for x in range(nx):
+                    if roi[z, y, x]:
+                        counts[slab, np.int64(picture[z, y, x]) - lowest] += 1
+    return counts.sum(axis=0)
+
+
+def _roi_value_counts(
+    picture: np.ndarray, roi: np.ndarray, lowest: Any, highest: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ROI values (ascending, float64) and their counts: integer pictures (CT) are
+    counted in the box without gathering the ROI; others by :func:`~ildrad.radiomics._moments.value_counts`."""
+    from ildrad.radiomics._moments import value_counts
+
+    if np.issubdtype(picture.dtype, np.integer) and int(highest) - int(lowest) < _COUNTED_SPAN:
+        counts = _count_values_in_box(picture, roi, int(lowest), int(highest) - int(lowest) + 1)
+        present = np.flatnonzero(counts)
+        return (present + int(lowest)).astype(np.float64), counts[present]
+    return value_counts(picture[roi])
+
+
 def firstorder_features(
-    values: np.ndarray, by_level: np.ndarray, spacing: np.ndarray, setting: Mapping[str, Any]
+    distinct: np.ndarray,
+    counts: np.ndarray,
+    by_level: np.ndarray,
+    spacing: np.ndarray,
+    setting: Mapping[str, Any],
 ) -> dict[str, float]:
-    """PyRadiomics ``firstorder`` of the ROI intensities ``values`` and the voxel count of each
-    of their grey levels ``by_level``
+    """PyRadiomics ``firstorder`` of the ROI intensities (the values ``distinct`` occurring
+    ``counts`` times) and the voxel count of each of their grey levels ``by_level``
     (the IBSI statistics of :mod:`ildrad.radiomics._moments`, kurtosis not in excess, plus the
     energies shifted by ``voxelArrayShift``)."""
-    from ildrad.radiomics._moments import distribution_features
+    from ildrad.radiomics._moments import counted_distribution_features, weighted_sum
 
-    stat = distribution_features(values, "stat")
-    n = values.size
-    shifted = values.astype(np.float64) + float(setting["voxelArrayShift"])
-    energy = float(np.sum(shifted * shifted))  # numpy's pairwise sum: no BLAS threads
+    stat = counted_distribution_features(distinct, counts, "stat")
+    n = int(counts.sum())
+    shifted = distinct + float(setting["voxelArrayShift"])
+    energy = weighted_sum(counts.astype(np.float64), shifted * shifted)
     p = by_level[by_level > 0] / n
     return {
         "Energy": energy,
@@ -807,12 +872,9 @@ def glszm_features(binned: _BinnedROI, setting: Mapping[str, Any]) -> dict[str, 
 def gldm_features(binned: _BinnedROI, setting: Mapping[str, Any]) -> dict[str, float]:
     """PyRadiomics GLDM: dependence ``1 + #{26 neighbours in the ROI with |i - j| <= gldm_a}``."""
     from ildrad.radiomics import _texture_kernels as kernels
-    from ildrad.radiomics._texture_common import neighbourhood_offsets
 
     present = binned.present
-    counts = kernels.dependence_counts(
-        binned.levels, neighbourhood_offsets(1, False), binned.n_g, int(setting["gldm_a"]), False
-    )
+    counts = kernels.dependence_counts(binned.levels, 1, binned.n_g, int(setting["gldm_a"]), False)
     counts = counts[:, present]
     sizes = np.arange(1, counts.shape[-1] + 1, dtype=np.float64)
     n_voxels = np.array([binned.n_voxels])
@@ -823,11 +885,8 @@ def gldm_features(binned: _BinnedROI, setting: Mapping[str, Any]) -> dict[str, f
 def ngtdm_features(binned: _BinnedROI, setting: Mapping[str, Any]) -> dict[str, float]:
     """PyRadiomics NGTDM: 26 neighbours in the ROI, voxels without one left out."""
     from ildrad.radiomics import _texture_kernels as kernels
-    from ildrad.radiomics._texture_common import neighbourhood_offsets
 
-    s, n = kernels.grey_tone_differences(
-        binned.levels, neighbourhood_offsets(1, False), binned.n_g, False
-    )
+    s, n = kernels.grey_tone_differences(binned.levels, 1, binned.n_g, False)
     s, n = s[0], n[0].astype(np.float64)
     present = n > 0
     s, n = s[present], n[present]
@@ -957,8 +1016,9 @@ def shape_features(roi: np.ndarray, spacing: np.ndarray) -> dict[str, float]:
 
 
 def warm_up() -> None:
-    """Compile the binning kernels (numba cache) for the image types PyRadiomics produces:
-    integer CT, float32 (LoG, Gradient) and float64 (Wavelet) maps."""
+    """Compile the kernels (numba cache) of a PyRadiomics extraction: the binning kernels for
+    the image types PyRadiomics produces (integer CT, float32 LoG and Gradient, float64 Wavelet
+    maps), the bounding box for the usual mask types, and every class on uint8 grey levels."""
     setting = {"binWidth": 25.0, "binCount": None}
     roi = np.ones((1, 1, 3), np.bool_)
     for dtype in (np.int16, np.uint16, np.int32, np.float32, np.float64):
@@ -966,4 +1026,13 @@ def warm_up() -> None:
         pyradiomics_bin_levels(values, setting)
         picture = values.reshape(roi.shape)
         _, lowest, highest = _roi_range(picture, roi)
-        _levels_in_box(picture, roi, _bin_edges(lowest, highest, values, setting).astype(np.float64))
+        _binned_roi(picture, roi, _bin_edges(lowest, highest, values, setting).astype(np.float64))
+        _roi_value_counts(picture, roi, lowest, highest)
+    image = (np.arange(120).reshape(4, 5, 6) * 7 % 97).astype(np.int16)
+    for dtype in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.int64, np.float32, np.float64, np.bool_):
+        mask = np.zeros(image.shape, dtype)
+        mask[1:3, 1:4, 1:5] = 1
+        _label_bounds(mask, 1)
+    params = params_from_mapping({"setting": {"binWidth": 25, "label": 1},
+                                  "featureClass": {name: None for name in FEATURE_CLASSES}})
+    extract_pyradiomics(image, mask.astype(np.uint8), (1.0, 1.0, 1.0), params)
