@@ -128,11 +128,13 @@ def _count_pairs(first_table, second_table, levels, neighbours):  # pragma: no c
     """Add the (level, neighbour level) pairs of a row segment, even and odd positions into
     two tables, so that consecutive increments of a uniform region never wait on each other."""
     n = levels.shape[0]
-    for i in range(0, n - 1, 2):
+    i = 0
+    while i + 1 < n:
         first_table[levels[i], neighbours[i]] += 1
         second_table[levels[i + 1], neighbours[i + 1]] += 1
-    if n % 2:
-        first_table[levels[n - 1], neighbours[n - 1]] += 1
+        i += 2
+    if i < n:
+        first_table[levels[i], neighbours[i]] += 1
 
 
 @njit(cache=True, nogil=True, parallel=True)
