@@ -13,7 +13,7 @@ import pytest
 import SimpleITK as sitk
 from scipy import ndimage
 
-from ildrad.errors import ConfigError, EmptyMaskError
+from ildrad.errors import ConfigError, EmptyMaskError, InputError
 from ildrad.radiomics import pyradiomics_compat as compat
 from ildrad.radiomics._morphology_kernels import CUBE_CORNERS
 
@@ -69,6 +69,8 @@ SMALL_CASES = [
     (np.int16, (3.0, 0.6, 0.6), {"binWidth": 10, "resegmentRange": [-900, -500]}),
     (np.float64, (1.5, 0.9, 0.9), {"binWidth": 0.5, "normalize": True, "normalizeScale": 2,
                                    "removeOutliers": 2.5}),
+    # over 255 grey levels (int32 levels instead of uint8) and PyRadiomics' pre-crop
+    (np.int16, (1.0, 0.8, 0.8), {"binWidth": 1, "preCrop": True}),
 ]
 
 
@@ -165,3 +167,28 @@ def test_empty_label_is_an_error():
     mask[1:3, 1:3, 1:3] = 2
     with pytest.raises(EmptyMaskError):
         compat.extract_pyradiomics(image, mask, (1, 1, 1), compat.params_from_mapping({}))
+
+
+def test_label_outside_the_mask_type_is_an_empty_mask():
+    image = np.zeros((4, 4, 4), np.int16)
+    mask = np.ones((4, 4, 4), np.uint8)
+    params = compat.params_from_mapping({"setting": {"label": 257}})  # 257 would wrap to 1 in uint8
+    with pytest.raises(EmptyMaskError, match="label 257"):
+        compat.extract_pyradiomics(image, mask, (1, 1, 1), params)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_infinity_inside_the_roi_is_an_error_and_outside_it_is_ignored(bad):
+    image = _textured_image((6, 8, 8), 5, np.float32)
+    mask = np.zeros(image.shape, np.uint8)
+    mask[1:5, 2:6, 2:6] = 1
+    mask[1, 2, 2] = 0  # a voxel inside the ROI's box, outside the ROI
+    params = compat.params_from_mapping({"featureClass": {"firstorder": None, "glcm": None}})
+    outside = image.copy()
+    outside[0, 0, 0] = outside[1, 2, 2] = bad
+    assert compat.extract_pyradiomics(outside, mask, (1, 1, 1), params) == \
+        compat.extract_pyradiomics(image, mask, (1, 1, 1), params)
+    inside = image.copy()
+    inside[2, 3, 3] = bad
+    with pytest.raises(InputError, match="NaN or infinite values inside the ROI"):
+        compat.extract_pyradiomics(inside, mask, (1, 1, 1), params)
