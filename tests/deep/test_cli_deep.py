@@ -80,6 +80,11 @@ def test_pretrain_train_predict_gradcam_evaluate_report(deep_workspace) -> None:
     assert main(["deep", "gradcam", str(model_dir), str(ws), "--scan", key]) == 0
     png = model_dir / "gradcam" / f"{key}_mortality_3y.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a picture drawn by an older Grad-CAM method (marked in gradcam/method.json) is drawn again
+    (model_dir / "gradcam" / "method.json").write_text('{"version": 1}')
+    png.write_bytes(b"stale")
+    assert main(["deep", "gradcam", str(model_dir), str(ws), "--scan", key]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     results = ws / "results"
     assert main(["-q", "evaluate", str(ws), "--models", str(model_dir / "mortality_3y"), "--out", str(results),

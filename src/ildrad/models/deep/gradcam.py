@@ -26,6 +26,7 @@ report calls it), with the map restricted to the scan's stored lung mask.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,9 @@ from ildrad.models.deep.heads import RiskModel
 __all__ = ["GRADCAM_DIR", "TARGET_LAYERS", "grad_cam", "save_overlay_png", "scan_pictures", "target_layer"]
 
 GRADCAM_DIR = "gradcam"
+#: Written to ``gradcam/method.json``; pictures made by another method (before version 2 the maps
+#: were inverted and taken at the 1/8 stage) are drawn again instead of reused.
+METHOD = {"version": 2, "stage": "1/4 of the input", "kept_in": "lung mask"}
 #: Feature stage at 1/4 of the input size per architecture family (module names in
 #: :class:`RiskModel`).
 TARGET_LAYERS = {
@@ -122,7 +126,8 @@ def scan_pictures(model_dir: str | Path, workspace: str | Path, scan_keys: list[
                   target: str | None = None) -> list[Path]:
     """Grad-CAM PNGs of ``scan_keys`` (those with a lung mask) by the final network of the deep
     model folder ``model_dir`` for ``target`` (default ``mortality_3y`` when trained, else the
-    middle horizon); existing pictures are reused. Returns the picture paths."""
+    middle horizon); existing pictures of the current :data:`METHOD` are reused. Returns the
+    picture paths."""
     from ildrad.errors import InputError
     from ildrad.models.deep.inputs import build_cache, load_inputs, stored_input_lung_masks
     from ildrad.models.deep.workflow import load_final_model
@@ -132,6 +137,12 @@ def scan_pictures(model_dir: str | Path, workspace: str | Path, scan_keys: list[
     if target not in targets:
         raise InputError(f"{model_dir}: the deep model has no target '{target}' (it has {', '.join(targets)})")
     folder = Path(model_dir) / GRADCAM_DIR
+    method = folder / "method.json"
+    if not (method.is_file() and json.loads(method.read_text()) == METHOD):
+        for stale in folder.glob("*.png"):  # drawn by an older method
+            stale.unlink()
+        folder.mkdir(parents=True, exist_ok=True)
+        method.write_text(json.dumps(METHOD))
     paths = {k: folder / f"{k}_{target}.png" for k in scan_keys}
     todo = [k for k, path in paths.items() if not path.is_file()]
     if todo:
