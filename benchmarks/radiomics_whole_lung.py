@@ -3,14 +3,17 @@
 Run by hand (not a test)::
 
     .venv/bin/python benchmarks/radiomics_whole_lung.py [--size full|small|tiny] [--seed 3]
+        [--ct CT.nii.gz --mask lungs.nii.gz]
         [--runs 3] [--process-runs 3] [--spacing native,1mm] [--families firstorder,shape,...]
         [--pictologics-python /path/to/python3.12]
 
 Input: a synthetic chest CT (:func:`ildrad.synth.phantom.make_chest_ct`; ``full`` is
 512 x 512 x 300 at 0.70 x 0.70 x 1 mm) and its whole-lung truth mask (both lungs, one label),
-written once as NIfTI to a temporary folder; the "1mm" case is the same CT and mask resampled
-by SimpleITK to 1 mm isotropic (linear for the CT, rounded to integers; nearest neighbour for
-the mask), written as NIfTI too, so both tools read the very same files.
+written once as NIfTI to a temporary folder, or a real CT and its lung mask (``--ct CT.nii.gz
+--mask lungs.nii.gz``; a right/left mask such as ``ildrad segment``'s is merged into one
+label); the "1mm" case is the same CT and mask resampled by SimpleITK to 1 mm isotropic
+(linear for the CT, rounded to integers; nearest neighbour for the mask), written as NIfTI
+too, so every tool reads the very same files.
 
 Configuration, PyRadiomics style: original image, binWidth 25, the classes firstorder, shape,
 glcm, glrlm, glszm, gldm, ngtdm. ildrad runs its PyRadiomics-compatible mode
@@ -62,9 +65,8 @@ NOISE_S = 0.05
 
 
 def make_inputs(size: str, seed: int, folder: Path, spacings: list[str]) -> dict[str, tuple[Path, Path]]:
-    """Write the CT and whole-lung mask (and their 1 mm versions) as NIfTI; return the paths."""
-    import SimpleITK as sitk
-
+    """Write the synthetic CT and its whole-lung mask as NIfTI (once per ``folder``); return
+    the paths of :func:`prepare_inputs`."""
     from ildrad.image import Mask
     from ildrad.io.volume_files import write_image, write_mask
     from ildrad.synth.phantom import PhantomSpec, make_chest_ct
@@ -77,16 +79,32 @@ def make_inputs(size: str, seed: int, folder: Path, spacings: list[str]) -> dict
         ct = scan.ct
         write_image(type(ct)(np.round(ct.array).astype(np.float32), ct.grid, ct.modality, ct.unit, {}), ct_path)
         write_mask(whole, mask_path)
+    return prepare_inputs(ct_path, mask_path, folder, spacings)
+
+
+def prepare_inputs(ct_path: Path, mask_path: Path, folder: Path, spacings: list[str]) -> dict[str, tuple[Path, Path]]:
+    """The inputs of each spacing: ``native`` is the CT as given with its mask as one label (1 =
+    every non-zero voxel: a right/left lung mask becomes a whole-lung mask, written to
+    ``folder`` when it had other labels); ``1mm`` both resampled by SimpleITK to 1 mm isotropic
+    (linear for the CT, rounded to integers; nearest neighbour for the mask), written as NIfTI
+    too, so every tool reads the very same files."""
+    import SimpleITK as sitk
+
     image, mask = sitk.ReadImage(str(ct_path)), sitk.ReadImage(str(mask_path))
+    labels = sitk.GetArrayViewFromImage(mask)
+    if set(np.unique(labels).tolist()) - {0, 1}:
+        mask = sitk.Cast(mask != 0, sitk.sitkUInt8)
+        mask_path = folder / "whole_lung_mask.nii.gz"
+        sitk.WriteImage(mask, str(mask_path))
     n_voxels = int(sitk.GetArrayViewFromImage(mask).astype(bool).sum())
     litres = n_voxels * float(np.prod(mask.GetSpacing())) / 1e6
-    print(f"CT {image.GetSize()} (x, y, z) at {tuple(round(s, 4) for s in image.GetSpacing())} mm; "
-          f"lungs {n_voxels} voxels, {litres:.2f} L")
+    print(f"CT {image.GetSize()} (x, y, z) at {tuple(round(s, 4) for s in image.GetSpacing())} mm, "
+          f"{image.GetPixelIDTypeAsString()}; lungs {n_voxels} voxels, {litres:.2f} L")
     inputs: dict[str, tuple[Path, Path]] = {}
     if "native" in spacings:
         inputs["native"] = (ct_path, mask_path)
     if "1mm" in spacings:
-        paths = (folder / "ct_1mm.nii.gz", folder / "lungs_1mm.nii.gz")
+        paths = tuple(folder / f"{path.name.split('.')[0]}_1mm.nii.gz" for path in (ct_path, mask_path))
         if not (paths[0].exists() and paths[1].exists()):
             spacing = (1.0, 1.0, 1.0)
             size_1mm = [int(round(n * s)) for n, s in zip(image.GetSize(), image.GetSpacing())]
@@ -353,7 +371,13 @@ def main() -> None:
                         help="skip PyRadiomics (its shape family takes minutes per run on full size)")
     parser.add_argument("--inputs-dir", type=Path, default=None,
                         help="keep the NIfTI inputs here and reuse them in later runs")
+    parser.add_argument("--ct", type=Path, default=None,
+                        help="a real CT (NIfTI/NRRD) instead of the synthetic one; needs --mask")
+    parser.add_argument("--mask", type=Path, default=None,
+                        help="its lung mask (every non-zero label counts as lung)")
     args = parser.parse_args()
+    if (args.ct is None) != (args.mask is None):
+        parser.error("--ct and --mask go together")
     families = [f for f in args.families.split(",") if f]
     print(_pictologics_note(args.pictologics_python))
     print(f"load average at start: {' '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs")
@@ -362,9 +386,13 @@ def main() -> None:
         folder = Path(tmp)
         inputs_dir = args.inputs_dir or folder
         inputs_dir.mkdir(parents=True, exist_ok=True)
-        inputs = make_inputs(args.size, args.seed, inputs_dir, args.spacing.split(","))
+        spacings = args.spacing.split(",")
+        if args.ct is not None:
+            inputs, subject = prepare_inputs(args.ct, args.mask, inputs_dir, spacings), args.ct.name
+        else:
+            inputs, subject = make_inputs(args.size, args.seed, inputs_dir, spacings), f"{args.size} phantom"
         for label, (ct, mask) in inputs.items():
-            print(f"\n== {args.size} phantom, {label} spacing: extraction per family, in memory "
+            print(f"\n== {subject}, {label} spacing: extraction per family, in memory "
                   f"(min of {args.runs}) ==")
             times = time_families(ct, mask, args.runs, families, with_pyradiomics, args.pyradiomics_runs)
             if args.pictologics_python:

@@ -192,3 +192,19 @@ def test_nan_or_infinity_inside_the_roi_is_an_error_and_outside_it_is_ignored(ba
     inside[2, 3, 3] = bad
     with pytest.raises(InputError, match="NaN or infinite values inside the ROI"):
         compat.extract_pyradiomics(inside, mask, (1, 1, 1), params)
+
+
+def test_ct_stored_as_floats_gives_the_features_of_its_integers():
+    # counted in the box when every ROI value is an integer (CT written as float32), gathered
+    # and sorted when one is not: the same firstorder either way
+    image = np.round(_textured_image((10, 14, 12), 6, np.float64))
+    mask = _ellipsoid(image.shape, (4, 6, 5), holes=0.1, seed=7)
+    params = compat.params_from_mapping({"featureClass": {"firstorder": None, "glcm": None}})
+    as_int = compat.extract_pyradiomics(image.astype(np.int16), mask, (1, 1, 1), params)
+    assert compat.extract_pyradiomics(image.astype(np.float32), mask, (1, 1, 1), params) == as_int
+    one_fraction = image.copy()
+    one_fraction[5, 7, 6] += 0.5  # inside the ROI: no longer all integers
+    assert mask[5, 7, 6]
+    mixed = compat.extract_pyradiomics(one_fraction, mask, (1, 1, 1), params)
+    _assert_agree(mixed, _pyradiomics(one_fraction, mask, (1, 1, 1),
+                                      {"featureClass": {"firstorder": None, "glcm": None}}))

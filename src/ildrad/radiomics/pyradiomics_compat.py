@@ -625,31 +625,41 @@ _COUNTED_SPAN = 1 << 16
 
 @njit(cache=True, nogil=True, parallel=True)
 def _count_values_in_box(picture, roi, lowest, span):  # noqa: ANN001, ANN202 - numba kernel
-    """Number of ``roi`` voxels of each integer value ``lowest + k`` (k < ``span``) of
-    ``picture``; slabs of slices in parallel (integer counts: the same whatever the threads)."""
+    """(all integers, number of ``roi`` voxels of each value ``lowest + k``, k < ``span``) of
+    ``picture`` (integers, or floats holding integers such as CT written as float32); slabs of
+    slices in parallel (integer counts: the same whatever the threads)."""
     nz, ny, nx = picture.shape
     n_slabs = min(nz, 16)
     counts = np.zeros((n_slabs, span), np.int64)
+    integral = np.ones(n_slabs, np.bool_)
     for slab in prange(n_slabs):
         for z in range(slab * nz // n_slabs, (slab + 1) * nz // n_slabs):
             for y in range(ny):
                 for x in range(nx):
                     if roi[z, y, x]:
-                        counts[slab, np.int64(picture[z, y, x]) - lowest] += 1
-    return counts.sum(axis=0)
+                        v = picture[z, y, x]
+                        k = np.int64(v) - lowest
+                        if k != v - lowest or k >= span:
+                            integral[slab] = False
+                        else:
+                            counts[slab, k] += 1
+    return integral.all(), counts.sum(axis=0)
 
 
 def _roi_value_counts(
     picture: np.ndarray, roi: np.ndarray, lowest: Any, highest: Any
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct ROI values (ascending, float64) and their counts: integer pictures (CT) are
-    counted in the box without gathering the ROI; others by :func:`~ildrad.radiomics._moments.value_counts`."""
+    """Distinct ROI values (ascending, float64) and their counts: integer values (CT, also when
+    stored as floats) are counted in the box without gathering the ROI; others by
+    :func:`~ildrad.radiomics._moments.value_counts`."""
     from ildrad.radiomics._moments import value_counts
 
-    if np.issubdtype(picture.dtype, np.integer) and int(highest) - int(lowest) < _COUNTED_SPAN:
-        counts = _count_values_in_box(picture, roi, int(lowest), int(highest) - int(lowest) + 1)
-        present = np.flatnonzero(counts)
-        return (present + int(lowest)).astype(np.float64), counts[present]
+    if float(lowest).is_integer() and float(highest) - float(lowest) < _COUNTED_SPAN:
+        start = int(lowest)
+        integral, counts = _count_values_in_box(picture, roi, start, int(float(highest) - start) + 1)
+        if integral:
+            present = np.flatnonzero(counts)
+            return (present + start).astype(np.float64), counts[present]
     return value_counts(picture[roi])
 
 
