@@ -266,27 +266,31 @@ def zone_records(
         cuts = [slab * nz // n_slabs for slab in range(n_slabs + 1)]
         bounds = list(zip(cuts[:-1], cuts[1:], strict=True))
 
-    def label(bound: tuple[int, int]) -> tuple[np.ndarray, int]:
-        part = levels[bound[0]:bound[1]]
+    def label(bound: tuple[int, int]) -> tuple[tuple[np.ndarray, np.ndarray], int, tuple[np.ndarray, ...]]:
+        """Zone labels of the slab's first and last slices, number of zones, zone records."""
+        z0, z1 = bound
+        part = levels[z0:z1]
         connectivity = 8 if in_plane else 26
         picture = part[0] if in_plane else part
         labels, n = cc3d.connected_components(
             picture, connectivity=connectivity, return_N=True, out_dtype=np.uint32
         )
-        return labels.reshape(part.shape), int(n)
+        labels = labels.reshape(part.shape)
+        part_dist = dist if dist.size == 1 else dist[z0:z1]
+        record = kernels.zone_statistics(labels, part, part_dist, int(n), z0)
+        return (labels[0].copy(), labels[-1].copy()), int(n), record
 
     with ThreadPoolExecutor(min(len(bounds), filter_threads())) as pool:
         labelled = list(pool.map(label, bounds))
     records, firsts, n_zones = [], [], 0
-    for (z0, z1), (part, n) in zip(bounds, labelled, strict=True):
-        part_dist = dist if dist.size == 1 else dist[z0:z1]
-        records.append(kernels.zone_statistics(part, levels[z0:z1], part_dist, n, z0))
+    for _, n, record in labelled:
+        records.append(record)
         firsts.append(n_zones)
         n_zones += n
     grey, size, min_dist, first = (np.concatenate(column) for column in zip(*records, strict=True))
     if not in_plane and len(bounds) > 1:  # global labels of the two slices at each cut
         seams = np.stack([
-            np.stack([labelled[k - 1][0][-1] + np.uint32(firsts[k - 1]), labelled[k][0][0] + np.uint32(firsts[k])])
+            np.stack([labelled[k - 1][0][1] + np.uint32(firsts[k - 1]), labelled[k][0][0] + np.uint32(firsts[k])])
             for k in range(1, len(bounds))
         ])
         cuts = np.array([z0 for z0, _ in bounds[1:]], np.int64)
