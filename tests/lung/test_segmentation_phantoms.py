@@ -79,26 +79,29 @@ def test_small_phantom_dense_disease_keeps_the_dice_bar() -> None:
         assert overlap >= 0.97, f"lung {label}: Dice {overlap:.4f}"
 
 
-#: Cases of 30 % extent or more, each with its measured gap to the full bar (Dice >= 0.97 per
-#: lung and HD95 < 3 mm): consolidation against the liver, spleen, heart and paravertebral
+#: Cases of 30 % extent or more against the full bar (Dice >= 0.97 per lung and HD95 < 3 mm);
+#: those that fall short are xfail with their measured figures. The main remaining error:
+#: consolidation against the liver, spleen, heart and paravertebral
 #: muscle has the density of those organs and no rib behind it. Bumps of it on the lung base
 #: are recovered (ildrad.lung.diaphragm), uniform layers and the mediastinal side are not, nor
 #: a one-voxel fringe of honeycomb walls at the pleura (on the 3.75 mm grid HD95 < 3 mm needs
 #: over 95 % of surface voxels exact); they run and turn green when fixed.
 _GAP = "known gap (consolidation against diaphragm / mediastinum, no edge, no rib): "
 DENSE_CASES = [
-    pytest.param(dict(size="small", ild_extent=0.4), marks=pytest.mark.xfail(
-        reason=_GAP + "Dice 0.982 / 0.981, HD95 3.14 / 2.82 mm", strict=False)),
+    # meets the bar (fat kept out of dense additions, 8 mm closing): Dice 0.983 / 0.981,
+    # HD95 2.82 / 2.82 mm, with little to spare (4604 / 4693 surface voxels 3 mm or more off,
+    # 4667 / 4767 allowed)
+    dict(size="small", ild_extent=0.4),
     pytest.param(dict(size="tiny", ild_extent=0.3, coverage="cut_apex"), marks=pytest.mark.xfail(
         reason=_GAP + "Dice 0.978 / 0.978, HD95 5.3 / 3.75 mm", strict=False)),
     pytest.param(dict(size="tiny", ild_extent=0.6, kernel="sharp"), marks=pytest.mark.xfail(
         reason=_GAP + "Dice 0.970 / 0.965, HD95 6.0 / 6.0 mm", strict=False)),
     pytest.param(dict(size="tiny", ild_extent=0.3, position="prone", noise_hu=40.0), marks=pytest.mark.xfail(
         reason=_GAP + "Dice 0.978 / 0.968, HD95 5.3 / 7.1 mm", strict=False)),
-    # meets the bar since the surface smoothing: Dice 0.985 / 0.984, HD95 2.81 / 2.81 mm
+    # meets the bar since the surface smoothing: Dice 0.986 / 0.986, HD95 2.44 / 2.44 mm
     dict(size="small", ild_extent=0.3, kernel="sharp", noise_hu=40.0),
     pytest.param(dict(size="small", ild_extent=0.6), marks=pytest.mark.xfail(
-        reason=_GAP + "Dice 0.978 / 0.977, HD95 4.2 / 3.7 mm", strict=False)),
+        reason=_GAP + "Dice 0.978 / 0.976, HD95 4.2 / 3.7 mm", strict=False)),
 ]
 
 

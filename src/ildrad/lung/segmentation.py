@@ -12,7 +12,7 @@ Pipeline (classical image processing, no learned weights):
 5. Right / left split by patient side, even where the lungs touch (:mod:`ildrad.lung.split`).
 6. Vessels and airways inside the lung: axial hole filling per lung.
 7. Dense subpleural disease between the aerated lung and the ribs is added
-   (:mod:`ildrad.lung.periphery`), and a 3D closing (ball of 7.5 mm) takes in dense patches
+   (:mod:`ildrad.lung.periphery`), and a 3D closing (ball of 8 mm) takes in dense patches
    inside the envelope;
    dense basal disease on the diaphragm, below a smooth surface rolled under the lung's base,
    is added (:mod:`ildrad.lung.diaphragm`).
@@ -68,8 +68,13 @@ _GAS_LOW_FRACTION = 0.5
 _DISEASE_HU = -150.0
 #: Soft tissue of the chest wall and mediastinum (muscle, unenhanced blood), HU.
 _WALL_HU = 40.0
+#: Chest-wall and extrapleural fat (HU): never added as dense disease (see :func:`_fat`).
+_FAT_HU = (-200.0, -40.0)
+#: ... on grids whose voxels are at most this large (mm); coarser voxels straddling lung and
+#: soft tissue read in the fat range by partial volume.
+_FAT_VOXEL_MM = 2.5
 #: Radius (mm) of the ball closing each lung on the coarse grid: see :func:`_close_per_label`.
-_CLOSING_MM = 7.5
+_CLOSING_MM = 8.0
 #: Smoothing of the final lung surface (mm): see :func:`_smooth_surface`.
 _SURFACE_SIGMA_MM = 1.5
 
@@ -345,6 +350,7 @@ def _refine_full_resolution(
         threshold_c = _boundary_threshold(hu_c[box_c], aerated[box_c] > 0, settings.boundary_threshold_hu)
         below = hu < upsample_nearest(threshold_c, sub)
         not_tissue = hu < _DISEASE_HU
+        fat = _fat(hu) if max(ct.spacing) <= _FAT_VOXEL_MM else np.zeros_like(not_tissue)
         del hu
         inner_c = ndimage.binary_erosion(aer_c, structure)
         inner = upsample_nearest(inner_c, sub)
@@ -356,7 +362,10 @@ def _refine_full_resolution(
         allowed = upsample_fraction(region_c, sub) >= 0.5
         dense_c = region_c & ~aer_c
         if dense_c.any():
-            lung |= upsample_nearest(ndimage.binary_dilation(dense_c, structure), sub) & allowed
+            dense = upsample_nearest(ndimage.binary_dilation(dense_c, structure), sub)
+            lung |= dense & allowed & ~fat
+            del dense
+        del fat
         airway_full = upsample_nearest(airways[box_c], sub)
         lung &= ~airway_full
         lung = _largest_parts(lung)
@@ -381,6 +390,14 @@ def _smooth_surface(mask: np.ndarray, spacing: tuple[float, float, float]) -> np
     """
     sigma = [_SURFACE_SIGMA_MM / v for v in spacing]
     return ndimage.gaussian_filter(mask.astype(np.float32), sigma=sigma, mode="nearest") > 0.5
+
+
+def _fat(hu: np.ndarray) -> np.ndarray:
+    """Fat (``_FAT_HU``): extrapleural and chest-wall fat lies between the pleura and the ribs,
+    pericardial fat against the heart. Consolidation and fibrosis are soft tissue and ground
+    glass is below this range, so where dense disease is added at full resolution, voxels in
+    it stay out."""
+    return (hu > _FAT_HU[0]) & (hu < _FAT_HU[1])
 
 
 def _full_box(region: np.ndarray, coarse: CoarseGrid) -> tuple[tuple[slice, ...], tuple[slice, ...], CoarseGrid]:
