@@ -6,6 +6,7 @@ Imports only numpy/scipy/SimpleITK/scikit-image (never torch, dask or scikit-sur
 from __future__ import annotations
 
 import csv
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -55,16 +56,18 @@ def extract_command(
         write_feature_row(features, out)
         typer.echo(f"{len(features)} features: wrote {out}")
         return
-    # Imported only here: the configuration imports every stage's settings module.
-    from ildrad.config import load_config
-    from ildrad.image import assert_same_grid
     from ildrad.io.volume_files import read_image, read_mask
-    from ildrad.radiomics.extractor import extract
-    from ildrad.radiomics.names import to_pyradiomics
 
-    settings = load_config(config)
-    picture = read_image(image)
-    roi = read_mask(mask)
+    with ThreadPoolExecutor(2) as pool:  # the files are read while the modules load
+        reading = pool.submit(read_image, image), pool.submit(read_mask, mask)
+        # Imported only here: the configuration imports every stage's settings module.
+        from ildrad.config import load_config
+        from ildrad.image import assert_same_grid
+        from ildrad.radiomics.extractor import extract
+        from ildrad.radiomics.names import to_pyradiomics
+
+        settings = load_config(config)
+        picture, roi = (read.result() for read in reading)
     try:
         assert_same_grid(roi, picture, f"mask '{mask}' and image '{image}'")
     except GridMismatchError as err:
@@ -87,16 +90,19 @@ def _pyradiomics_features(image: Path, mask: Path, params_file: Path, label: int
     import SimpleITK as sitk
 
     from ildrad.errors import GridMismatchError, InputError
-    from ildrad.radiomics.pyradiomics_compat import extract_pyradiomics, read_params
 
-    params = read_params(params_file)
+    with ThreadPoolExecutor(2) as pool:  # the files are read while numba loads its kernels
+        reading = pool.submit(sitk.ReadImage, str(image)), pool.submit(sitk.ReadImage, str(mask))
+        from ildrad.radiomics.pyradiomics_compat import extract_pyradiomics, load_kernels, read_params
+
+        params = read_params(params_file)
+        load_kernels()
+        try:
+            picture, roi = (read.result() for read in reading)
+        except RuntimeError as err:
+            raise InputError(f"cannot read '{image}' or '{mask}': {err}") from err
     if label is not None:
         params = dataclasses.replace(params, setting={**params.setting, "label": label})
-    try:
-        picture = sitk.ReadImage(str(image))
-        roi = sitk.ReadImage(str(mask))
-    except RuntimeError as err:
-        raise InputError(f"cannot read '{image}' or '{mask}': {err}") from err
     if picture.GetDimension() != 3 or roi.GetDimension() != 3:
         raise InputError(f"'{image}' and '{mask}' must be 3D volumes")
     tolerance = params.setting["geometryTolerance"] or 1e-6

@@ -57,6 +57,7 @@ __all__ = [
     "FEATURE_CLASSES",
     "PyRadiomicsParams",
     "extract_pyradiomics",
+    "load_kernels",
     "pyradiomics_bin_levels",
     "read_params",
     "shape_features",
@@ -1023,6 +1024,12 @@ def shape_features(roi: np.ndarray, spacing: np.ndarray) -> dict[str, float]:
         "Elongation": np.sqrt(eig[1] / eig[2]) if eig[1] >= 0 and eig[2] > 0 else np.nan,
         "Flatness": np.sqrt(eig[0] / eig[2]) if eig[0] >= 0 and eig[2] > 0 else np.nan,
     }
+
+
+def load_kernels() -> None:
+    """Load numba's compiler target and a cached kernel (about a second of start-up, mostly
+    holding the GIL): called while the input files are read in other threads."""
+    _label_bounds(np.zeros((1, 1, 1), np.uint8), 1)
 
 
 def warm_up() -> None:
