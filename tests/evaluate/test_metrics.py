@@ -114,3 +114,14 @@ def test_fast_auc_and_average_precision_equal_scikit_learn(weighted):
     assert average_precision(y, risk, w) == pytest.approx(
         average_precision_score(y, risk, sample_weight=w), rel=1e-12
     )
+
+
+def test_repeat_mean_skips_undefined_repeats_and_is_nan_without_warning_when_all_are() -> None:
+    import warnings
+
+    from ildrad.evaluate.evaluation import _mean_of_defined
+
+    assert _mean_of_defined([0.6, float("nan"), 0.8]) == pytest.approx(0.7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(_mean_of_defined([float("nan"), float("nan")]))

@@ -150,7 +150,15 @@ def _per_repeat(arrays: _Arrays, rows: np.ndarray, one: callable) -> dict[tuple[
         subset = rows[arrays.repeat[rows] == r]
         for key, value in one(subset).items():
             collected.setdefault(key, []).append(value)
-    return {key: float(np.nanmean(values)) for key, values in collected.items()}
+    return {key: _mean_of_defined(values) for key, values in collected.items()}
+
+
+def _mean_of_defined(values: list[float]) -> float:
+    """Mean of the values that are not NaN; NaN when none is (a metric undefined in every
+    repeat, e.g. no event before the horizon), without numpy's empty-slice warning."""
+    defined = np.asarray(values, float)
+    defined = defined[~np.isnan(defined)]
+    return float(defined.mean()) if defined.size else float("nan")
 
 
 def _statistic(
