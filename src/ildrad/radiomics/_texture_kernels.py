@@ -123,7 +123,7 @@ def _sum_parts(counts, per_slice):  # pragma: no cover - compiled
     return total
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")  # called per row segment: no call overhead
 def _count_pairs(first_table, second_table, levels, neighbours):  # pragma: no cover - compiled
     """Add the (level, neighbour level) pairs of a row segment, even and odd positions into
     two tables, so that consecutive increments of a uniform region never wait on each other."""
@@ -145,14 +145,17 @@ def cooccurrence_counts(binned, offsets, n_bins, per_slice):  # pragma: no cover
     ``per_slice`` else 1. Each row segment is counted one offset after the other against the
     neighbour row, a slice of the array (pairs whose neighbour lies outside the ROI land in a
     row and column 0 that are dropped at the end; neighbours beyond the array are skipped).
-    3D slabs count into two tables each (:func:`_count_pairs`); per slice, into one.
+    3D slabs count into two int32 tables each (:func:`_count_pairs`; int32 halves the cache
+    they take); per slice, into one.
     """
     nz, ny, nx = binned.shape
     n_off = offsets.shape[0]
     first, start, stop = row_segments(binned)
     n_alt = 1 if per_slice else 2
-    n_parts = _n_parts(nz, n_alt * n_off * (n_bins + 1) ** 2 * 8, per_slice)
-    counts = np.zeros((n_parts, n_alt, n_off, n_bins + 1, n_bins + 1), np.int64)
+    n_parts = _n_parts(nz, n_alt * n_off * (n_bins + 1) ** 2 * 4, per_slice)
+    if binned.size >= 2**31:  # the int32 tables (half the cache of int64) could overflow
+        raise ValueError("co-occurrences of over 2**31 voxels: split the volume")
+    counts = np.zeros((n_parts, n_alt, n_off, n_bins + 1, n_bins + 1), np.int32)
     for part in prange(n_parts):
         tables = counts[part]
         z0, z1 = _slab_bounds(nz, n_parts, part)
@@ -168,13 +171,14 @@ def cooccurrence_counts(binned, offsets, n_bins, per_slice):  # pragma: no cover
                         if 0 <= qz < nz and 0 <= qy < ny and s < e:
                             _count_pairs(tables[0, d], tables[n_alt - 1, d], row[s:e],
                                          binned[qz, qy, s + dx:e + dx])
+    totals = counts[:, 0].astype(np.int64)
     for part in range(n_parts):
         for alt in range(1, n_alt):
-            counts[part, 0] += counts[part, alt]
-    return np.ascontiguousarray(_sum_parts(counts[:, 0], per_slice)[:, :, 1:, 1:])
+            totals[part] += counts[part, alt]
+    return np.ascontiguousarray(_sum_parts(totals, per_slice)[:, :, 1:, 1:])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")  # called per row segment: no call overhead
 def _continue_runs(lengths, levels, before_levels, before_lengths):  # pragma: no cover
     """Running length of a row segment from its predecessors' (SIMD-friendly loop)."""
     for i in range(lengths.shape[0]):
@@ -382,7 +386,7 @@ def merge_zones_across(binned, seams, cuts, grey, size, min_dist, first_index): 
     return grey[keep], size[keep], min_dist[keep], first_index[keep]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")  # called per row segment: no call overhead
 def _add_window_sums(total, count, row, width):  # pragma: no cover - compiled
     """Add the level sum and the number of ROI voxels of the ``width`` voxels of ``row`` from
     position i on to ``total[i]`` and ``count[i]`` (SIMD over i)."""
@@ -399,7 +403,7 @@ def _add_window_sums(total, count, row, width):  # pragma: no cover - compiled
             count[i] += h != 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")  # called per row segment: no call overhead
 def _add_window_dependent(dependence, levels, row, width, alpha):  # pragma: no cover - compiled
     """Add the number of ROI voxels with ``|h - g| <= alpha`` among the ``width`` voxels of
     ``row`` from position i on to ``dependence[i]`` (``g = levels[i] > 0``)."""
