@@ -1,11 +1,11 @@
 """Features of PyRadiomics' image types in the PyRadiomics-compatible mode, against PyRadiomics'
 own extractor (pyradiomics-bhklab 3.1.4) run side by side on small synthetic ROIs.
 
-Every feature of every class, for each image type, on three ROIs (int16 CT-like with an
-anisotropic grid and a ROI with holes; float32 with binCount and a ROI touching the image
-border; float64 with normalisation, resegmentation and preCrop): same names, and
-``|ours - PyRadiomics| <= 1e-4 |PyRadiomics| + 1e-9``. Also: shape only on the original image,
-per-image-type settings (binWidth, wavelet, start_level), LoG sigmas that do not fit the image
+Every feature of every class, for each image type, on four ROIs (int16 CT-like with an
+anisotropic grid and a ROI with holes; the same resampled by B-spline; float32 with binCount
+and a ROI touching the image border; float64 with normalisation, resegmentation and preCrop):
+same names, and ``|ours - PyRadiomics| <= 1e-4 |PyRadiomics| + 1e-9``. Also: shape only on the
+original image, per-image-type settings (binWidth, wavelet, start_level), LoG sigmas that do not fit the image
 skipped, the ``ildrad extract --pyradiomics-params`` command with every image type.
 
 PyRadiomics' LBP3D needs ``scipy.special.sph_harm`` (removed in SciPy 1.17) and ``trimesh``: its
@@ -74,7 +74,13 @@ def _case_preprocessed():
     return _image(shape, 6, np.float64), mask, (1.5, 0.9, 0.9), settings
 
 
-CASES = {"ct": _case_ct, "border": _case_border, "preprocessed": _case_preprocessed}
+def _case_resampled():
+    image, mask, spacing, settings = _case_ct()
+    return image, mask, spacing, {**settings, "resampledPixelSpacing": [1.0, 1.0, 1.5]}  # x, y, z
+
+
+CASES = {"ct": _case_ct, "border": _case_border, "preprocessed": _case_preprocessed,
+         "resampled": _case_resampled}
 
 IMAGE_TYPES = [
     ("LoG", {"sigma": [1.0, 2.5, 400.0]}),  # 400 mm does not fit: skipped by both

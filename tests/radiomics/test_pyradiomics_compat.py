@@ -1,6 +1,6 @@
 """The PyRadiomics-compatible mode against PyRadiomics itself (pyradiomics-bhklab 3.1.4, run
 side by side): every feature within |a - b| <= 1e-6 |a| + 1e-12, on small synthetic ROIs with
-every feature class and on a lung-sized ROI (over a million voxels) for shape, firstorder and
+every feature class (also resampled, pre-cropped, normalised, re-segmented) and on a lung-sized ROI (over a million voxels) for shape, firstorder and
 GLCM; the marching-cubes table on every single-cube configuration; the CLI; bad parameters."""
 
 from __future__ import annotations
@@ -71,6 +71,12 @@ SMALL_CASES = [
                                    "removeOutliers": 2.5}),
     # over 255 grey levels (int32 levels instead of uint8) and PyRadiomics' pre-crop
     (np.int16, (1.0, 0.8, 0.8), {"binWidth": 1, "preCrop": True}),
+    # PyRadiomics' resampling: B-spline into int16, linear in-plane only (0 keeps z), and a
+    # spacing equal to the image's (then only cropped)
+    (np.int16, (2.0, 0.7, 0.8), {"binWidth": 25, "resampledPixelSpacing": [1, 1, 1]}),
+    (np.float32, (1.5, 0.9, 0.9), {"binCount": 16, "resampledPixelSpacing": [1.2, 1.1, 0],
+                                   "interpolator": "sitkLinear"}),
+    (np.int16, (1.0, 1.0, 1.0), {"resampledPixelSpacing": [1, 1, 1], "interpolator": 3}),
 ]
 
 
@@ -149,7 +155,8 @@ def test_cli_writes_pyradiomics_names(tmp_path):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"setting": {"resampledPixelSpacing": [1, 1, 1]}}, "resampledPixelSpacing"),
+        ({"setting": {"resampledPixelSpacing": [1, 1]}}, "resampledPixelSpacing"),
+        ({"setting": {"resampledPixelSpacing": [1, 1, 1], "interpolator": "sitkCubic"}}, "sitkCubic"),
         ({"setting": {"binWith": 25}}, "binWith"),
         ({"imageType": {"Median": {}}}, "Median"),
         ({"featureClass": {"glcm": ["Contrst"]}}, "Contrst"),

@@ -23,6 +23,12 @@ their studies need no re-validation. Where PyRadiomics' definitions differ from 
   their convex hull (3D) or of the per-plane 2D hulls (Slice: same z, Column: same y, Row:
   same x).
 
+* pre-processing, in PyRadiomics' order: ``normalize``, then resampling
+  (``resampledPixelSpacing`` with ``interpolator``, PyRadiomics' grid aligned to the input and
+  cut to the ROI's box plus ``padDistance``; see :func:`_resampled`) or ``preCrop``, then
+  ``resegmentRange``. Not reproduced, and refused with a message: ``force2D``, other
+  ``distances``, ``weightingNorm``, an asymmetric GLCM, ``resegmentShape``.
+
 * image types (``imageType``): ``Original`` and PyRadiomics' derived images (``LoG``,
   ``Wavelet``, ``Square``, ``SquareRoot``, ``Logarithm``, ``Exponential``, ``Gradient``,
   ``LBP2D``, ``LBP3D``; :mod:`ildrad.radiomics.filters.pyradiomics_types`), named
@@ -194,7 +200,6 @@ _IMAGE_LEVEL_SETTINGS = frozenset({
 
 #: Settings whose non-default values change the numbers in ways not reproduced here.
 _UNSUPPORTED = {
-    "resampledPixelSpacing": None,
     "force2D": False,
     "weightingNorm": None,
     "distances": [1],
@@ -305,9 +310,13 @@ def _checked_settings(given: dict[str, Any], where: str) -> dict[str, Any]:
             raise ConfigError(
                 f"{where}: setting {key}={value!r} is not supported by ildrad's "
                 "PyRadiomics-compatible mode"
-                + (" (resample with ildrad's own --config instead)"
-                   if key == "resampledPixelSpacing" else "")
             )
+    spacing = given.get("resampledPixelSpacing")
+    if spacing is not None and (len(spacing) != 3 or any(float(v) < 0 for v in spacing)):
+        raise ConfigError(f"{where}: resampledPixelSpacing must be 3 spacings >= 0 in mm (x, y, z; "
+                          f"0 keeps the axis), got {spacing!r}")
+    if given.get("interpolator") is not None:
+        _interpolator(given["interpolator"], where)
     if given.get("binCount") is None and "binWidth" in given and not float(given["binWidth"]) > 0:
         raise ConfigError(f"{where}: binWidth must be > 0, got {given['binWidth']}")
     if "sigma" in given and not isinstance(given["sigma"], list | tuple):
@@ -328,6 +337,57 @@ def _normalised(image: np.ndarray, setting: Mapping[str, Any]) -> np.ndarray:
     if outliers is not None:
         values = np.clip(values, -outliers, outliers).astype(values.dtype)
     return values * values.dtype.type(setting["normalizeScale"])
+
+
+def _interpolator(name: Any, where: str) -> int:
+    """SimpleITK interpolator of a PyRadiomics ``interpolator`` setting (a name such as
+    ``sitkBSpline`` or its integer code)."""
+    import SimpleITK as sitk
+
+    code = getattr(sitk, name, None) if isinstance(name, str) else name
+    if not isinstance(code, int) or isinstance(code, bool):
+        raise ConfigError(f"{where}: interpolator {name!r} is not a SimpleITK interpolator "
+                          "(sitkBSpline, sitkLinear, sitkNearestNeighbor, ...)")
+    return code
+
+
+def _resampled(
+    image: np.ndarray, mask: np.ndarray, spacing: np.ndarray, setting: Mapping[str, Any],
+    low: np.ndarray, high: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """PyRadiomics ``resampleImage``: image and mask on a grid of ``resampledPixelSpacing``
+    aligned to the input grid, over the label's bounding box (``low``..``high``, z/y/x indices)
+    grown by ``padDistance`` new voxels; the image with ``interpolator`` in its own pixel type,
+    the mask by nearest neighbour. Arrays are resampled in index space (origin 0, identity
+    direction), which gives the grid of any origin and direction. Returns (image, mask,
+    spacing), or None when the spacing stays the same (PyRadiomics then only crops).
+    """
+    import SimpleITK as sitk
+
+    target = np.asarray(setting["resampledPixelSpacing"], np.float64)[::-1]  # x, y, z -> z, y, x
+    target = np.where(target == 0, spacing, target)
+    target = np.where(high - low != 1, target, spacing)  # an axis of one slice stays
+    if np.allclose(spacing[::-1], target[::-1]):
+        return None
+    ratio = spacing / target
+    new_low = np.maximum(np.floor((low - 0.5) * ratio - setting["padDistance"]), 0)
+    new_high = np.minimum(np.ceil((high - 0.5) * ratio + setting["padDistance"]),
+                          np.ceil(np.array(mask.shape) * ratio) - 1)
+    size = (new_high - new_low + 1).astype(int)
+    origin_index = 0.5 * (target - spacing) / spacing + new_low / ratio
+    out = []
+    for array, interpolator in ((image, _interpolator(setting["interpolator"], "setting")),
+                                (mask, sitk.sitkNearestNeighbor)):
+        array = np.ascontiguousarray(array)
+        volume = sitk.GetImageFromArray(array.view(np.uint8) if array.dtype == bool else array)
+        volume.SetSpacing(tuple(spacing[::-1].tolist()))
+        resampled = sitk.Resample(
+            volume, tuple(size[::-1].tolist()), sitk.Transform(), interpolator,
+            tuple((origin_index * spacing)[::-1].tolist()), tuple(target[::-1].tolist()),
+            volume.GetDirection(), 0, volume.GetPixelID(),
+        )
+        out.append(sitk.GetArrayFromImage(resampled))
+    return out[0], out[1], target
 
 
 def pyradiomics_bin_levels(values: np.ndarray, setting: Mapping[str, Any]) -> np.ndarray:
@@ -488,14 +548,19 @@ def extract_pyradiomics(
             f"{source}: image {image.shape} and mask {mask.shape} must be 3D and equal"
         )
     label = int(setting["label"])
-    bounds = _label_bounds(np.asarray(mask), label)
-    if bounds[0] < 0:
-        raise EmptyMaskError(f"{source}: no voxel has label {label}")
-    low, high = np.array(bounds[::2]), np.array(bounds[1::2])
-    shape_roi = np.asarray(mask[_box(low, high)]) == label
+    low, high = _label_box(mask, label, source)
     if setting["normalize"]:
         image = _normalised(image, setting)
-    if setting["preCrop"]:  # PyRadiomics filters the cropped image then
+    spacing_arr = np.asarray(spacing, np.float64)
+    crop = setting["preCrop"]  # PyRadiomics filters the cropped image then
+    if setting["interpolator"] is not None and setting["resampledPixelSpacing"] is not None:
+        resampled = _resampled(image, np.asarray(mask), spacing_arr, setting, low, high)
+        crop = resampled is None  # the same spacing: only cropped, as with preCrop
+        if resampled is not None:
+            image, mask, spacing_arr = resampled
+            low, high = _label_box(mask, label, f"{source} (resampled)")
+    shape_roi = np.asarray(mask[_box(low, high)]) == label
+    if crop:
         pad = int(setting["padDistance"])
         start = np.maximum(low - pad, 0)
         image = image[_box(start, np.minimum(high + pad, mask.shape))]
@@ -506,7 +571,6 @@ def extract_pyradiomics(
         roi = shape_roi & _resegment_range(np.asarray(image[box]), setting, source)
         if not roi.any():
             raise EmptyMaskError(f"{source}: no voxel of label {label} left after resegmentRange")
-    spacing_arr = np.asarray(spacing, np.float64)
     out: dict[str, float] = {}
     if "shape" in params.feature_classes:
         computed = shape_features(shape_roi, spacing_arr)
@@ -515,7 +579,15 @@ def extract_pyradiomics(
     classes = {name: f for name, f in params.feature_classes.items() if name != "shape"}
     if not classes:
         return out
-    return out | _image_type_features(image, spacing, box, roi, params, classes, source)
+    return out | _image_type_features(image, tuple(spacing_arr), box, roi, params, classes, source)
+
+
+def _label_box(mask: np.ndarray, label: int, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """First and one-past-last (z, y, x) indices of the voxels of ``label``."""
+    bounds = _label_bounds(np.asarray(mask), label)
+    if bounds[0] < 0:
+        raise EmptyMaskError(f"{source}: no voxel has label {label}")
+    return np.array(bounds[::2]), np.array(bounds[1::2])
 
 
 def _image_type_features(
