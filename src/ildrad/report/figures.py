@@ -154,7 +154,7 @@ def distribution_figure(values: Mapping[str, np.ndarray], title: str, xlabel: st
     names = list(values)
     axes.boxplot(
         [np.asarray(values[n], float)[np.isfinite(values[n])] for n in names],
-        vert=False,
+        orientation="horizontal",
         tick_labels=names,
     )
     axes.tick_params(axis="y", labelsize=7)
