@@ -189,7 +189,7 @@ def build_cache(workspace: str | Path, settings: DeepSettings, scan_keys: list[s
     todo = [k for k in wanted if not (folder / f"{k}.npy").is_file()]
     no_mask = 0
     for key in track(todo, description="deep inputs"):
-        mask_file = results / "masks" / key / "lungs.nii.gz"
+        mask_file = _stored_lung_mask(results, key)
         if not mask_file.is_file() or key not in paths.index:
             no_mask += 1
             continue
@@ -208,6 +208,11 @@ def build_cache(workspace: str | Path, settings: DeepSettings, scan_keys: list[s
     return folder
 
 
+def _stored_lung_mask(results: Path, scan_key: str) -> Path:
+    """The lung mask a result set keeps for ``scan_key`` (``masks/<scan_key>/lungs.nii.gz``)."""
+    return results / "masks" / scan_key / "lungs.nii.gz"
+
+
 def stored_input_lung_masks(
     workspace: str | Path, settings: DeepSettings, scan_keys: list[str]
 ) -> np.ndarray:
@@ -219,7 +224,7 @@ def stored_input_lung_masks(
     results = _result_set_dir(Path(workspace), settings.result_set)
     masks = []
     for key in scan_keys:
-        path = results / "masks" / key / "lungs.nii.gz"
+        path = _stored_lung_mask(results, key)
         if not path.is_file():
             raise InputError(f"{path}: no stored lung mask for this scan")
         lungs = read_mask(path)
