@@ -15,6 +15,7 @@ from sklearn.metrics import roc_auc_score
 from ildrad.synth.cohort_spec import parse_cohort_spec
 from ildrad.synth.outcome_model import (
     cohort_summary,
+    imaging_ceiling_auc,
     linear_predictor,
     simulate_cohort_tables,
 )
@@ -177,6 +178,26 @@ def test_hazard_ignores_ground_glass_and_mean_density() -> None:
         linear_predictor(spec, more_honeycombing) - eta
         == pytest.approx(spec.hazard.coefficients.honeycombing_per_10pct)
     )
+
+
+def test_imaging_ceiling_lies_below_the_oracle(default_cohort) -> None:
+    # age, sex, lung function, progression and frailty carry risk that no single scan shows
+    oracle = cohort_summary(default_cohort)["oracle_auc_3y"]
+    ceiling = imaging_ceiling_auc(default_cohort, 3.0)
+    assert 0.62 < ceiling < oracle - 0.05, (ceiling, oracle)
+
+
+def test_imaging_ceiling_reaches_the_oracle_when_the_scan_shows_all_risk() -> None:
+    # a hazard of honeycombing and reticulation alone, no frailty: the oracle's linear predictor is
+    # a linear function of two CT-visible columns, so the cross-validated logistic must match it
+    others = ("ground_glass_per_10pct", "consolidation_per_10pct", "fvc_per_10pct",
+              "fibrosis_progression_per_pct_per_year", "dlco_per_10pct", "age_per_10_years", "male")
+    coefficients = {name: 0.0 for name in others}
+    coefficients.update(honeycombing_per_10pct=3.0, reticulation_per_10pct=1.5)
+    spec = parse_cohort_spec({"hazard": {"frailty_sd": 0.0, "coefficients": coefficients}})
+    tables = simulate_cohort_tables(spec, 2000, seed=11)
+    oracle = cohort_summary(tables)["oracle_auc_3y"]  # 0.768 here
+    assert imaging_ceiling_auc(tables, 3.0) == pytest.approx(oracle, abs=0.01)
 
 
 def test_scanner_batch_is_unrelated_to_outcome(default_cohort) -> None:

@@ -38,7 +38,9 @@ def cohort(
     predictor and frailty of every scan, patients.csv, spec.yaml)."""
     from ildrad.synth.cohort import write_cohort
     from ildrad.synth.cohort_spec import load_cohort_spec
-    from ildrad.synth.outcome_model import cohort_summary
+    import numpy as np
+
+    from ildrad.synth.outcome_model import cohort_summary, imaging_ceiling_auc
 
     tables = write_cohort(
         out,
@@ -58,6 +60,12 @@ def cohort(
         f"{rates}; lost to follow-up {summary['lost_to_followup']:.1%}; "
         f"oracle 3-year AUC {'n/a' if auc is None else f'{auc:.3f}'}"
     )
+    ceiling = imaging_ceiling_auc(tables, 3.0)
+    if np.isfinite(ceiling):
+        typer.echo(
+            "best 3-year AUC of a model reading one scan (logistic on the true CT extents and "
+            f"lung volume, cross-validated): {ceiling:.3f}"
+        )
 
 
 @synth_app.command("phantom")
