@@ -9,14 +9,14 @@ from scipy import ndimage
 _CACHE: dict[tuple, object] = {}
 
 
-def phantom(**spec):
-    """A synthetic CT of ``spec`` (seed 7), generated once per session."""
+def phantom(seed: int = 7, **spec):
+    """A synthetic CT of ``spec`` (seed 7 unless given), generated once per session."""
     synth = pytest.importorskip("ildrad.synth.phantom", reason="synthetic phantom generator not available")
     from ildrad.synth.phantom_spec import PhantomSpec
 
-    key = tuple(sorted(spec.items()))
+    key = (seed, *sorted(spec.items()))
     if key not in _CACHE:
-        _CACHE[key] = synth.make_chest_ct(PhantomSpec(**spec), seed=7)
+        _CACHE[key] = synth.make_chest_ct(PhantomSpec(**spec), seed=seed)
     return _CACHE[key]
 
 

@@ -139,6 +139,22 @@ def test_heart_mediastinum_and_abdomen_are_not_swallowed(spec) -> None:
     assert share < 0.005, f"mediastinal organs: {share:.4f} of lung volume"
 
 
+def test_airway_growth_stops_before_the_hilar_lung() -> None:
+    """Healthy tiny phantom of seed 0: its air-filled oesophagus touches the trachea, so the
+    grown airway volume is inflated and a slow leak into the left hilar lung (22 mL of lung cut
+    out with the airways, left-lung Dice 0.990) stayed under the 60 % step test; the 10 mL step
+    limit stops it."""
+    case = phantom(seed=0, size="tiny", ild_extent=0.0)
+    seg = segment_lungs(case.ct)
+    truth = case.truth["lungs"].array
+    voxel_ml = float(np.prod(case.ct.spacing)) / 1000.0
+    lung_in_airways = float(((seg.airways.array > 0) & (truth > 0)).sum()) * voxel_ml
+    assert lung_in_airways < 5.0, f"{lung_in_airways:.1f} mL of lung inside the airway mask"
+    for label in (1, 2):
+        overlap = dice(seg.lungs.array == label, truth == label)
+        assert overlap >= 0.995, f"lung {label}: Dice {overlap:.4f}"
+
+
 def test_a_lost_subpleural_band_fails_the_bar() -> None:
     """The scores catch a mask that misses a 5 mm band along the pleura (the classical failure)."""
     case = phantom(size="tiny", ild_extent=0.0)

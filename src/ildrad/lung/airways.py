@@ -3,7 +3,9 @@
 The trachea is the most anterior homogeneous air tube (median below -900 HU, 1 to 8 cm^2,
 round) nearest the top of the scan. The airway lumen is grown from it in 3D below a threshold that starts at
 -950 HU and is raised by 25 HU steps while the grown volume stays plausible (no jump of more
-than 60 % between steps and under ``MAX_AIRWAY_ML``): the classical leak control of seeded airway
+than 60 % or of more than 10 mL between steps, and under ``MAX_AIRWAY_ML``; the absolute limit
+matters when an air-filled oesophagus touching the trachea inflates the volume, so that a leak
+into the hilar lung stays under 60 %): the classical leak control of seeded airway
 segmentation (e.g. the explosion test of Mori et al. 1996; van Rikxoort et al. 2009).
 """
 
@@ -21,6 +23,8 @@ log = logging.getLogger(__name__)
 
 #: Largest plausible central airway lumen volume (mL) grown from the trachea.
 MAX_AIRWAY_ML = 250.0
+#: Largest lumen volume (mL) one 25 HU step above the first threshold may add: more is a leak.
+_MAX_STEP_ML = 10.0
 _TRACHEA_AREA_CM2 = (0.8, 8.0)
 _TRACHEA_MEDIAN_HU = -900.0
 
@@ -86,7 +90,9 @@ def grow_airways(hu: np.ndarray, seed: np.ndarray, allowed: np.ndarray,
         seed_labels = seed_labels[seed_labels > 0]
         grown = np.isin(labels, seed_labels)
         grown_ml = float(grown.sum()) * voxel_ml
-        if grown_ml > MAX_AIRWAY_ML or (previous_ml > 5.0 and grown_ml > 1.6 * previous_ml):
+        leak = previous_ml > 5.0 and grown_ml > 1.6 * previous_ml
+        leak |= threshold > -950.0 and grown_ml - previous_ml > _MAX_STEP_ML
+        if grown_ml > MAX_AIRWAY_ML or leak:
             log.debug("airway growth stopped at %.0f HU (%.0f mL, leak)", threshold, grown_ml)
             break
         best, previous_ml = grown, grown_ml
