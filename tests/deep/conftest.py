@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from deep_cases import texture_phantom
 
 from ildrad.models.deep.inputs import lung_input, lung_views
 from ildrad.models.deep.training import DeepData, build_model, fit, inner_split
 from ildrad.models.settings import DeepSettings
 from ildrad.synth.phantom import PhantomSpec, make_chest_ct
-
-from deep_cases import texture_phantom
 
 CACHE_VERSION = "deep-v3"
 
@@ -52,6 +51,51 @@ def texture_cohort(request) -> dict[str, np.ndarray]:
     return _cached(request, "texture", build)
 
 
+N_DISEASE_TRAIN = 64  #: disease scans 0-63 train (51 fit + 13 inner validation), 64-79 are held out
+
+
+@pytest.fixture(scope="session")
+def disease_cohort(request) -> dict[str, np.ndarray]:
+    """80 scans, 2.5D inputs ``x`` and training ``views``; ``y`` = honeycombing over 15-40 % of the
+    lung (1) or a disease-free lung (0): a risk that the disease carries, as in SSc-ILD."""
+
+    def build():
+        settings = DeepSettings(dims="2.5d")
+        extents = np.random.default_rng(7).permutation(np.linspace(0.15, 0.4, 40))
+        views, ys = [], []
+        for i in range(80):
+            label = i % 2
+            seed = 2000 + i
+            scan = (texture_phantom(1, seed=seed, extent=float(extents[i // 2])) if label
+                    else make_chest_ct(PhantomSpec(size="tiny", ild_extent=0.0), seed))
+            views.append(lung_views(scan.ct.array, scan.truth["lungs"].array, scan.ct.grid.spacing, settings))
+            ys.append(label)
+        views = np.stack(views)
+        return {"x": views[:, views.shape[1] // 2], "views": views, "y": np.array(ys, float)}
+
+    return _cached(request, "disease", build)
+
+
+@pytest.fixture(scope="session")
+def disease_models(disease_cohort):
+    """``get(arch)``: the network of ``arch`` trained at the configuration defaults on the first
+    :data:`N_DISEASE_TRAIN` scans of the disease cohort (once per session)."""
+    trained = {}
+
+    def get(arch: str):
+        if arch not in trained:
+            torch.set_num_threads(1)
+            train = cohort_data(disease_cohort, np.arange(N_DISEASE_TRAIN))
+            fit_rows, val_rows = inner_split(train.patient, 0.2, 0)
+            settings = DeepSettings(arch=arch, dims="2.5d")
+            model = build_model(settings, 1)
+            fit(model, train.subset(fit_rows), train.subset(val_rows), settings)
+            trained[arch] = model
+        return trained[arch]
+
+    return get
+
+
 @pytest.fixture(scope="session")
 def extent_cohort(request) -> dict[str, np.ndarray]:
     """24 scans with ILD extents spread over 0-0.5 (default pattern mix), 2.5D inputs and truth."""
@@ -72,7 +116,7 @@ def extent_cohort(request) -> dict[str, np.ndarray]:
 N_TRAIN = 20  #: texture scans 0-19 train (16 fit + 4 inner validation), 20-31 are held out
 
 
-def texture_data(cohort, rows) -> DeepData:
+def cohort_data(cohort, rows) -> DeepData:
     y = cohort["y"][rows]
     return DeepData(cohort["x"][rows], y[:, None], np.full(len(rows), 2.0), y.astype(bool),
                     np.array([f"p{i}" for i in rows]), cohort["views"][rows])
@@ -80,7 +124,7 @@ def texture_data(cohort, rows) -> DeepData:
 
 def train_on_texture(cohort, settings: DeepSettings):
     """A model fitted on the first :data:`N_TRAIN` texture scans (inner validation for early stopping)."""
-    train = texture_data(cohort, np.arange(N_TRAIN))
+    train = cohort_data(cohort, np.arange(N_TRAIN))
     fit_rows, val_rows = inner_split(train.patient, 0.2, 0)
     model = build_model(settings, 1)
     fit(model, train.subset(fit_rows), train.subset(val_rows), settings)

@@ -5,18 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import N_TRAIN, cohort_data, train_on_texture
 
 from ildrad.evaluate.metrics import roc_auc
 from ildrad.models.deep.training import DeepData, build_model, fit, predict
 from ildrad.models.settings import DeepSettings
 
-from conftest import N_TRAIN, texture_data, train_on_texture
-
 MIN_AUC = 0.8  #: 12 held-out scans (6 per class); chance is 0.5
 
 
 def _data(cohort, rows) -> DeepData:
-    return texture_data(cohort, rows)
+    return cohort_data(cohort, rows)
 
 
 def _settings(arch: str, **extra) -> DeepSettings:
