@@ -57,3 +57,23 @@ def test_head_first_array_order_gives_the_same_result() -> None:
     flipped = recover_dense_base(labels[::-1].copy(), hu[::-1].copy(), np.ones(_SHAPE, bool), _SPACING, 20.0,
                                  superior_first=True)
     assert np.array_equal(flipped[::-1], out)
+
+
+def test_a_bump_nearly_as_wide_as_the_ball_on_a_sloping_base_becomes_lung() -> None:
+    """A 40 mm wide, 6 mm high patch of consolidation on a base sloping 1 in 4: the ball alone
+    stays on its own cap over much of it (61 % recovered); the surface continued from
+    where the ball touches the base recovers it, and nothing under the slope is taken."""
+    shape = (50, 80, 80)
+    z, y, x = np.indices(shape)
+    base = 10.0 + 0.25 * x  # slice index of the diaphragm (2 mm voxels): 0.5 mm per mm
+    r_mm = 2.0 * np.hypot(y - 40, x - 40)
+    lung = (z >= base) & (y >= 5) & (y < 75) & (x >= 5) & (x < 75)
+    patch = lung & (r_mm <= 20.0) & (z < base + 3)
+    hu = np.full(shape, 50.0, dtype=np.float32)
+    hu[lung & ~patch] = -500.0
+    labels = (lung & ~patch).astype(np.uint8)
+    out = recover_dense_base(labels, hu, np.ones(shape, bool), _SPACING, 20.0, superior_first=False)
+    added = (out == 1) & (labels == 0)
+    assert added[patch].mean() > 0.8, f"{added[patch].mean():.2f} of the patch recovered"
+    # the staircase of a sloped surface: voxel centres within half a voxel (1 mm) below it count
+    assert not (added & (z < base - 0.5)).any(), "tissue under the sloping diaphragm was taken"

@@ -11,7 +11,10 @@ adults); the missing boundary is therefore estimated as a smooth surface under t
 2. A ball of radius ``_BALL_MM`` is rolled underneath that height map (grey-scale opening
    with a spherical cap): narrow upward bumps, where the ball cannot follow, are lowered to
    the surface the ball traces, while the broad domes of the liver and spleen and the heart's
-   rounded top, which the ball fits under, are kept.
+   rounded top, which the ball fits under, are kept. Where the ball does not touch the base,
+   the surface is also continued smoothly (biharmonic inpainting) from the columns where it
+   does, and the deeper estimate is taken: the ball's own cap stays above the diaphragm under
+   bumps nearly as wide as the ball.
 3. In columns whose base was lowered by at least ``_MIN_EXCESS_MM`` (and one slice) and whose
    lowest lung looks diseased (mean above ``_DISEASED_HU`` just above the base; a healthy base
    reads -850 HU), the soft-tissue voxels between the lowered surface and the base become lung,
@@ -53,6 +56,7 @@ _EDGE_MM = 4.0
 _BASE_PROBE_MM = 6.0  # lung just above the base that must look diseased
 _FAT_HU = (-200.0, -40.0)  # pericardial / extrapleural fat is not lung
 _MAP_MM = 4.0  # the ball is rolled on a map of about this pixel size
+_SUPPORT_MM = 0.5  # the ball touches the base where its trace is this close to it
 
 
 def recover_dense_base(
@@ -145,8 +149,28 @@ def _roll_ball_under(height: np.ndarray, footprint: np.ndarray, spacing_yx) -> n
     # erosion then dilation with the non-flat cap (scipy subtracts / adds ``structure``)
     top = float(small.max())
     opened = ndimage.grey_opening(small, footprint=inside, structure=cap, mode="constant", cval=top)
+    opened = _continue_under_bumps(small, opened, small < top)
     full = np.repeat(np.repeat(opened, step[0], axis=0), step[1], axis=1)[:ny, :nx]
     return np.where(footprint, np.minimum(full, height), height)
+
+
+def _continue_under_bumps(height: np.ndarray, traced: np.ndarray, lung: np.ndarray) -> np.ndarray:
+    """The ball's trace, deepened where the ball does not touch the base.
+
+    Under a bump the ball stays on its own cap, above the diaphragm unless the bump is much
+    wider than the ball. There the surface is continued from the columns where the ball does
+    touch the base (within ``_SUPPORT_MM``), by biharmonic inpainting (smooth in slope and
+    curvature, so a bump on the sloping side of the dome is bridged along the slope), and the
+    deeper of the trace and the continuation is taken. Outside the lung the map is unknown.
+    """
+    unsupported = lung & (height - traced > _SUPPORT_MM)
+    if not unsupported.any() or unsupported.all():
+        return traced
+    from skimage.restoration import inpaint_biharmonic
+
+    unknown = unsupported | ~lung
+    continued = inpaint_biharmonic(np.where(lung, height, 0.0), unknown, split_into_regions=True)
+    return np.where(unsupported, np.minimum(traced, continued), traced)
 
 
 def _mean_above(hu: np.ndarray, lung: np.ndarray, base: np.ndarray, probe: int) -> np.ndarray:
