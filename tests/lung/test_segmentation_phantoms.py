@@ -94,11 +94,13 @@ DENSE_CASES = [
     # 0.977-0.980, HD95 3.1-4.0 mm (5102-6229 voxels off, about 4700 allowed)
     dict(size="small", ild_extent=0.4),
     pytest.param(dict(size="tiny", ild_extent=0.3, coverage="cut_apex"), marks=pytest.mark.xfail(
-        reason=_GAP + "Dice 0.979 / 0.979, HD95 3.75 / 3.75 mm (82 % of surface voxels exact)", strict=False)),
+        reason=_GAP + "Dice 0.979 / 0.979, HD95 3.75 / 3.75 mm (82 % of surface voxels exact)",
+        strict=False)),
     pytest.param(dict(size="tiny", ild_extent=0.6, kernel="sharp"), marks=pytest.mark.xfail(
         reason=_GAP + "Dice 0.971 / 0.967, HD95 6.0 / 6.0 mm (75 / 74 % exact)", strict=False)),
     pytest.param(dict(size="tiny", ild_extent=0.3, position="prone", noise_hu=40.0), marks=pytest.mark.xfail(
-        reason=_GAP + "Dice 0.978 / 0.967, HD95 5.3 / 7.5 mm (81 / 75 % exact)", strict=False)),
+        reason=_GAP + "Dice 0.978 / 0.967, HD95 5.3 / 7.5 mm (81 / 75 % exact)",
+        strict=False)),
     # meets the bar: Dice 0.987 / 0.986, HD95 2.44 / 2.44 mm; also on seeds 1-3, not on seed 0
     # (left lung 0.982, HD95 3.14 mm: 4603 voxels off, 4513 allowed)
     dict(size="small", ild_extent=0.3, kernel="sharp", noise_hu=40.0),
