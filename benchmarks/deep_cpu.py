@@ -8,8 +8,8 @@ and of a 5-fold cross-validation (30 epochs per fold, 80 % of the scans training
 Usage: ``.venv/bin/python benchmarks/deep_cpu.py [--threads 1] [--scans 32]``.
 
 ``--texture`` instead trains the reference-size networks at their configuration defaults on the
-synthetic texture cohort of ``tests/deep`` (honeycombing vs ground glass at equal mean density; 20
-training scans, 12 held out) and prints the held-out AUC and the training time of each.
+synthetic texture cohort of ``tests/deep`` (honeycombing vs ground glass at equal mean density; 64
+training scans, 32 held out) and prints the held-out AUC and the training time of each.
 """
 
 from __future__ import annotations
@@ -63,21 +63,13 @@ def texture_check(archs: list[str]) -> None:
     from pathlib import Path
 
     from ildrad.evaluate.metrics import roc_auc
-    from ildrad.models.deep.inputs import lung_views
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "deep"))
     from conftest import N_TRAIN, train_on_texture
-    from deep_cases import texture_phantom
+    from deep_cases import texture_cohort_arrays
 
-    settings = DeepSettings(dims="2.5d")
-    extents = np.random.default_rng(7).permutation(np.linspace(0.15, 0.4, 16))
-    views, y = [], []
-    for i in range(32):  # the cohort of tests/deep/conftest.py::texture_cohort
-        scan = texture_phantom(i % 2, seed=100 + i, extent=float(extents[i // 2]))
-        views.append(lung_views(scan.ct.array, scan.truth["lungs"].array, scan.ct.grid.spacing, settings))
-        y.append(i % 2)
-    views, y = np.stack(views), np.array(y, float)
-    cohort = {"x": views[:, views.shape[1] // 2], "views": views, "y": y}
+    cohort = texture_cohort_arrays()  # the cohort of tests/deep/conftest.py::texture_cohort
+    y = cohort["y"]
     print(f"{'arch':12} {'held-out AUC':>12} {'train s':>8}")
     for arch in archs:
         start = time.perf_counter()
