@@ -91,7 +91,7 @@ class DeepSettings(Section):
     min_epochs: int = Field(10, ge=1)
     batch_size: int = Field(8, ge=1)
     #: Peak AdamW learning rate, reached after ``warmup_epochs`` of linear warm-up, then cosine decay;
-    #: None: the architecture family's default (2e-3 ResNet / DenseNet, 3e-4 Swin).
+    #: None: the architecture's default (2e-3 ResNet / DenseNet, 3e-4 Swin, 1e-3 small Swin).
     learning_rate: float | None = Field(None, gt=0)
     warmup_epochs: int = Field(2, ge=0)
     weight_decay: float = Field(1e-4, ge=0)
