@@ -15,7 +15,15 @@ import cc3d
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["OUTSIDE_AIR_MEDIAN_HU", "PADDING_HU", "axial_holes", "body_mask", "bone_mask"]
+__all__ = [
+    "FAT_HU",
+    "OUTSIDE_AIR_MEDIAN_HU",
+    "PADDING_HU",
+    "axial_holes",
+    "body_mask",
+    "bone_mask",
+    "fat_mask",
+]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +35,8 @@ PADDING_HU = -1100.0
 TISSUE_HU = -500.0
 #: Bone on the coarse grid (HU): rib cortex and marrow averaged over 2 mm blocks.
 BONE_HU = 180.0
+#: Fat (HU, open interval): extrapleural, chest-wall and pericardial fat.
+FAT_HU = (-200.0, -40.0)
 
 _SLICE_STRUCTURE = np.zeros((3, 3, 3), dtype=bool)
 _SLICE_STRUCTURE[1] = ndimage.generate_binary_structure(2, 1)
@@ -59,6 +69,12 @@ def body_mask(hu: np.ndarray, padding: np.ndarray, spacing: tuple[float, float, 
 def bone_mask(hu: np.ndarray, body: np.ndarray) -> np.ndarray:
     """Bone (ribs, spine, sternum, scapulae) inside the body on the coarse grid."""
     return body & (hu > BONE_HU)
+
+
+def fat_mask(hu: np.ndarray) -> np.ndarray:
+    """Fat (:data:`FAT_HU`): it lies between the pleura and the ribs and against the heart, and is
+    never lung (consolidation and fibrosis are soft tissue, ground glass is below this range)."""
+    return (hu > FAT_HU[0]) & (hu < FAT_HU[1])
 
 
 def _disk_structure(radius: int) -> np.ndarray:

@@ -39,6 +39,8 @@ import cc3d
 import numpy as np
 from scipy import ndimage
 
+from ildrad.lung.body import fat_mask
+
 __all__ = ["recover_dense_base"]
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,6 @@ _MIN_EXCESS_MM = 3.0
 _DISEASED_HU = -600.0
 _EDGE_MM = 4.0
 _BASE_PROBE_MM = 6.0  # lung just above the base that must look diseased
-_FAT_HU = (-200.0, -40.0)  # pericardial / extrapleural fat is not lung
 _MAP_MM = 4.0  # the ball is rolled on a map of about this pixel size
 _SUPPORT_MM = 0.5  # the ball touches the base where its trace is this close to it
 
@@ -79,7 +80,7 @@ def recover_dense_base(
     up_hu = hu[flip]
     up_allowed = allowed[flip]
     sz = spacing[0]
-    dense_tissue = up_allowed & ~((up_hu > _FAT_HU[0]) & (up_hu < _FAT_HU[1]))
+    dense_tissue = up_allowed & ~fat_mask(up_hu)
     total = 0
     for label in (1, 2):
         lung = up_labels == label

@@ -30,6 +30,8 @@ import warnings
 import numpy as np
 from scipy import ndimage
 
+from ildrad.lung.body import fat_mask
+
 __all__ = ["recover_dense_periphery"]
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,6 @@ _DISEASED_EDGE_HU = -600.0  # lung next to the gap must look diseased (a healthy
 _MIN_EXCESS_MM = 3.0  # a gap this much wider than normal is disease, not noise
 _NORMAL_PERCENTILE = 20.0  # normal wall: low rank of nearby gaps (a minimum is biased by noise)
 _UNMEASURED = 1e6
-_FAT_HU = (-200.0, -40.0)
 
 
 @dataclasses.dataclass
@@ -113,7 +114,7 @@ def recover_dense_periphery(
         plane = np.zeros(labels.shape[1:], dtype=bool)
         plane[rows, cols] = True
         local = ndimage.binary_closing(plane[box], iterations=1) & body[t.k][box] & ~bone[t.k][box]
-        local &= ~_fat(hu[t.k][box])
+        local &= ~fat_mask(hu[t.k][box])
         target = out[t.k][box]
         new = local & (target == 0)
         target[new] = t.label
@@ -241,12 +242,6 @@ def _normal_gap_steps(
             if t.label == label:
                 out[(label, t.k)] = local[t.k]
     return out
-
-
-def _fat(hu: np.ndarray) -> np.ndarray:
-    """Extrapleural and chest-wall fat (``_FAT_HU``): it lies between the lung and the ribs and
-    is never lung (consolidation and fibrosis are soft tissue, ground glass is below it)."""
-    return (hu > _FAT_HU[0]) & (hu < _FAT_HU[1])
 
 
 def _rib_shell(bone: np.ndarray, slice_mm: float) -> np.ndarray:

@@ -37,7 +37,7 @@ from scipy import ndimage
 from ildrad.errors import InputError
 from ildrad.image import Grid, Image, Mask, Unit, require_unit
 from ildrad.lung.airways import find_trachea_seed, grow_airways
-from ildrad.lung.body import PADDING_HU, axial_holes, body_mask, bone_mask
+from ildrad.lung.body import PADDING_HU, axial_holes, body_mask, bone_mask, fat_mask
 from ildrad.lung.coarse import (
     CoarseGrid,
     coarse_grid_for,
@@ -68,10 +68,9 @@ _GAS_LOW_FRACTION = 0.5
 _DISEASE_HU = -150.0
 #: Soft tissue of the chest wall and mediastinum (muscle, unenhanced blood), HU.
 _WALL_HU = 40.0
-#: Chest-wall and extrapleural fat (HU): never added as dense disease (see :func:`_fat`).
-_FAT_HU = (-200.0, -40.0)
-#: ... on grids whose voxels are at most this large (mm); coarser voxels straddling lung and
-#: soft tissue read in the fat range by partial volume.
+#: Fat (:func:`~ildrad.lung.body.fat_mask`) is never added as dense disease at full resolution on
+#: grids whose voxels are at most this large (mm); coarser voxels straddling lung and soft tissue
+#: read in the fat range by partial volume.
 _FAT_VOXEL_MM = 2.5
 #: Radius (mm) of the ball closing each lung on the coarse grid: see :func:`_close_per_label`.
 _CLOSING_MM = 8.0
@@ -350,7 +349,7 @@ def _refine_full_resolution(
         threshold_c = _boundary_threshold(hu_c[box_c], aerated[box_c] > 0, settings.boundary_threshold_hu)
         below = hu < upsample_nearest(threshold_c, sub)
         not_tissue = hu < _DISEASE_HU
-        fat = _fat(hu) if max(ct.spacing) <= _FAT_VOXEL_MM else np.zeros_like(not_tissue)
+        fat = fat_mask(hu) if max(ct.spacing) <= _FAT_VOXEL_MM else np.zeros_like(not_tissue)
         del hu
         inner_c = ndimage.binary_erosion(aer_c, structure)
         inner = upsample_nearest(inner_c, sub)
@@ -390,14 +389,6 @@ def _smooth_surface(mask: np.ndarray, spacing: tuple[float, float, float]) -> np
     """
     sigma = [_SURFACE_SIGMA_MM / v for v in spacing]
     return ndimage.gaussian_filter(mask.astype(np.float32), sigma=sigma, mode="nearest") > 0.5
-
-
-def _fat(hu: np.ndarray) -> np.ndarray:
-    """Fat (``_FAT_HU``): extrapleural and chest-wall fat lies between the pleura and the ribs,
-    pericardial fat against the heart. Consolidation and fibrosis are soft tissue and ground
-    glass is below this range, so where dense disease is added at full resolution, voxels in
-    it stay out."""
-    return (hu > _FAT_HU[0]) & (hu < _FAT_HU[1])
 
 
 def _full_box(region: np.ndarray, coarse: CoarseGrid) -> tuple[tuple[slice, ...], tuple[slice, ...], CoarseGrid]:
