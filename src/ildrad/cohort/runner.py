@@ -26,7 +26,7 @@ from ildrad import __version__
 from ildrad.cohort.index import PRIVATE_SERIES_FILE
 from ildrad.cohort.keys import PRIVATE_DIR
 from ildrad.cohort.manifest import read_manifest
-from ildrad.cohort.store import ResultSet, result_set_name
+from ildrad.cohort.store import MASKS_DIR, ResultSet, result_set_name
 from ildrad.config import Config, config_hash
 from ildrad.errors import InputError
 
@@ -143,7 +143,7 @@ def run_cohort(workspace: str | Path, config: Config | None = None, *, workers: 
     if workers is not None and workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
     results = ResultSet(workspace, result_set_name(config_hash(config)))
-    masks_root = results.root / "masks" if config.run.keep_masks else None
+    masks_root = results.root / MASKS_DIR if config.run.keep_masks else None
     function = scan_function or functools.partial(process_scan, masks_root=masks_root,
                                                   overrides_root=workspace / OVERRIDES_DIR)
     started = time.perf_counter()

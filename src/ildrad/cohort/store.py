@@ -28,13 +28,19 @@ from ildrad import __version__
 from ildrad.errors import InputError
 
 __all__ = [
+    "MASKS_DIR",
     "ResultSet",
     "load_failures",
     "load_features",
+    "mask_result_set_dir",
     "result_set_name",
+    "stored_lung_mask",
 ]
 
 STORE_DIR = "store"
+#: Folder of a result set holding each scan's masks (``masks/<scan_key>/lungs.nii.gz``), written
+#: when ``run.keep_masks`` is on.
+MASKS_DIR = "masks"
 _SCANS, _FAILURES, _TOKEN, _LOCK = "scans", "failures", "run.token", "run.lock"
 
 
@@ -131,6 +137,27 @@ def _latest_result_set(workspace: Path) -> ResultSet:
     if not candidates:
         raise InputError(f"{workspace}: no feature store yet; run `ildrad run` first")
     return ResultSet(workspace, candidates[-1].name)
+
+
+def mask_result_set_dir(workspace: Path, result_set: str | None) -> Path:
+    """The folder of result set ``result_set``, or of the newest one keeping lung masks; an
+    InputError when it keeps none."""
+    store = workspace / STORE_DIR
+    if result_set:
+        folder = store / result_set
+        if not (folder / MASKS_DIR).is_dir():
+            raise InputError(f"{folder}: result set has no {MASKS_DIR}/ folder (run `ildrad run` first)")
+        return folder
+    candidates = sorted((p for p in store.glob("*") if (p / MASKS_DIR).is_dir()), key=lambda p: p.stat().st_mtime) \
+        if store.is_dir() else []
+    if not candidates:
+        raise InputError(f"{workspace}: no lung masks in the feature store; run `ildrad run` first")
+    return candidates[-1]
+
+
+def stored_lung_mask(result_set_dir: Path, scan_key: str) -> Path:
+    """The lung mask a result set keeps for ``scan_key`` (``masks/<scan_key>/lungs.nii.gz``)."""
+    return result_set_dir / MASKS_DIR / scan_key / "lungs.nii.gz"
 
 
 def load_features(workspace: str | Path, result_set: str | None = None) -> pd.DataFrame:

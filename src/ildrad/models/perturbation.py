@@ -286,34 +286,18 @@ def stability_table(features: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return rows
 
 
-def _result_set_dir(workspace: Path, result_set: str | None) -> Path:
-    store = workspace / "store"
-    if result_set:
-        folder = store / result_set
-        if not (folder / "masks").is_dir():
-            raise InputError(f"{folder}: result set has no masks/ folder (run `ildrad run` first)")
-        return folder
-    candidates = (
-        sorted(
-            (p for p in store.glob("*") if (p / "masks").is_dir()), key=lambda p: p.stat().st_mtime
-        )
-        if store.is_dir()
-        else []
-    )
-    if not candidates:
-        raise InputError(f"{workspace}: no lung masks in the feature store; run `ildrad run` first")
-    return candidates[-1]
-
-
-def _scan_keys(workspace: Path, masks: Path, scans: int | None, seed: int) -> list[str]:
+def _scan_keys(workspace: Path, results: Path, scans: int | None, seed: int) -> list[str]:
     from ildrad.cohort.manifest import read_manifest
+    from ildrad.cohort.store import MASKS_DIR, stored_lung_mask
 
     manifest = read_manifest(workspace)
     if "modality" in manifest.columns:
         manifest = manifest[manifest.modality.fillna("CT") == "CT"]
-    keys = sorted(k for k in manifest.scan_key if (masks / k / "lungs.nii.gz").is_file())
+    keys = sorted(k for k in manifest.scan_key if stored_lung_mask(results, k).is_file())
     if len(keys) < 2:
-        raise InputError(f"{masks}: {len(keys)} CT scan(s) with a stored lung mask; ICC needs 2")
+        raise InputError(
+            f"{results / MASKS_DIR}: {len(keys)} CT scan(s) with a stored lung mask; ICC needs 2"
+        )
     if scans is not None and scans < len(keys):
         if scans < 2:
             raise InputError(f"--scans must be at least 2 for an ICC, got {scans}")
@@ -335,14 +319,14 @@ def perturb_workspace(
     scan x perturbation, with the estimated noise level), ``features.parquet`` (the long table)
     and ``settings.json``. Returns the folder."""
     from ildrad.cohort.pipeline import _radiomics_row
-    from ildrad.cohort.store import result_set_name
+    from ildrad.cohort.store import mask_result_set_dir, result_set_name, stored_lung_mask
     from ildrad.config import config_hash
     from ildrad.io.dicom_series import read_ct_series
     from ildrad.io.volume_files import read_mask
     from ildrad.progress import track
 
     workspace = Path(workspace)
-    results = _result_set_dir(workspace, result_set)
+    results = mask_result_set_dir(workspace, result_set)
     if results.name != result_set_name(config_hash(config)):
         log.warning(
             "result set %s was not made with this configuration (%s): perturbed features use the "
@@ -354,13 +338,13 @@ def perturb_workspace(
     if not paths_file.is_file():
         raise InputError(f"{paths_file}: missing (run `ildrad index` first)")
     paths = pd.read_parquet(paths_file).set_index("scan_key").files
-    keys = _scan_keys(workspace, results / "masks", scans, settings.seed)
+    keys = _scan_keys(workspace, results, scans, settings.seed)
     rows, records = [], []
     for key in track(keys, description="perturb"):
         if key not in paths.index:
             raise InputError(f"{paths_file}: no files for scan {key}")
         ct = read_ct_series([Path(f) for f in paths[key]], settings=config.io)
-        mask_file = results / "masks" / key / "lungs.nii.gz"
+        mask_file = stored_lung_mask(results, key)
         lungs = read_mask(mask_file).array != 0
         if lungs.shape != ct.shape:
             raise InputError(

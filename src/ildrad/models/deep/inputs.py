@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from ildrad.cohort.store import mask_result_set_dir, stored_lung_mask
 from ildrad.errors import EmptyMaskError, InputError
 from ildrad.models.settings import DeepSettings
 
@@ -153,20 +154,6 @@ def _atomic_save(path: Path, array: np.ndarray) -> None:
     tmp.replace(path)
 
 
-def _result_set_dir(workspace: Path, name: str | None) -> Path:
-    store = workspace / "store"
-    if name:
-        path = store / name
-        if not path.is_dir():
-            raise InputError(f"{workspace}: no result set '{name}' in the feature store")
-        return path
-    candidates = sorted((p for p in store.glob("*") if (p / "masks").is_dir()), key=lambda p: p.stat().st_mtime) \
-        if store.is_dir() else []
-    if not candidates:
-        raise InputError(f"{workspace}: no lung masks in the feature store; run `ildrad run {workspace}` first")
-    return candidates[-1]
-
-
 def build_cache(workspace: str | Path, settings: DeepSettings, scan_keys: list[str] | None = None) -> Path:
     """Write the input of every manifest CT scan (or of ``scan_keys`` only) with a stored lung
     mask; return the cache folder.
@@ -178,7 +165,7 @@ def build_cache(workspace: str | Path, settings: DeepSettings, scan_keys: list[s
     from ildrad.progress import track
 
     workspace = Path(workspace)
-    results = _result_set_dir(workspace, settings.result_set)
+    results = mask_result_set_dir(workspace, settings.result_set)
     folder = workspace / CACHE_DIR / input_hash(settings, results.name)
     folder.mkdir(parents=True, exist_ok=True)
     manifest = pd.read_parquet(workspace / "manifest.parquet")
@@ -189,7 +176,7 @@ def build_cache(workspace: str | Path, settings: DeepSettings, scan_keys: list[s
     todo = [k for k in wanted if not (folder / f"{k}.npy").is_file()]
     no_mask = 0
     for key in track(todo, description="deep inputs"):
-        mask_file = _stored_lung_mask(results, key)
+        mask_file = stored_lung_mask(results, key)
         if not mask_file.is_file() or key not in paths.index:
             no_mask += 1
             continue
@@ -208,11 +195,6 @@ def build_cache(workspace: str | Path, settings: DeepSettings, scan_keys: list[s
     return folder
 
 
-def _stored_lung_mask(results: Path, scan_key: str) -> Path:
-    """The lung mask a result set keeps for ``scan_key`` (``masks/<scan_key>/lungs.nii.gz``)."""
-    return results / "masks" / scan_key / "lungs.nii.gz"
-
-
 def stored_input_lung_masks(
     workspace: str | Path, settings: DeepSettings, scan_keys: list[str]
 ) -> np.ndarray:
@@ -221,10 +203,10 @@ def stored_input_lung_masks(
     :func:`build_cache` reads."""
     from ildrad.io.volume_files import read_mask
 
-    results = _result_set_dir(Path(workspace), settings.result_set)
+    results = mask_result_set_dir(Path(workspace), settings.result_set)
     masks = []
     for key in scan_keys:
-        path = _stored_lung_mask(results, key)
+        path = stored_lung_mask(results, key)
         if not path.is_file():
             raise InputError(f"{path}: no stored lung mask for this scan")
         lungs = read_mask(path)
