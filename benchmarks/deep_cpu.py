@@ -65,7 +65,7 @@ def texture_check(archs: list[str]) -> None:
     from ildrad.evaluate.metrics import roc_auc
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "deep"))
-    from conftest import N_TRAIN, train_on_texture
+    from conftest import N_TRAIN, train_on_first
     from deep_cases import texture_cohort_arrays
 
     cohort = texture_cohort_arrays()  # the cohort of tests/deep/conftest.py::texture_cohort
@@ -73,7 +73,7 @@ def texture_check(archs: list[str]) -> None:
     print(f"{'arch':12} {'held-out AUC':>12} {'train s':>8}")
     for arch in archs:
         start = time.perf_counter()
-        model = train_on_texture(cohort, DeepSettings(arch=arch, dims="2.5d"))
+        model = train_on_first(cohort, N_TRAIN, DeepSettings(arch=arch, dims="2.5d"))
         seconds = time.perf_counter() - start
         auc = roc_auc(y[N_TRAIN:], predict(model, cohort["x"][N_TRAIN:])[:, 0])
         print(f"{arch:12} {auc:12.3f} {seconds:8.0f}", flush=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from deep_cases import texture_cohort_arrays, texture_phantom
+from deep_cases import disease_cohort_arrays, texture_cohort_arrays
 
-from ildrad.models.deep.inputs import lung_input, lung_views
+from ildrad.models.deep.inputs import lung_input
 from ildrad.models.deep.training import DeepData, build_model, fit, inner_split
 from ildrad.models.settings import DeepSettings
 from ildrad.synth.phantom import PhantomSpec, make_chest_ct
@@ -37,24 +37,8 @@ N_DISEASE_TRAIN = 64  #: disease scans 0-63 train (51 fit + 13 inner validation)
 
 @pytest.fixture(scope="session")
 def disease_cohort(request) -> dict[str, np.ndarray]:
-    """80 scans, 2.5D inputs ``x`` and training ``views``; ``y`` = honeycombing over 15-40 % of the
-    lung (1) or a disease-free lung (0): a risk that the disease carries, as in SSc-ILD."""
-
-    def build():
-        settings = DeepSettings(dims="2.5d")
-        extents = np.random.default_rng(7).permutation(np.linspace(0.15, 0.4, 40))
-        views, ys = [], []
-        for i in range(80):
-            label = i % 2
-            seed = 2000 + i
-            scan = (texture_phantom(1, seed=seed, extent=float(extents[i // 2])) if label
-                    else make_chest_ct(PhantomSpec(size="tiny", ild_extent=0.0), seed))
-            views.append(lung_views(scan.ct.array, scan.truth["lungs"].array, scan.ct.grid.spacing, settings))
-            ys.append(label)
-        views = np.stack(views)
-        return {"x": views[:, views.shape[1] // 2], "views": views, "y": np.array(ys, float)}
-
-    return _cached(request, "disease", build)
+    """:func:`deep_cases.disease_cohort_arrays`: 80 scans, honeycombing (1) vs disease-free lungs (0)."""
+    return _cached(request, "disease", disease_cohort_arrays)
 
 
 @pytest.fixture(scope="session")
@@ -66,12 +50,7 @@ def disease_models(disease_cohort):
     def get(arch: str):
         if arch not in trained:
             torch.set_num_threads(1)
-            train = cohort_data(disease_cohort, np.arange(N_DISEASE_TRAIN))
-            fit_rows, val_rows = inner_split(train.patient, 0.2, 0)
-            settings = DeepSettings(arch=arch, dims="2.5d")
-            model = build_model(settings, 1)
-            fit(model, train.subset(fit_rows), train.subset(val_rows), settings)
-            trained[arch] = model
+            trained[arch] = train_on_first(disease_cohort, N_DISEASE_TRAIN, DeepSettings(arch=arch, dims="2.5d"))
         return trained[arch]
 
     return get
@@ -106,9 +85,9 @@ def cohort_data(cohort, rows) -> DeepData:
                     np.array([f"p{i}" for i in rows]), cohort["views"][rows])
 
 
-def train_on_texture(cohort, settings: DeepSettings):
-    """A model fitted on the first :data:`N_TRAIN` texture scans (inner validation for early stopping)."""
-    train = cohort_data(cohort, np.arange(N_TRAIN))
+def train_on_first(cohort, n_train: int, settings: DeepSettings):
+    """A model fitted on the first ``n_train`` scans of ``cohort`` (inner validation for early stopping)."""
+    train = cohort_data(cohort, np.arange(n_train))
     fit_rows, val_rows = inner_split(train.patient, 0.2, 0)
     model = build_model(settings, 1)
     fit(model, train.subset(fit_rows), train.subset(val_rows), settings)
@@ -123,7 +102,7 @@ def texture_models(texture_cohort):
     def get(arch: str):
         if arch not in trained:
             torch.set_num_threads(1)
-            trained[arch] = train_on_texture(texture_cohort, DeepSettings(arch=arch, dims="2.5d"))
+            trained[arch] = train_on_first(texture_cohort, N_TRAIN, DeepSettings(arch=arch, dims="2.5d"))
         return trained[arch]
 
     return get

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import N_TRAIN, cohort_data, train_on_texture
+from conftest import N_TRAIN, cohort_data, train_on_first
 
 from ildrad.evaluate.metrics import roc_auc
 from ildrad.models.deep.training import build_model, fit, predict
@@ -61,6 +61,6 @@ def test_auc_agrees_across_thread_counts(texture_cohort, texture_models) -> None
     # the converged default DenseNet (trained with 1 thread) against the same training with 2 threads
     one_thread = _held_out_auc(texture_cohort, texture_models("densenet121_small"))
     torch.set_num_threads(2)
-    two_threads = _held_out_auc(texture_cohort, train_on_texture(texture_cohort, _settings("densenet121_small")))
+    two_threads = _held_out_auc(texture_cohort, train_on_first(texture_cohort, N_TRAIN, _settings("densenet121_small")))
     torch.set_num_threads(1)
     assert abs(one_thread - two_threads) <= 0.01
