@@ -45,15 +45,7 @@ def disease_cohort(request) -> dict[str, np.ndarray]:
 def disease_models(disease_cohort):
     """``get(arch)``: the network of ``arch`` trained at the configuration defaults on the first
     :data:`N_DISEASE_TRAIN` scans of the disease cohort (once per session)."""
-    trained = {}
-
-    def get(arch: str):
-        if arch not in trained:
-            torch.set_num_threads(1)
-            trained[arch] = train_on_first(disease_cohort, N_DISEASE_TRAIN, DeepSettings(arch=arch, dims="2.5d"))
-        return trained[arch]
-
-    return get
+    return _models_per_arch(disease_cohort, N_DISEASE_TRAIN)
 
 
 @pytest.fixture(scope="session")
@@ -96,13 +88,19 @@ def train_on_first(cohort, n_train: int, settings: DeepSettings):
 
 @pytest.fixture(scope="session")
 def texture_models(texture_cohort):
-    """``get(arch)``: the network of ``arch`` trained at the configuration defaults (once per session)."""
+    """``get(arch)``: the network of ``arch`` trained at the configuration defaults on the first
+    :data:`N_TRAIN` texture scans (once per session)."""
+    return _models_per_arch(texture_cohort, N_TRAIN)
+
+
+def _models_per_arch(cohort, n_train: int):
+    """``get(arch)``: :func:`train_on_first` at the defaults of ``arch``, one thread, memoised."""
     trained = {}
 
     def get(arch: str):
         if arch not in trained:
             torch.set_num_threads(1)
-            trained[arch] = train_on_first(texture_cohort, N_TRAIN, DeepSettings(arch=arch, dims="2.5d"))
+            trained[arch] = train_on_first(cohort, n_train, DeepSettings(arch=arch, dims="2.5d"))
         return trained[arch]
 
     return get
