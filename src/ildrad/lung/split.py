@@ -26,6 +26,9 @@ RIGHT = 1
 LEFT = 2
 _MAX_EROSIONS = 10
 _MIN_PART_FRACTION = 0.08
+#: The regrowing landscape is the depth of the mask closed over this many voxels (6-connected
+#: steps), so the soft-tissue walls of honeycombing and reticulation do not make false necks.
+_LANDSCAPE_CLOSING = 2
 
 
 def split_left_right(mask: np.ndarray, grid: Grid, midline_x_mm: float | None) -> np.ndarray:
@@ -83,12 +86,22 @@ def _regrow(seeds: np.ndarray, mask: np.ndarray, spacing: tuple[float, float, fl
     and a thin part of one lung (the lingula in front of the heart) goes to the lung it is
     attached to, not to the nearest core across the mediastinum (as a plain nearest-part
     assignment did). Voxels no path inside the mask reaches take the nearest part's label.
+
+    The distance map is that of the mask closed over ``_LANDSCAPE_CLOSING`` voxels: in dense
+    honeycombing the aerated mask is cut into cysts by walls a voxel or two thick, and on the
+    open mask the way from a diseased anterior left lung to its own core looked narrower than
+    the anterior junction where the lungs touch (small 60 % sharp-kernel phantom, seed 1:
+    35 mL of the left lung labelled right). The flooding itself stays inside the mask.
     """
     from skimage.segmentation import watershed
 
     box = ndimage.find_objects(mask.view(np.uint8))[0]  # on the mask's box
     local_mask = mask[box]
-    depth = ndimage.distance_transform_edt(local_mask, sampling=spacing)
+    closed = ndimage.binary_closing(
+        np.pad(local_mask, _LANDSCAPE_CLOSING), structure=ndimage.generate_binary_structure(3, 1),
+        iterations=_LANDSCAPE_CLOSING,
+    )[(slice(_LANDSCAPE_CLOSING, -_LANDSCAPE_CLOSING),) * 3]
+    depth = ndimage.distance_transform_edt(closed, sampling=spacing)
     local = watershed(-depth, seeds[box].astype(np.int32), mask=local_mask).astype(np.uint8)
     unreached = local_mask & (local == 0)
     if unreached.any():
