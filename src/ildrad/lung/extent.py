@@ -24,6 +24,12 @@ mm, so the rule is the same on HRCT and low-dose CT):
      ``ABNORMAL_HU_RANGE``; see :func:`_abnormal_threshold`) and ``local`` <= ``CONSOLIDATION_HU``, local standard
      deviation above ``RETICULATION_SD_HU`` plus the scan's noise;
    * ``ground_glass``: the rest of the abnormal voxels up to ``CONSOLIDATION_HU``;
+   * ``honeycombing`` again: dark voxels (normal or emphysema so far) among air cysts (air share
+     above ``HONEYCOMB_SHARE``) whose neighbourhood is mostly ILD (share above
+     ``CYST_ILD_SHARE`` within ``CONTEXT_SIGMA_MM``): the cysts of honeycombing, counted with
+     the fibrosis around them as radiologists do. On grids of 3-4 mm a cyst's wall is partial
+     volume, too faint for the bright-wall test above, and the cyst itself read as normal lung
+     (a 3.75 mm phantom with 93 % honeycombing at 50 % extent read 9.4 points low, now 5.8);
    * ``normal``: everything else (including vessels).
 
 ILD extent = (ground glass + reticulation + honeycombing + consolidation) / lung volume.
@@ -71,6 +77,7 @@ ABNORMAL_MARGIN_HU = 150.0
 NORMAL_LEVEL_PERCENTILE = 20.0
 CONSOLIDATION_HU = -200.0
 RETICULATION_SD_HU = 120.0
+CYST_ILD_SHARE = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,12 +128,12 @@ def estimate_ild_extent(ct: Image, lungs: Mask) -> ExtentEstimate:
     bright = lung & (fine > BRIGHT_HU)
     context = _sigma(CONTEXT_SIGMA_MM, spacing)
     bright_share = _smooth_within(bright.astype(np.float32), lung, context)
+    air_share = _smooth_within((fine < CYST_AIR_HU).astype(np.float32), lung, context)
     vessel = bright & (bright_share < VESSEL_MAX_BRIGHT_SHARE)
     parenchyma = lung & ~vessel
     local = _smooth_within(fine, parenchyma, _sigma(LOCAL_SIGMA_MM, spacing))
     local_sq = _smooth_within(fine * fine, parenchyma, _sigma(LOCAL_SIGMA_MM, spacing))
     local_sd = np.sqrt(np.maximum(local_sq - local * local, 0.0))
-    air_share = _smooth_within((fine < CYST_AIR_HU).astype(np.float32), parenchyma, context)
     noise_sd = _noise_sd(fine, parenchyma, local)
 
     abnormal_hu = _abnormal_threshold(local, parenchyma)
@@ -138,6 +145,9 @@ def estimate_ild_extent(ct: Image, lungs: Mask) -> ExtentEstimate:
     honeycomb = parenchyma & (air_share > HONEYCOMB_SHARE) & (bright_share > HONEYCOMB_SHARE)
     sub[honeycomb] = 3
     sub[parenchyma & ~honeycomb & (local < EMPHYSEMA_HU)] = 5
+    ild = parenchyma & (sub <= 4)
+    ild_share = _smooth_within(ild.astype(np.float32), lung, context)
+    sub[parenchyma & ~ild & (ild_share > CYST_ILD_SHARE) & (air_share > HONEYCOMB_SHARE)] = 3
     sub[vessel] = 6
     full_sub = upsample_nearest(sub, coarse)
     # Lung voxels whose working-grid voxel is under half lung count as normal.
