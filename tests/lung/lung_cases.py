@@ -14,7 +14,7 @@ def phantom(seed: int = 7, **spec):
     synth = pytest.importorskip("ildrad.synth.phantom", reason="synthetic phantom generator not available")
     from ildrad.synth.phantom_spec import PhantomSpec
 
-    key = (seed, *sorted(spec.items()))
+    key = (seed, repr(sorted(spec.items())))  # values may be dicts (pattern_mix)
     if key not in _CACHE:
         _CACHE[key] = synth.make_chest_ct(PhantomSpec(**spec), seed=seed)
     return _CACHE[key]

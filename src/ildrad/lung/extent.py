@@ -8,11 +8,16 @@ mm, so the rule is the same on HRCT and low-dose CT):
    given back to the CT grid by nearest neighbour.
 2. *Vessel handling*: bright voxels (``fine`` > ``BRIGHT_HU``) are vessels when bright voxels
    make up less than ``VESSEL_MAX_BRIGHT_SHARE`` of the lung within ``CONTEXT_SIGMA_MM`` (a
-   vessel crossing aerated lung); in a bright-rich neighbourhood (consolidation, reticulation,
-   honeycomb walls) bright voxels are disease. Vessels are classed ``vessel`` (normal lung) and
+   vessel crossing aerated lung) and voxels denser than ``DENSE_HU`` (-600 HU, the lower end of
+   the MESA high-attenuation range) at most ``WALL_DENSE_SHARE``; in a bright-rich or dense
+   neighbourhood (consolidation, reticulation, honeycomb walls, ground glass) bright voxels are
+   disease. The dense-share test keeps thin honeycomb walls, whose bright cores are under a
+   quarter of the neighbourhood, from being taken for vessels: a small-grid phantom with 90 %
+   honeycombing at 50 % extent read 19.7 points low, now 3.4. Vessels are classed ``vessel`` (normal lung) and
    left out of the local mean used for the other voxels (normalised convolution), so that a
    vessel does not turn the parenchyma around it into ground glass.
-3. ``local``: vessel-free local mean of the lung at ``LOCAL_SIGMA_MM``.
+3. ``local``: vessel-free local mean of the lung at ``LOCAL_SIGMA_MM``, wider on noisy scans
+   (:func:`_local_sigma_mm`).
 4. Classes, in this order:
    * ``emphysema``: ``local`` < ``EMPHYSEMA_HU`` (-950 HU) outside honeycomb clusters;
    * ``honeycombing``: air voxels (``fine`` < ``CYST_AIR_HU``) and bright walls in the same
@@ -78,6 +83,10 @@ NORMAL_LEVEL_PERCENTILE = 20.0
 CONSOLIDATION_HU = -200.0
 RETICULATION_SD_HU = 120.0
 CYST_ILD_SHARE = 0.5
+DENSE_HU = -600.0
+WALL_DENSE_SHARE = 0.4
+LOCAL_NOISE_MAX_HU = 40.0
+CALM_LUNG_HU = (-950.0, -750.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,10 +138,12 @@ def estimate_ild_extent(ct: Image, lungs: Mask) -> ExtentEstimate:
     context = _sigma(CONTEXT_SIGMA_MM, spacing)
     bright_share = _smooth_within(bright.astype(np.float32), lung, context)
     air_share = _smooth_within((fine < CYST_AIR_HU).astype(np.float32), lung, context)
-    vessel = bright & (bright_share < VESSEL_MAX_BRIGHT_SHARE)
+    dense_share = _smooth_within((fine > DENSE_HU).astype(np.float32), lung, context)
+    vessel = bright & (bright_share < VESSEL_MAX_BRIGHT_SHARE) & (dense_share <= WALL_DENSE_SHARE)
     parenchyma = lung & ~vessel
-    local = _smooth_within(fine, parenchyma, _sigma(LOCAL_SIGMA_MM, spacing))
-    local_sq = _smooth_within(fine * fine, parenchyma, _sigma(LOCAL_SIGMA_MM, spacing))
+    local_mm = _local_sigma_mm(fine, parenchyma, spacing)
+    local = _smooth_within(fine, parenchyma, _sigma(local_mm, spacing))
+    local_sq = _smooth_within(fine * fine, parenchyma, _sigma(local_mm, spacing))
     local_sd = np.sqrt(np.maximum(local_sq - local * local, 0.0))
     noise_sd = _noise_sd(fine, parenchyma, local)
 
@@ -156,6 +167,29 @@ def estimate_ild_extent(ct: Image, lungs: Mask) -> ExtentEstimate:
     counts = np.bincount(full_sub[lung_full[box]], minlength=8)
     volumes = {name: float(counts[code]) * voxel_ml for code, name in EXTENT_CLASSES.items()}
     return ExtentEstimate(Mask(classes, ct.grid, EXTENT_CLASSES), volumes, float(lung_full.sum()) * voxel_ml)
+
+
+def _local_sigma_mm(fine: np.ndarray, parenchyma: np.ndarray, spacing: tuple[float, float, float]) -> float:
+    """Gaussian sigma (mm) of the local mean: ``LOCAL_SIGMA_MM``, or more on noisy scans.
+
+    The local mean's noise is measured in calm lung (where the mean at three times the sigma
+    reads within ``CALM_LUNG_HU``) as the robust SD (MAD x 1.4826) of the local mean minus that
+    wider mean. Above ``LOCAL_NOISE_MAX_HU`` the sigma grows as (noise / limit)^(2/3), the rate
+    at which white noise falls with a 3D Gaussian's width (SD ~ sigma^-1.5), up to three times
+    ``LOCAL_SIGMA_MM``. Without this, a sharp-kernel scan on a 3.75 mm grid (lung voxel SD
+    166 HU) read a quarter of its normal lung as ground glass or reticulation.
+    """
+    sigma = _sigma(LOCAL_SIGMA_MM, spacing)
+    local = _smooth_within(fine, parenchyma, sigma)
+    wide = _smooth_within(fine, parenchyma, tuple(3 * s for s in sigma))
+    calm = parenchyma & (wide > CALM_LUNG_HU[0]) & (wide < CALM_LUNG_HU[1])
+    if calm.sum() < 100:
+        return LOCAL_SIGMA_MM
+    residual = (local - wide)[calm]
+    noise = float(1.4826 * np.median(np.abs(residual - np.median(residual))))
+    if noise <= LOCAL_NOISE_MAX_HU:
+        return LOCAL_SIGMA_MM
+    return min(LOCAL_SIGMA_MM * (noise / LOCAL_NOISE_MAX_HU) ** (2.0 / 3.0), 3 * LOCAL_SIGMA_MM)
 
 
 def _abnormal_threshold(local: np.ndarray, parenchyma: np.ndarray) -> float:
