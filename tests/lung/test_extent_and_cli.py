@@ -184,10 +184,14 @@ def test_local_mean_widens_with_noise_only() -> None:
     parenchyma = np.ones((40, 40, 40), bool)
     quiet = (-850.0 + rng.normal(0.0, 10.0, parenchyma.shape)).astype(np.float32)
     noisy = (-850.0 + rng.normal(0.0, 150.0, parenchyma.shape)).astype(np.float32)
-    assert extent._local_sigma_mm(quiet, parenchyma, spacing) == extent.LOCAL_SIGMA_MM
+    def widened_sigma(fine):
+        local = extent._smooth_within(fine, parenchyma, extent._sigma(extent.LOCAL_SIGMA_MM, spacing))
+        return extent._local_sigma_mm(fine, parenchyma, local, spacing)
+
+    assert widened_sigma(quiet) == extent.LOCAL_SIGMA_MM
     sigma = 2.0 / 3.75
     local_noise = 150.0 / np.sqrt((4 * np.pi) ** 1.5 * sigma**3)  # white noise under a Gaussian
     expected = extent.LOCAL_SIGMA_MM * (local_noise / extent.LOCAL_NOISE_MAX_HU) ** (2.0 / 3.0)
-    widened = extent._local_sigma_mm(noisy, parenchyma, spacing)
+    widened = widened_sigma(noisy)
     assert widened > extent.LOCAL_SIGMA_MM
     assert widened == pytest.approx(min(expected, 3 * extent.LOCAL_SIGMA_MM), rel=0.25)
