@@ -33,7 +33,7 @@ def random_spec(seed: int, size: str) -> dict:
     return dict(
         size=size,
         ild_extent=float(rng.uniform(0, 0.6)),
-        pattern_mix=dict(zip(_PATTERNS, map(float, mix))),
+        pattern_mix=dict(zip(_PATTERNS, map(float, mix), strict=True)),
         emphysema_extent=float(rng.choice([0.0, 0.0, 0.0, rng.uniform(0, 0.15)])),
         body_scale=float(rng.choice([0.96, 1.08])),
         lung_scale=float(rng.uniform(0.85, 1.1)),
@@ -64,15 +64,19 @@ def main() -> None:
         truth = case.truth["lungs"].array
         in_lung = truth > 0
         solid = float((case.truth["patterns"].array[in_lung] == 4).mean())
-        error = 100.0 * (estimate_ild_extent(case.ct, lungs).ild_fraction - case.numbers["ild_extent"])
-        dice = [2.0 * ((lungs.array == k) & (truth == k)).sum() / ((lungs.array == k).sum() + (truth == k).sum())
-                for k in (1, 2)]
+        estimate = estimate_ild_extent(case.ct, lungs).ild_fraction
+        error = 100.0 * (estimate - case.numbers["ild_extent"])
+        found = [lungs.array == k for k in (1, 2)]
+        dice = [2.0 * (f & (truth == k)).sum() / (f.sum() + (truth == k).sum())
+                for k, f in zip((1, 2), found, strict=True)]
         errors.append(error)
         consolidation.append(solid)
         print(f"{seed:5d} {error:+7.2f} {100 * case.numbers['ild_extent']:7.1f} {100 * solid:13.1f}"
-              f"   {dice[0]:.3f} / {dice[1]:.3f}     {spec['kernel']:6s} {spec['noise_hu']:6.1f}", flush=True)
+              f"   {dice[0]:.3f} / {dice[1]:.3f}     {spec['kernel']:6s} {spec['noise_hu']:6.1f}",
+              flush=True)
     errors_arr, solid_arr = np.abs(np.array(errors)), np.array(consolidation)
-    for name, keep in (("consolidation <= 20 % of the lung", solid_arr <= 0.2), ("all", solid_arr >= 0)):
+    groups = (("consolidation <= 20 % of the lung", solid_arr <= 0.2), ("all", solid_arr >= 0))
+    for name, keep in groups:
         if keep.any():
             print(f"{name}: n={int(keep.sum())}, mean |error| {errors_arr[keep].mean():.2f}, "
                   f"worst {errors_arr[keep].max():.2f} points (bar: 5 and 10)")

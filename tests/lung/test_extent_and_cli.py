@@ -23,7 +23,8 @@ EXTENT_CASES = [
     # honeycombing-dominant (UIP-like) lung on the 1.4 mm grid: 19.7 points under before thin
     # honeycomb walls stopped being taken for vessels, 3.4 now
     dict(size="small", ild_extent=0.5,
-         pattern_mix=dict(ground_glass=0.05, reticulation=0.05, honeycombing=0.9, consolidation=0.0)),
+         pattern_mix=dict(ground_glass=0.05, reticulation=0.05, honeycombing=0.9,
+                          consolidation=0.0)),
 ]
 
 
@@ -154,7 +155,8 @@ def _lattice_lung(spacing=(4.0, 3.75, 3.75)):
     lungs = np.zeros(hu.shape, np.uint8)
     lungs[2:-2, 2:-2, 2:-2] = 1
     grid = Grid(hu.shape, spacing)
-    return Image(hu.astype(np.float32), grid, Modality.CT, Unit.HU), Mask(lungs, grid, {1: "right"}), honeycomb & (lungs > 0)
+    ct = Image(hu.astype(np.float32), grid, Modality.CT, Unit.HU)
+    return ct, Mask(lungs, grid, {1: "right"}), honeycomb & (lungs > 0)
 
 
 def test_air_cysts_among_fibrosis_count_as_honeycombing_on_coarse_grids() -> None:
@@ -185,7 +187,8 @@ def test_local_mean_widens_with_noise_only() -> None:
     quiet = (-850.0 + rng.normal(0.0, 10.0, parenchyma.shape)).astype(np.float32)
     noisy = (-850.0 + rng.normal(0.0, 150.0, parenchyma.shape)).astype(np.float32)
     def widened_sigma(fine):
-        local = extent._smooth_within(fine, parenchyma, extent._sigma(extent.LOCAL_SIGMA_MM, spacing))
+        sigma = extent._sigma(extent.LOCAL_SIGMA_MM, spacing)
+        local = extent._smooth_within(fine, parenchyma, sigma)
         return extent._local_sigma_mm(fine, parenchyma, local, spacing)
 
     assert widened_sigma(quiet) == extent.LOCAL_SIGMA_MM

@@ -11,11 +11,12 @@ mm, so the rule is the same on HRCT and low-dose CT):
    vessel crossing aerated lung) and voxels denser than ``DENSE_HU`` (-600 HU, the lower end of
    the MESA high-attenuation range) at most ``WALL_DENSE_SHARE``; in a bright-rich or dense
    neighbourhood (consolidation, reticulation, honeycomb walls, ground glass) bright voxels are
-   disease. The dense-share test keeps thin honeycomb walls, whose bright cores are under a
-   quarter of the neighbourhood, from being taken for vessels: a small-grid phantom with 90 %
-   honeycombing at 50 % extent read 19.7 points low, now 3.4. Vessels are classed ``vessel`` (normal lung) and
-   left out of the local mean used for the other voxels (normalised convolution), so that a
-   vessel does not turn the parenchyma around it into ground glass.
+   disease (so a vessel crossing ground glass counts with it). The dense-share test keeps thin
+   honeycomb walls, whose bright cores are under a quarter of the neighbourhood, from being
+   taken for vessels: a small-grid phantom with 90 % honeycombing at 50 % extent read 19.7
+   points low, now 3.4. Vessels are classed ``vessel`` (normal lung) and left out of the local
+   mean used for the other voxels (normalised convolution), so that a vessel does not turn the
+   parenchyma around it into ground glass.
 3. ``local``: vessel-free local mean of the lung at ``LOCAL_SIGMA_MM``, wider on noisy scans
    (:func:`_local_sigma_mm`).
 4. Classes, in this order:
@@ -34,7 +35,8 @@ mm, so the rule is the same on HRCT and low-dose CT):
      ``CYST_ILD_SHARE`` within ``CONTEXT_SIGMA_MM``): the cysts of honeycombing, counted with
      the fibrosis around them as radiologists do. On grids of 3-4 mm a cyst's wall is partial
      volume, too faint for the bright-wall test above, and the cyst itself read as normal lung
-     (a 3.75 mm phantom with 93 % honeycombing at 50 % extent read 9.4 points low, now 5.8);
+     (a 3.75 mm phantom with 93 % honeycombing at 50 % extent read 9.4 points low, 5.8 with
+     this rule);
    * ``normal``: everything else (including vessels).
 
 ILD extent = (ground glass + reticulation + honeycombing + consolidation) / lung volume.
@@ -111,7 +113,8 @@ def _sigma(mm: float, spacing: tuple[float, float, float]) -> tuple[float, ...]:
 
 def _weight_mass(weight: np.ndarray, sigma: tuple[float, ...]) -> np.ndarray:
     """Gaussian mass of ``weight``: the normalised convolution's denominator (floored)."""
-    return np.maximum(ndimage.gaussian_filter(weight.astype(np.float32), sigma, mode="nearest"), 1e-3)
+    mass = ndimage.gaussian_filter(weight.astype(np.float32), sigma, mode="nearest")
+    return np.maximum(mass, 1e-3)
 
 
 def _smooth_within(
