@@ -36,10 +36,10 @@ def cohort(
     """Write a PACS-like DICOM tree (with scouts, second kernels, thick recons, dose reports and
     non-DICOM files), clinical.csv, visits.csv and truth/ (scans.csv with the true linear
     predictor and frailty of every scan, patients.csv, spec.yaml)."""
+    import math
+
     from ildrad.synth.cohort import write_cohort
     from ildrad.synth.cohort_spec import load_cohort_spec
-    import numpy as np
-
     from ildrad.synth.outcome_model import cohort_summary, imaging_ceiling_auc
 
     tables = write_cohort(
@@ -61,7 +61,7 @@ def cohort(
         f"oracle 3-year AUC {'n/a' if auc is None else f'{auc:.3f}'}"
     )
     ceiling = imaging_ceiling_auc(tables, 3.0)
-    if np.isfinite(ceiling):
+    if math.isfinite(ceiling):
         typer.echo(
             "best 3-year AUC of a model reading one scan (logistic on the true CT extents and "
             f"lung volume, cross-validated): {ceiling:.3f}"

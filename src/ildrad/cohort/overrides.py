@@ -73,9 +73,11 @@ def _scan_of_seg(ds, private: pd.DataFrame, path: Path) -> str:
 
 
 def _ct_grid(workspace: Path, scan_key: str, files: list[str]) -> Grid:
+    from ildrad.cohort.store import STORE_DIR, stored_lung_mask
     from ildrad.io.volume_files import read_mask
 
-    existing = sorted((workspace / "store").glob(f"*/masks/{scan_key}/lungs.nii.gz"))
+    sets = sorted((workspace / STORE_DIR).glob("*"))
+    existing = [path for path in (stored_lung_mask(s, scan_key) for s in sets) if path.is_file()]
     if existing:
         return read_mask(existing[-1]).grid
     from ildrad.config import Config

@@ -130,13 +130,21 @@ class ResultSet:
         return True
 
 
-def _latest_result_set(workspace: Path) -> ResultSet:
+def _newest_result_set_dir(workspace: Path, holding: str) -> Path | None:
+    """The most recently modified result set folder that has a ``holding`` subfolder, if any."""
     store = workspace / STORE_DIR
-    candidates = sorted((p for p in store.glob("*") if (p / _SCANS).is_dir()), key=lambda p: p.stat().st_mtime) \
-        if store.is_dir() else []
-    if not candidates:
+    if not store.is_dir():
+        return None
+    holders = (p for p in store.glob("*") if (p / holding).is_dir())
+    candidates = sorted(holders, key=lambda p: p.stat().st_mtime)
+    return candidates[-1] if candidates else None
+
+
+def _latest_result_set(workspace: Path) -> ResultSet:
+    newest = _newest_result_set_dir(workspace, _SCANS)
+    if newest is None:
         raise InputError(f"{workspace}: no feature store yet; run `ildrad run` first")
-    return ResultSet(workspace, candidates[-1].name)
+    return ResultSet(workspace, newest.name)
 
 
 def mask_result_set_dir(workspace: Path, result_set: str | None) -> Path:
@@ -148,11 +156,10 @@ def mask_result_set_dir(workspace: Path, result_set: str | None) -> Path:
         if not (folder / MASKS_DIR).is_dir():
             raise InputError(f"{folder}: result set has no {MASKS_DIR}/ folder (run `ildrad run` first)")
         return folder
-    candidates = sorted((p for p in store.glob("*") if (p / MASKS_DIR).is_dir()), key=lambda p: p.stat().st_mtime) \
-        if store.is_dir() else []
-    if not candidates:
+    newest = _newest_result_set_dir(workspace, MASKS_DIR)
+    if newest is None:
         raise InputError(f"{workspace}: no lung masks in the feature store; run `ildrad run` first")
-    return candidates[-1]
+    return newest
 
 
 def stored_lung_mask(result_set_dir: Path, scan_key: str) -> Path:
