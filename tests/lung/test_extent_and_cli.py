@@ -125,6 +125,28 @@ def test_quality_flags_say_prone_expiratory_and_cut_apex() -> None:
     assert not any(flags.values()), {k: v for k, v in flags.items() if v}
 
 
+def test_contrast_is_told_from_density_on_sharp_noisy_scans() -> None:
+    """Without the DICOM contrast attribute, the flag reads the mediastinal blood pool.
+
+    Sharp-kernel noise puts single voxels of unenhanced blood (40 HU) at 150 HU and more: on this
+    phantom 322 mL were counted as enhanced before the mediastinum was smoothed (the limit is
+    30 mL), 4.7 mL after; with contrast (blood at 260 HU) 526 mL are counted.
+    """
+    import dataclasses
+
+    from ildrad.lung.quality import quality_report
+    from ildrad.lung.segmentation import segment_lungs
+
+    for contrast in (False, True):
+        case = phantom(size="tiny", ild_extent=0.2, kernel="sharp", noise_hu=41.0, contrast=contrast)
+        metadata = {k: v for k, v in case.ct.metadata.items() if k != "contrast_agent"}
+        ct = dataclasses.replace(case.ct, metadata=metadata)
+        seg = segment_lungs(ct)
+        report = quality_report(ct, seg.lungs, seg.body, seg.info)
+        enhanced_ml = report["values"]["mediastinal_enhanced_ml"][0]
+        assert report["flags"]["contrast_suspected"] is contrast, f"contrast={contrast}: {enhanced_ml:.1f} mL"
+
+
 def test_air_filled_oesophagus_is_found_and_measured() -> None:
     from ildrad.lung.markers import measure_oesophagus
     from ildrad.lung.segmentation import segment_lungs
