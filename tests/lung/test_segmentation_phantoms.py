@@ -49,6 +49,20 @@ def test_no_leak_into_airways_oesophagus_or_stomach(spec) -> None:
         assert share < 0.01, f"{name} leakage {share:.4f} of lung volume"
 
 
+def test_gas_pockets_under_thick_low_dose_slices_stay_out() -> None:
+    """5 mm slices with a sharp kernel and low-dose noise blur a gas pocket's rim into the lung
+    range (median -952 HU): before gas cores were counted, 13 % of the stomach gas and 40 % of
+    the colon gas of this phantom were labelled left lung (under 1 % of lung volume, so the
+    leakage bar alone did not see it)."""
+    case, seg = _segmented(size="small", ild_extent=0.0, slice_thickness_mm=5.0, noise_hu=45.0,
+                           kernel="sharp")
+    found = seg.lungs.array > 0
+    for name in ("stomach_gas", "colon_gas"):
+        pocket = case.truth[name].array > 0
+        share = float((found & pocket).sum()) / pocket.sum()
+        assert share < 0.01, f"{share:.4f} of the {name} taken as lung"
+
+
 @pytest.mark.parametrize("spec", TINY_CASES, ids=lambda s: "-".join(f"{v}" for v in s.values()))
 def test_sides_follow_the_patient_not_the_array(spec) -> None:
     case, seg = _segmented(**spec)
@@ -110,6 +124,10 @@ DENSE_CASES = [
     # edge: 4471 left surface voxels 3 mm or more off, 4498 allowed)
     dict(size="small", ild_extent=0.3, coverage="cut_apex"),
     dict(size="small", ild_extent=0.3, position="prone", noise_hu=40.0),
+    # the low-dose CT of a PET/CT: 5 mm slices, 45 HU noise, 1.4 mm pixels: Dice 0.983 / 0.982,
+    # HD95 2.44 / 2.81 mm; on seed 0 the left lung misses (0.979, 3.14 mm: 4714 voxels off,
+    # 4529 allowed)
+    dict(size="small", ild_extent=0.3, slice_thickness_mm=5.0, noise_hu=45.0),
     pytest.param(dict(size="small", ild_extent=0.6), marks=pytest.mark.xfail(
         reason=_GAP + "Dice 0.979 / 0.977, HD95 4.0 / 3.7 mm", strict=False)),
 ]

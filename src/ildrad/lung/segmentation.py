@@ -7,8 +7,9 @@ Pipeline (classical image processing, no learned weights):
 3. Aerated lung: body voxels below ``air_threshold_hu`` (-500 HU); the trachea and main bronchi
    are grown from the trachea (:mod:`ildrad.lung.airways`) and cut out with a 1-voxel margin.
 4. Lung components: air components of at least 30 % of the largest, or of lung-like texture
-   (median above -960 HU, so not homogeneous gas) and at least ``_MIN_LUNG_PART_ML``:
-   stomach and bowel gas, the oesophagus and the outside air are therefore left out.
+   (median above -960 HU and under ``_GAS_CORE_SHARE`` in cores of homogeneous gas, so not a
+   gas pocket) and at least ``_MIN_LUNG_PART_ML``: stomach and bowel gas, the oesophagus and
+   the outside air are therefore left out.
 5. Right / left split by patient side, even where the lungs touch (:mod:`ildrad.lung.split`).
 6. Vessels and airways inside the lung: axial hole filling per lung.
 7. Dense subpleural disease between the aerated lung and the ribs is added
@@ -64,6 +65,10 @@ _MAX_OPEN_HOLE_RADIUS_MM = 6.0
 #: Gas pockets: smoothed HU below this in a compact blob in the lower part of the lungs.
 _GAS_HU = -950.0
 _GAS_LOW_FRACTION = 0.5
+#: A smaller air component with at least this share of its voxels in gas cores is a gas pocket
+#: even if its median is lung-like: thick slices (5 mm) blur a pocket's rim into the lung range.
+#: Lung parts hold under 0.05 (0.045 with 30 % emphysema), gas pockets 0.25-0.6.
+_GAS_CORE_SHARE = 0.1
 #: Diseased but not aerated lung (ground glass about -550 HU) is below this on the coarse grid.
 _DISEASE_HU = -150.0
 #: Soft tissue of the chest wall and mediastinum (muscle, unenhanced blood), HU.
@@ -172,7 +177,8 @@ def _lung_components(air: np.ndarray, hu: np.ndarray, voxel_ml: float) -> tuple[
         return np.zeros_like(air), np.zeros_like(air)
     # median above the gas threshold <=> fewer than half of the voxels below it
     gas = np.bincount(labels.ravel(), weights=(hu < _GAS_MEDIAN_HU).ravel(), minlength=sizes.size)
-    textured = 2 * gas < sizes
+    core = np.bincount(labels.ravel(), weights=_gas_cores(hu, air).ravel(), minlength=sizes.size)
+    textured = (2 * gas < sizes) & (core < _GAS_CORE_SHARE * sizes)
     # 20 mL, or less on a thin slab (a few slices) where a whole lung holds only some mL
     large = sizes >= min(_MIN_LUNG_PART_ML / voxel_ml, 0.1 * sizes.max())
     keep = large & ((sizes >= _MAIN_FRACTION * sizes.max()) | textured)
@@ -191,9 +197,7 @@ def _abdominal_gas(lung: np.ndarray, hu: np.ndarray, voxel_ml: float, superior_f
     ``_MIN_GAS_POCKET_ML``, whose centre lies in the lowest ``_GAS_LOW_FRACTION`` of the lungs'
     height. Upper-zone emphysema is therefore not taken for gas.
     """
-    smooth = ndimage.uniform_filter(hu, size=(1, 3, 3), mode="nearest")
-    dark = lung & (smooth < _GAS_HU)
-    dark = ndimage.binary_opening(dark, structure=_axial_disk(1))  # axial: thick slices keep thin blobs
+    dark = _gas_cores(hu, lung)
     if not dark.any():
         return dark
     slices = np.flatnonzero(lung.any(axis=(1, 2)))
@@ -212,8 +216,17 @@ def _abdominal_gas(lung: np.ndarray, hu: np.ndarray, voxel_ml: float, superior_f
             out[box] |= blob
     if out.any():
         # The pocket's partial-volume rim belongs to it, not to the lung.
+        smooth = ndimage.uniform_filter(hu, size=(1, 3, 3), mode="nearest")
         out = ndimage.binary_dilation(out, iterations=2) & lung & (smooth < -600.0) | out
     return out
+
+
+def _gas_cores(hu: np.ndarray, within: np.ndarray) -> np.ndarray:
+    """Cores of homogeneous gas in ``within``: below ``_GAS_HU`` after a 3 x 3 axial smoothing
+    (lung parenchyma at about -850 HU is not), surviving an axial opening of radius 1 (thick
+    slices keep thin blobs)."""
+    smooth = ndimage.uniform_filter(hu, size=(1, 3, 3), mode="nearest")
+    return ndimage.binary_opening(within & (smooth < _GAS_HU), structure=_axial_disk(1))
 
 
 def _grow_into_disease(lung: np.ndarray, hu: np.ndarray, forbidden: np.ndarray) -> np.ndarray:
