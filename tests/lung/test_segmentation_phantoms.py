@@ -63,6 +63,16 @@ def test_gas_pockets_under_thick_low_dose_slices_stay_out() -> None:
         assert share < 0.01, f"{share:.4f} of the {name} taken as lung"
 
 
+def test_enhanced_vessels_inside_the_lung_are_lung() -> None:
+    """With contrast the vessels (260 HU) read like bone on the 2 mm grid, where the closing
+    that takes in vessels must not enter ribs: 89.9 % of the vessel voxels inside this
+    phantom's lungs were kept before (98.7 % without contrast), 96.7 % now."""
+    case, seg = _segmented(size="small", ild_extent=0.0, contrast=True)
+    vessels = (case.truth["vessels"].array > 0) & (case.truth["lungs"].array > 0)
+    kept = float((vessels & (seg.lungs.array > 0)).sum()) / vessels.sum()
+    assert kept >= 0.95, f"{kept:.4f} of the intrapulmonary vessels kept"
+
+
 @pytest.mark.parametrize("spec", TINY_CASES, ids=lambda s: "-".join(f"{v}" for v in s.values()))
 def test_sides_follow_the_patient_not_the_array(spec) -> None:
     case, seg = _segmented(**spec)
@@ -128,6 +138,10 @@ DENSE_CASES = [
     # HD95 2.44 / 2.81 mm; on seed 0 the left lung misses (0.979, 3.14 mm: 4714 voxels off,
     # 4529 allowed)
     dict(size="small", ild_extent=0.3, slice_thickness_mm=5.0, noise_hu=45.0),
+    # intravenous contrast (blood 260 HU): Dice 0.985 / 0.985, HD95 2.44 / 2.81 mm (right HD95
+    # 3.45 mm before enhanced vessels inside the lung stopped counting as bone); also on seed 1,
+    # not on seed 0 (left 0.982, 3.45 mm)
+    dict(size="small", ild_extent=0.3, contrast=True),
     pytest.param(dict(size="small", ild_extent=0.6), marks=pytest.mark.xfail(
         reason=_GAP + "Dice 0.979 / 0.977, HD95 4.0 / 3.7 mm", strict=False)),
 ]

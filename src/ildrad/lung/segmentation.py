@@ -139,7 +139,7 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
     labels, wall_margin_mm = recover_dense_periphery(
         labels, hu_c, bone_c, body_c, cs, medial, settings.dense_band_max_mm, superior_first
     )
-    labels = _close_per_label(labels, body_c & ~bone_c & ~airway_margin, cs)
+    labels = _close_per_label(labels, body_c & ~bone_c & ~airway_margin, bone_c, cs)
     labels = recover_dense_base(labels, hu_c, body_c & ~bone_c & ~airway_margin & ~forbidden,
                                 cs, settings.dense_band_max_mm, superior_first)
     lungs = _refine_full_resolution(ct, coarse, hu_c, aerated, labels, airways_c, gas_c, settings)
@@ -309,9 +309,12 @@ def _axial_disk(radius: int) -> np.ndarray:
     return structure
 
 
-def _close_per_label(labels: np.ndarray, allowed: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
+def _close_per_label(
+    labels: np.ndarray, allowed: np.ndarray, bone: np.ndarray, spacing: tuple[float, float, float]
+) -> np.ndarray:
     """3D closing per lung by a ball of ``_CLOSING_MM`` (in mm, so the same on every grid),
-    limited to ``allowed``, then axial hole filling.
+    limited to ``allowed`` and to ``bone`` (coarse voxels above ``BONE_HU``) that the lung
+    encloses in its own axial slices, then axial hole filling.
 
     The closing takes in dense patches the ball cannot enter: disease lying between the lung
     and the subpleural band recovered along the ribs, small wedges of consolidation. It is
@@ -329,8 +332,11 @@ def _close_per_label(labels: np.ndarray, allowed: np.ndarray, spacing: tuple[flo
         grown = ndimage.distance_transform_edt(~local, sampling=spacing) <= _CLOSING_MM
         closed = ndimage.distance_transform_edt(grown, sampling=spacing) > _CLOSING_MM
         closed = closed[tuple(slice(m, -m) for m in margin)]
+        # what the lung encloses in its own slices is never rib or spine: "bone" there is
+        # enhanced blood in the vessels (contrast: 150-400 HU)
+        inside = allowed[box] | (bone[box] & axial_holes(region[box]))
         target = out[box]
-        target[closed & allowed[box] & (target == 0)] = label
+        target[closed & inside & (target == 0)] = label
     return _fill_per_label(out, spacing)
 
 
