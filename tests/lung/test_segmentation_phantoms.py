@@ -63,6 +63,19 @@ def test_gas_pockets_under_thick_low_dose_slices_stay_out() -> None:
         assert share < 0.01, f"{share:.4f} of the {name} taken as lung"
 
 
+def test_emphysema_of_the_lower_half_is_lung_not_abdominal_gas() -> None:
+    """30 % emphysema reaches the lower half of the lungs, where blobs of homogeneous gas were
+    taken for stomach or bowel gas seen through the diaphragm: Dice 0.969 / 0.963 and HD95
+    14.6 / 14.7 mm before gas needed no lung beneath it; the full bar now."""
+    case, seg = _segmented(size="small", ild_extent=0.2, emphysema_extent=0.3)
+    truth = case.truth["lungs"].array
+    for label in (1, 2):
+        found, expected = seg.lungs.array == label, truth == label
+        overlap = dice(found, expected)
+        distance = surface_distance_95(found, expected, case.ct.spacing)
+        assert overlap >= 0.97 and distance < 3.0, f"lung {label}: Dice {overlap:.4f}, HD95 {distance:.2f} mm"
+
+
 def test_enhanced_vessels_inside_the_lung_are_lung() -> None:
     """With contrast the vessels (260 HU) read like bone on the 2 mm grid, where the closing
     that takes in vessels must not enter ribs: 89.9 % of the vessel voxels inside this

@@ -69,6 +69,10 @@ _GAS_LOW_FRACTION = 0.5
 #: even if its median is lung-like: thick slices (5 mm) blur a pocket's rim into the lung range.
 #: Lung parts hold under 0.05 (0.045 with 30 % emphysema), gas pockets 0.25-0.6.
 _GAS_CORE_SHARE = 0.1
+#: A gas blob in the lower lungs is emphysema, not abdominal gas, where at least this share of its
+#: axial columns hold ``_GAS_LUNG_BELOW_VOXELS`` or more aerated lung voxels beneath it.
+_GAS_LUNG_BELOW_SHARE = 0.5
+_GAS_LUNG_BELOW_VOXELS = 2
 #: Diseased but not aerated lung (ground glass about -550 HU) is below this on the coarse grid.
 _DISEASE_HU = -150.0
 #: Soft tissue of the chest wall and mediastinum (muscle, unenhanced blood), HU.
@@ -195,11 +199,17 @@ def _abdominal_gas(lung: np.ndarray, hu: np.ndarray, voxel_ml: float, superior_f
     Gas is homogeneous air (below ``_GAS_HU`` after a 3 x 3 axial smoothing, so lung parenchyma at
     about -850 HU is not) in a compact blob (it survives an opening of radius 1) of at least
     ``_MIN_GAS_POCKET_ML``, whose centre lies in the lowest ``_GAS_LOW_FRACTION`` of the lungs'
-    height. Upper-zone emphysema is therefore not taken for gas.
+    height, and under which lies no lung: fewer than ``_GAS_LUNG_BELOW_SHARE`` of its axial
+    columns have lung parenchyma (not gas: ``_GAS_HU`` or more) further down. Upper-zone emphysema is therefore not taken for gas,
+    and neither is emphysema of the lower half, which has lung beneath it.
     """
     dark = _gas_cores(hu, lung)
     if not dark.any():
         return dark
+    # lung voxels (not gas) below each voxel in its column, counted from the most inferior slice
+    up = slice(None, None, -1) if superior_first else slice(None)
+    parenchyma = (lung & (hu >= _GAS_HU))[up]
+    lung_below = (np.cumsum(parenchyma, axis=0, dtype=np.int32) - parenchyma)[up]
     slices = np.flatnonzero(lung.any(axis=(1, 2)))
     height = slices[-1] - slices[0] + 1
     low_limit = slices[0] + _GAS_LOW_FRACTION * height
@@ -212,8 +222,13 @@ def _abdominal_gas(lung: np.ndarray, hu: np.ndarray, voxel_ml: float, superior_f
         blob = labels[box] == index
         centre = np.argwhere(blob)[:, 0].mean() + box[0].start
         low = centre > high_limit if superior_first else centre < low_limit
-        if low and blob.sum() * voxel_ml >= _MIN_GAS_POCKET_ML:
-            out[box] |= blob
+        if not low or blob.sum() * voxel_ml < _MIN_GAS_POCKET_ML:
+            continue
+        # lung voxels under the blob's lowest voxel, per column of the blob
+        beneath = np.where(blob, lung_below[box], np.iinfo(lung_below.dtype).max).min(axis=0)[blob.any(axis=0)]
+        if np.mean(beneath >= _GAS_LUNG_BELOW_VOXELS) >= _GAS_LUNG_BELOW_SHARE:
+            continue
+        out[box] |= blob
     if out.any():
         # The pocket's partial-volume rim belongs to it, not to the lung.
         smooth = ndimage.uniform_filter(hu, size=(1, 3, 3), mode="nearest")
