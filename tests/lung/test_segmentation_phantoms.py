@@ -147,6 +147,11 @@ DENSE_CASES = [
     # edge: 4471 left surface voxels 3 mm or more off, 4498 allowed)
     dict(size="small", ild_extent=0.3, coverage="cut_apex"),
     dict(size="small", ild_extent=0.3, position="prone", noise_hu=40.0),
+    # cut base (the scan starts above the bases and ends in the neck): Dice 0.988 / 0.987, HD95
+    # 2.44 / 2.00 mm, also on seed 0. Before the trachea seed compared the candidates of 2 cm,
+    # the oesophagus was taken for it: the trachea joined the right lung (airway leakage 1.1 %
+    # of lung volume, Dice 0.977, HD95 6.0 mm)
+    dict(size="small", ild_extent=0.3, coverage="cut_base"),
     # the low-dose CT of a PET/CT: 5 mm slices, 45 HU noise, 1.4 mm pixels: Dice 0.983 / 0.982,
     # HD95 2.44 / 2.81 mm; on seed 0 the left lung misses (0.979, 3.14 mm: 4714 voxels off,
     # 4529 allowed)

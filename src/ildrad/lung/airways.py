@@ -27,6 +27,10 @@ MAX_AIRWAY_ML = 250.0
 _MAX_STEP_ML = 10.0
 _TRACHEA_AREA_CM2 = (0.8, 8.0)
 _TRACHEA_MEDIAN_HU = -900.0
+#: Trachea candidates are compared over this length (mm) below the first slice showing one.
+_SEED_SEARCH_MM = 20.0
+#: Trachea candidates lie at least this many (coarse) voxels inside the body.
+_SKIN_DEPTH_VOXELS = 2
 
 
 def find_trachea_seed(
@@ -38,21 +42,26 @@ def find_trachea_seed(
     ``superior_first`` is True when array slice 0 is the most superior one; ``posterior_sign``
     is +1 when the array's row index grows towards the patient's back (LPS +y), -1 otherwise.
     Of several round air tubes the most anterior is the trachea (an air-filled oesophagus lies
-    behind it). Returns None when
-    no slice in the upper third of the scan shows a trachea-like air tube.
+    behind it); the candidates of the first ``_SEED_SEARCH_MM`` below the first slice showing
+    any are compared, since the trachea's top may fail the tube tests (partial volume at the
+    larynx) in a slice where the oesophagus passes them. Air at the skin (a pocket between a
+    prone patient and the table) is not a candidate. Returns None when no slice in the
+    upper third of the scan shows a trachea-like air tube.
     """
     nz = hu.shape[0]
     order = range(nz) if superior_first else range(nz - 1, -1, -1)
     pixel_cm2 = spacing[1] * spacing[2] / 100.0
+    best_seed, best_front, last = None, np.inf, nz
     for count, k in enumerate(order):
-        if count > max(3, nz // 3):
+        if count > max(3, nz // 3) or count > last:
             break
         air = body[k] & (hu[k] < -900.0)  # strict: the oesophagus beside the trachea stays apart
+        # the trachea lies inside the neck, not at the skin (a table pocket may join the body)
+        air &= ndimage.binary_erosion(body[k], iterations=_SKIN_DEPTH_VOXELS)
         labels, n = ndimage.label(air)
         if n == 0:
             continue
         areas = np.bincount(labels.ravel(), minlength=n + 1) * pixel_cm2
-        best, best_front = 0, np.inf
         for label in np.flatnonzero((areas >= _TRACHEA_AREA_CM2[0]) & (areas <= _TRACHEA_AREA_CM2[1])):
             if label == 0:
                 continue
@@ -64,15 +73,17 @@ def find_trachea_seed(
             if float(np.median(hu[k][region])) >= _TRACHEA_MEDIAN_HU:
                 continue
             # the trachea lies in front of the oesophagus (which may hold air too)
-            front = float(ys.mean()) * posterior_sign
+            front = float(ys.mean()) * posterior_sign * spacing[1]
             if front < best_front:
-                best, best_front = label, front
-        if best:
-            seed = np.zeros(hu.shape, dtype=bool)
-            seed[k] = labels == best
-            log.debug("trachea seed in slice %d", k)
-            return seed
-    return None
+                best_seed, best_front = (k, region), front
+                last = min(last, count + int(round(_SEED_SEARCH_MM / spacing[0])))
+    if best_seed is None:
+        return None
+    k, region = best_seed
+    seed = np.zeros(hu.shape, dtype=bool)
+    seed[k] = region
+    log.debug("trachea seed in slice %d", k)
+    return seed
 
 
 def grow_airways(hu: np.ndarray, seed: np.ndarray, allowed: np.ndarray,
