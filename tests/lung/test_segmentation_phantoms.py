@@ -63,19 +63,6 @@ def test_gas_pockets_under_thick_low_dose_slices_stay_out() -> None:
         assert share < 0.01, f"{share:.4f} of the {name} taken as lung"
 
 
-def test_emphysema_of_the_lower_half_is_lung_not_abdominal_gas() -> None:
-    """30 % emphysema reaches the lower half of the lungs, where blobs of homogeneous gas were
-    taken for stomach or bowel gas seen through the diaphragm: Dice 0.969 / 0.963 and HD95
-    14.6 / 14.7 mm before gas needed no lung beneath it; the full bar now."""
-    case, seg = _segmented(size="small", ild_extent=0.2, emphysema_extent=0.3)
-    truth = case.truth["lungs"].array
-    for label in (1, 2):
-        found, expected = seg.lungs.array == label, truth == label
-        overlap = dice(found, expected)
-        distance = surface_distance_95(found, expected, case.ct.spacing)
-        assert overlap >= 0.97 and distance < 3.0, f"lung {label}: Dice {overlap:.4f}, HD95 {distance:.2f} mm"
-
-
 def test_enhanced_vessels_inside_the_lung_are_lung() -> None:
     """With contrast the vessels (260 HU) read like bone on the 2 mm grid, where the closing
     that takes in vessels must not enter ribs: 89.9 % of the vessel voxels inside this
@@ -116,10 +103,10 @@ def test_small_phantom_dense_disease_keeps_the_dice_bar() -> None:
         assert overlap >= 0.97, f"lung {label}: Dice {overlap:.4f}"
 
 
-#: Cases of 30 % extent or more against the full bar (Dice >= 0.97 per lung and HD95 < 3 mm);
-#: those that fall short are xfail with their measured figures (phantom seed 7). The main
-#: remaining error: consolidation lying on the diaphragm has the density of the liver, spleen
-#: and diaphragm muscle below it and no rib behind it. Bumps of it on the lung base are
+#: Cases of 30 % extent or more, or of a hard acquisition, against the full bar (Dice >= 0.97 per
+#: lung and HD95 < 3 mm); those that fall short are xfail with their measured figures (phantom
+#: seed 7). The main remaining error: consolidation lying on the diaphragm has the density of
+#: the liver, spleen and diaphragm muscle below it and no rib behind it. Bumps of it on the lung base are
 #: recovered (ildrad.lung.diaphragm), even layers on the steep sides of the dome, the
 #: paravertebral gutter and the cardiophrenic angle are not. On the 3.75 x 6 mm tiny grid
 #: every surface voxel off is 3.75 mm or more, so HD95 < 3 mm needs over 95 % of surface voxels
@@ -160,6 +147,11 @@ DENSE_CASES = [
     # 3.45 mm before enhanced vessels inside the lung stopped counting as bone); also on seed 1,
     # not on seed 0 (left 0.982, 3.45 mm)
     dict(size="small", ild_extent=0.3, contrast=True),
+    # 30 % emphysema reaches the lower half of the lungs, where blobs of homogeneous gas were
+    # taken for stomach or bowel gas seen through the diaphragm: Dice 0.969 / 0.963, HD95
+    # 14.6 / 14.7 mm before gas needed no lung beneath it; 0.986 / 0.985, 2.00 / 2.44 mm now
+    # (seeds 0 and 1 pass too)
+    dict(size="small", ild_extent=0.2, emphysema_extent=0.3),
     pytest.param(dict(size="small", ild_extent=0.6), marks=pytest.mark.xfail(
         reason=_GAP + "Dice 0.979 / 0.977, HD95 4.0 / 3.7 mm", strict=False)),
 ]
