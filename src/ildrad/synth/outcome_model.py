@@ -829,10 +829,10 @@ CT_VISIBLE_COLUMNS: tuple[str, ...] = (
 def imaging_ceiling_auc(tables: CohortTables, horizon_years: float, folds: int = 5) -> float:
     """Cross-validated ROC AUC of death within ``horizon_years`` from what one CT shows exactly.
 
-    A logistic regression on the scan's true :data:`CT_VISIBLE_COLUMNS` (standardised), HRCT scans
-    assessable at the horizon, ``folds`` folds grouped by patient: an estimate of the best that
-    any model reading a single scan (radiomics, quantitative CT or a deep network) can reach on
-    this spec. It lies below the oracle (``oracle_auc_*`` of :func:`cohort_summary`), which also
+    A logistic regression on the scan's true :data:`CT_VISIBLE_COLUMNS` (standardised within each
+    training fold), HRCT scans assessable at the horizon, ``folds`` folds grouped by patient: an
+    estimate of the best that any model reading a single scan (radiomics, quantitative CT or a
+    deep network) can reach on this spec. It lies below the oracle (``oracle_auc_*`` of :func:`cohort_summary`), which also
     knows age, sex, lung function, progression and the patient's future course; with the default
     spec, 3-year AUC about 0.70 against an oracle of about 0.81. Deterministic; NaN when the
     cohort is too small to estimate it (fewer patients than folds, or a training fold without
@@ -841,13 +841,14 @@ def imaging_ceiling_auc(tables: CohortTables, horizon_years: float, folds: int =
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import GroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
     scans = tables.scans[tables.scans["study_kind"] == "hrct"]
     outcome = horizon_outcome(scans, tables.clinical, horizon_years)
     rows = outcome["assessable"].to_numpy()
     y = outcome["dead"].to_numpy()[rows]
     x = scans[list(CT_VISIBLE_COLUMNS)].to_numpy(dtype=float)[rows]
-    x = (x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
     groups = scans["patient_id"].to_numpy()[rows]
     if len(np.unique(groups)) < folds:
         return float("nan")
@@ -855,7 +856,9 @@ def imaging_ceiling_auc(tables: CohortTables, horizon_years: float, folds: int =
     for fit_rows, test_rows in GroupKFold(n_splits=folds).split(x, y, groups):
         if len(np.unique(y[fit_rows])) < 2:
             return float("nan")
-        model = LogisticRegression(max_iter=1000).fit(x[fit_rows], y[fit_rows])
+        # standardised on the training fold only (a scale taken from all rows would leak)
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+        model.fit(x[fit_rows], y[fit_rows])
         score[test_rows] = model.decision_function(x[test_rows])
     return float(roc_auc_score(y, score))
 
