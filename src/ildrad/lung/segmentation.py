@@ -70,7 +70,8 @@ _GAS_LOW_FRACTION = 0.5
 #: Lung parts hold under 0.05 (0.045 with 30 % emphysema), gas pockets 0.25-0.6.
 _GAS_CORE_SHARE = 0.1
 #: A gas blob in the lower lungs is emphysema, not abdominal gas, where at least this share of its
-#: axial columns hold ``_GAS_LUNG_BELOW_VOXELS`` or more aerated lung voxels beneath it.
+#: axial columns hold ``_GAS_LUNG_BELOW_VOXELS`` or more lung parenchyma voxels (``_GAS_HU`` or
+#: more) beneath it.
 _GAS_LUNG_BELOW_SHARE = 0.5
 _GAS_LUNG_BELOW_VOXELS = 2
 #: Diseased but not aerated lung (ground glass about -550 HU) is below this on the coarse grid.
@@ -200,13 +201,14 @@ def _abdominal_gas(lung: np.ndarray, hu: np.ndarray, voxel_ml: float, superior_f
     about -850 HU is not) in a compact blob (it survives an opening of radius 1) of at least
     ``_MIN_GAS_POCKET_ML``, whose centre lies in the lowest ``_GAS_LOW_FRACTION`` of the lungs'
     height, and under which lies no lung: fewer than ``_GAS_LUNG_BELOW_SHARE`` of its axial
-    columns have lung parenchyma (not gas: ``_GAS_HU`` or more) further down. Upper-zone emphysema is therefore not taken for gas,
-    and neither is emphysema of the lower half, which has lung beneath it.
+    columns have lung parenchyma (not gas: ``_GAS_HU`` or more) further down. Upper-zone
+    emphysema is therefore not taken for gas, and neither is emphysema of the lower half, which
+    has lung beneath it.
     """
     dark = _gas_cores(hu, lung)
     if not dark.any():
         return dark
-    # lung voxels (not gas) below each voxel in its column, counted from the most inferior slice
+    # parenchyma voxels below each voxel in its column, counted from the most inferior slice
     up = slice(None, None, -1) if superior_first else slice(None)
     parenchyma = (lung & (hu >= _GAS_HU))[up]
     lung_below = (np.cumsum(parenchyma, axis=0, dtype=np.int32) - parenchyma)[up]
@@ -224,8 +226,9 @@ def _abdominal_gas(lung: np.ndarray, hu: np.ndarray, voxel_ml: float, superior_f
         low = centre > high_limit if superior_first else centre < low_limit
         if not low or blob.sum() * voxel_ml < _MIN_GAS_POCKET_ML:
             continue
-        # lung voxels under the blob's lowest voxel, per column of the blob
-        beneath = np.where(blob, lung_below[box], np.iinfo(lung_below.dtype).max).min(axis=0)[blob.any(axis=0)]
+        # parenchyma voxels under the blob's lowest voxel, per column of the blob
+        beneath = np.where(blob, lung_below[box], np.iinfo(lung_below.dtype).max).min(axis=0)
+        beneath = beneath[blob.any(axis=0)]
         if np.mean(beneath >= _GAS_LUNG_BELOW_VOXELS) >= _GAS_LUNG_BELOW_SHARE:
             continue
         out[box] |= blob
