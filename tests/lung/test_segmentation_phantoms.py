@@ -106,8 +106,8 @@ def test_small_phantom_dense_disease_keeps_the_dice_bar() -> None:
 #: Cases of 30 % extent or more, or of a hard acquisition, against the full bar (Dice >= 0.97 per
 #: lung and HD95 < 3 mm); those that fall short are xfail with their measured figures (phantom
 #: seed 7). The main remaining error: consolidation lying on the diaphragm has the density of
-#: the liver, spleen and diaphragm muscle below it and no rib behind it. Bumps of it on the lung base are
-#: recovered (ildrad.lung.diaphragm), even layers on the steep sides of the dome, the
+#: the liver, spleen and diaphragm muscle below it and no rib behind it. Bumps of it on the lung
+#: base are recovered (ildrad.lung.diaphragm), even layers on the steep sides of the dome, the
 #: paravertebral gutter and the cardiophrenic angle are not. On the 3.75 x 6 mm tiny grid
 #: every surface voxel off is 3.75 mm or more, so HD95 < 3 mm needs over 95 % of surface voxels
 #: exact: the healthy tiny case has 96-98 %, the dense ones 72-86 % (seeds 0-3, 7).

@@ -73,7 +73,7 @@ def find_trachea_seed(
             if float(np.median(hu[k][region])) >= _TRACHEA_MEDIAN_HU:
                 continue
             # the trachea lies in front of the oesophagus (which may hold air too)
-            front = float(ys.mean()) * posterior_sign * spacing[1]
+            front = float(ys.mean()) * posterior_sign
             if front < best_front:
                 best_seed, best_front = (k, region), front
                 last = min(last, count + int(round(_SEED_SEARCH_MM / spacing[0])))

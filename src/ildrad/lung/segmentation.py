@@ -126,11 +126,13 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
     seed = find_trachea_seed(hu_c, body_c, cs, superior_first, posterior_sign)
     airways_c = np.zeros_like(air_c) if seed is None else grow_airways(hu_c, seed, air_c, cs)
     airway_margin = ndimage.binary_dilation(airways_c, iterations=1) if airways_c.any() else airways_c
-    lung_air, gas_c = _lung_components(air_c & ~airway_margin, hu_c, voxel_ml)
-    abdominal_gas = _abdominal_gas(lung_air, hu_c, voxel_ml, superior_first)
+    axial_mean_c = ndimage.uniform_filter(hu_c, size=(1, 3, 3), mode="nearest")  # gas cores
+    lung_air, gas_c = _lung_components(air_c & ~airway_margin, hu_c, axial_mean_c, voxel_ml)
+    abdominal_gas = _abdominal_gas(lung_air, hu_c, axial_mean_c, voxel_ml, superior_first)
     if abdominal_gas.any():
         gas_c |= abdominal_gas
-        lung_air, _ = _lung_components(lung_air & ~ndimage.binary_dilation(abdominal_gas), hu_c, voxel_ml)
+        lung_air, _ = _lung_components(lung_air & ~ndimage.binary_dilation(abdominal_gas), hu_c,
+                                       axial_mean_c, voxel_ml)
     if not lung_air.any():
         raise InputError("no aerated lung found in the CT (is this a chest CT in HU?)")
 
@@ -173,8 +175,13 @@ def _coarse_image_grid(full: Grid, coarse: CoarseGrid) -> Grid:
     return Grid(coarse.shape, coarse.spacing, tuple(origin), full.direction)
 
 
-def _lung_components(air: np.ndarray, hu: np.ndarray, voxel_ml: float) -> tuple[np.ndarray, np.ndarray]:
-    """Aerated lung components, and the rejected gas pockets (stomach, bowel, oesophagus)."""
+def _lung_components(
+    air: np.ndarray, hu: np.ndarray, axial_mean: np.ndarray, voxel_ml: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Aerated lung components, and the rejected gas pockets (stomach, bowel, oesophagus).
+
+    ``axial_mean``: ``hu`` averaged over 3 x 3 voxels in each slice (see :func:`_gas_cores`).
+    """
     labels = cc3d.connected_components(air.view(np.uint8), connectivity=6)
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
@@ -182,7 +189,8 @@ def _lung_components(air: np.ndarray, hu: np.ndarray, voxel_ml: float) -> tuple[
         return np.zeros_like(air), np.zeros_like(air)
     # median above the gas threshold <=> fewer than half of the voxels below it
     gas = np.bincount(labels.ravel(), weights=(hu < _GAS_MEDIAN_HU).ravel(), minlength=sizes.size)
-    core = np.bincount(labels.ravel(), weights=_gas_cores(hu, air).ravel(), minlength=sizes.size)
+    core = np.bincount(labels.ravel(), weights=_gas_cores(axial_mean, air).ravel(),
+                       minlength=sizes.size)
     textured = (2 * gas < sizes) & (core < _GAS_CORE_SHARE * sizes)
     # 20 mL, or less on a thin slab (a few slices) where a whole lung holds only some mL
     large = sizes >= min(_MIN_LUNG_PART_ML / voxel_ml, 0.1 * sizes.max())
@@ -194,7 +202,9 @@ def _lung_components(air: np.ndarray, hu: np.ndarray, voxel_ml: float) -> tuple[
     return keep[labels], gas[labels]
 
 
-def _abdominal_gas(lung: np.ndarray, hu: np.ndarray, voxel_ml: float, superior_first: bool) -> np.ndarray:
+def _abdominal_gas(
+    lung: np.ndarray, hu: np.ndarray, axial_mean: np.ndarray, voxel_ml: float, superior_first: bool
+) -> np.ndarray:
     """Stomach or bowel gas that touches the lung through a thin diaphragm (partial volume).
 
     Gas is homogeneous air (below ``_GAS_HU`` after a 3 x 3 axial smoothing, so lung parenchyma at
@@ -205,7 +215,7 @@ def _abdominal_gas(lung: np.ndarray, hu: np.ndarray, voxel_ml: float, superior_f
     emphysema is therefore not taken for gas, and neither is emphysema of the lower half, which
     has lung beneath it.
     """
-    dark = _gas_cores(hu, lung)
+    dark = _gas_cores(axial_mean, lung)
     if not dark.any():
         return dark
     # parenchyma voxels below each voxel in its column, counted from the most inferior slice
@@ -234,17 +244,15 @@ def _abdominal_gas(lung: np.ndarray, hu: np.ndarray, voxel_ml: float, superior_f
         out[box] |= blob
     if out.any():
         # The pocket's partial-volume rim belongs to it, not to the lung.
-        smooth = ndimage.uniform_filter(hu, size=(1, 3, 3), mode="nearest")
-        out = ndimage.binary_dilation(out, iterations=2) & lung & (smooth < -600.0) | out
+        out = ndimage.binary_dilation(out, iterations=2) & lung & (axial_mean < -600.0) | out
     return out
 
 
-def _gas_cores(hu: np.ndarray, within: np.ndarray) -> np.ndarray:
-    """Cores of homogeneous gas in ``within``: below ``_GAS_HU`` after a 3 x 3 axial smoothing
-    (lung parenchyma at about -850 HU is not), surviving an axial opening of radius 1 (thick
-    slices keep thin blobs)."""
-    smooth = ndimage.uniform_filter(hu, size=(1, 3, 3), mode="nearest")
-    return ndimage.binary_opening(within & (smooth < _GAS_HU), structure=_axial_disk(1))
+def _gas_cores(axial_mean: np.ndarray, within: np.ndarray) -> np.ndarray:
+    """Cores of homogeneous gas in ``within``: below ``_GAS_HU`` in ``axial_mean`` (HU averaged
+    over 3 x 3 voxels in each slice; lung parenchyma at about -850 HU is not), surviving an
+    axial opening of radius 1 (thick slices keep thin blobs)."""
+    return ndimage.binary_opening(within & (axial_mean < _GAS_HU), structure=_axial_disk(1))
 
 
 def _grow_into_disease(lung: np.ndarray, hu: np.ndarray, forbidden: np.ndarray) -> np.ndarray:
