@@ -272,3 +272,25 @@ def test_identical_arrays_whatever_the_thread_count(outputs_by_thread_count) -> 
     scan = phantom(seed=4, ild_extent=0.3, kernel="sharp")
     digests.add(hashlib.sha256(scan.ct.array.tobytes() + scan.truth["patterns"].array.tobytes()).hexdigest())
     assert len(digests) == 1
+
+
+@pytest.mark.parametrize("position", ["supine", "prone"])
+def test_pleural_effusion_layers_on_the_dependent_wall_outside_the_lung(position: str) -> None:
+    plain = phantom(ild_extent=0.0, noise_hu=0.0, position=position)
+    wet = phantom(ild_extent=0.0, noise_hu=0.0, position=position, pleural_effusion_mm=40.0)
+    fluid = wet.truth["pleural_effusion"].array > 0
+    lungs_before, lungs_after = plain.truth["lungs"].array, wet.truth["lungs"].array
+    # taken from the right lung only (the default side), which it displaces voxel for voxel
+    assert fluid.sum() > 200 and not (fluid & (lungs_after > 0)).any()
+    assert np.array_equal(lungs_before == 2, lungs_after == 2)
+    assert np.array_equal(lungs_before == 1, (lungs_after == 1) | fluid)
+    assert np.all(np.abs(wet.ct.array[fluid & ~ndimage.binary_dilation(~fluid)] - 10.0) < 1.0)
+    # dependent (posterior supine, anterior prone) and basal: below the right lung's mid-height
+    y_fluid, y_lung = physical(wet, fluid)[:, 1].mean(), physical(wet, lungs_before == 1)[:, 1].mean()
+    assert (y_fluid - y_lung) * (1.0 if position == "supine" else -1.0) > 30.0
+    z_fluid, z_lung = physical(wet, fluid)[:, 2], physical(wet, lungs_before == 1)[:, 2]
+    assert np.median(z_fluid) < np.median(z_lung)
+    both = phantom(ild_extent=0.0, noise_hu=0.0, position=position, pleural_effusion_mm=40.0,
+                   pleural_effusion_side="both")
+    sides = np.bincount(lungs_before[both.truth["pleural_effusion"].array > 0], minlength=3)
+    assert sides[0] == 0 and sides[1] > 200 and sides[2] > 200

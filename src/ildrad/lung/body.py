@@ -23,6 +23,7 @@ __all__ = [
     "body_mask",
     "bone_mask",
     "fat_mask",
+    "pleural_fluid_mask",
 ]
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,10 @@ TISSUE_HU = -500.0
 BONE_HU = 180.0
 #: Fat (HU, open interval): extrapleural, chest-wall and pericardial fat.
 FAT_HU = (-200.0, -40.0)
+#: Free pleural fluid (HU, closed interval, after smoothing): transudates read 0-20 HU, while
+#: consolidation and collapsed lung read 30-50 HU unenhanced and more with contrast.
+PLEURAL_FLUID_HU = (-20.0, 25.0)
+_FLUID_SMOOTHING_MM = 2.0
 
 _SLICE_STRUCTURE = np.zeros((3, 3, 3), dtype=bool)
 _SLICE_STRUCTURE[1] = ndimage.generate_binary_structure(2, 1)
@@ -75,6 +80,21 @@ def fat_mask(hu: np.ndarray) -> np.ndarray:
     """Fat (:data:`FAT_HU`): it lies between the pleura and the ribs and against the heart, and is
     never lung (consolidation and fibrosis are soft tissue, ground glass is below this range)."""
     return (hu > FAT_HU[0]) & (hu < FAT_HU[1])
+
+
+def pleural_fluid_mask(hu: np.ndarray, body: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
+    """Bulk water-density fluid (:data:`PLEURAL_FLUID_HU`) inside the body on the coarse grid.
+
+    The HU are smoothed (Gaussian, ``_FLUID_SMOOTHING_MM``) so that noise does not decide, and
+    the mask is opened once: the partial-volume rim where aerated lung meets consolidation, or
+    fat meets muscle, passes through this range too, but only a voxel or two thick.
+    """
+    sigma = [_FLUID_SMOOTHING_MM / s for s in spacing]
+    smooth = ndimage.gaussian_filter(hu.astype(np.float32, copy=False), sigma, mode="nearest")
+    fluid = body & (smooth >= PLEURAL_FLUID_HU[0]) & (smooth <= PLEURAL_FLUID_HU[1])
+    bulk = ndimage.binary_opening(fluid)
+    rim = body & (smooth > TISSUE_HU) & (smooth <= PLEURAL_FLUID_HU[1])
+    return bulk | (ndimage.binary_dilation(bulk) & rim)
 
 
 def _disk_structure(radius: int) -> np.ndarray:

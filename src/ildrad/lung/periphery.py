@@ -68,6 +68,7 @@ def recover_dense_periphery(
     hu: np.ndarray,
     bone: np.ndarray,
     body: np.ndarray,
+    fluid: np.ndarray,
     spacing: tuple[float, float, float],
     medial_direction: dict[int, tuple[float, float]],
     band_max_mm: float,
@@ -75,7 +76,7 @@ def recover_dense_periphery(
 ) -> tuple[np.ndarray, float]:
     """Labels with the dense subpleural band added, and the normal wall thickness (mm) used.
 
-    ``medial_direction[label]`` is the in-plane unit vector (mm units of array axes y, x)
+    ``fluid`` (pleural fluid) is never added; a ray may cross it. ``medial_direction[label]`` is the in-plane unit vector (mm units of array axes y, x)
     pointing from that lung towards the patient's midline.
     """
     sy, sx = spacing[1], spacing[2]
@@ -114,7 +115,7 @@ def recover_dense_periphery(
         plane = np.zeros(labels.shape[1:], dtype=bool)
         plane[rows, cols] = True
         local = ndimage.binary_closing(plane[box], iterations=1) & body[t.k][box] & ~bone[t.k][box]
-        local &= ~fat_mask(hu[t.k][box])
+        local &= ~fat_mask(hu[t.k][box]) & ~fluid[t.k][box]
         target = out[t.k][box]
         new = local & (target == 0)
         target[new] = t.label

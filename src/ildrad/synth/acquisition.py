@@ -64,6 +64,7 @@ _TISSUE_HU: dict[str, tuple[float, float]] = {
     "csf": (15.0, 15.0),
     "disc": (80.0, 80.0),
     "fiducial": (100.0, 100.0),
+    "pleural_fluid": (10.0, 15.0),  # transudate; pleural fluid barely enhances
 }
 
 

@@ -55,6 +55,7 @@ TISSUE_CODES: dict[str, int] = {
     "csf": 21,
     "disc": 22,
     "fiducial": 23,
+    "pleural_fluid": 24,
 }
 T = TISSUE_CODES
 
@@ -79,6 +80,7 @@ class BodyParameters:
     junction_z: tuple[float, float]  # z range where the lungs touch anteriorly
     prone: bool
     expiratory: bool
+    effusion_mm: tuple[float, float] = (0.0, 0.0)  # greatest pleural fluid depth, right and left lung
 
     @property
     def cavity_a(self) -> float:
@@ -100,6 +102,7 @@ def body_parameters(
     prone: bool,
     oesophagus_dilated: bool,
     pa_to_aorta_ratio: float,
+    effusion_mm: tuple[float, float] = (0.0, 0.0),
 ) -> BodyParameters:
     """Draw one patient's geometry (small seeded variation around an average adult)."""
     jitter = rng.uniform(-1.0, 1.0, size=8)
@@ -123,6 +126,7 @@ def body_parameters(
         junction_z=(150.0 + 5.0 * jitter[6], 200.0 + 5.0 * jitter[7]),
         prone=prone,
         expiratory=expiratory,
+        effusion_mm=effusion_mm,
     )
 
 
@@ -369,6 +373,38 @@ def lung_label(
     return np.where(inside, label, 0).astype(np.uint8)
 
 
+_EFFUSION_HEIGHT_MM = 110.0  # height above the lowest recess where a layering effusion thins out
+
+
+def pleural_effusion(
+    x: Any, y: Any, z: Any, bp: BodyParameters, lungs: np.ndarray, cavity: Any, dz: Any
+) -> np.ndarray:
+    """Free pleural fluid layering on the dependent chest wall, taken from the lung it displaces.
+
+    A crescent along the inside of the rib cage: ``bp.effusion_mm`` deep (per lung) at the
+    dependent wall and in the posterior (anterior when prone) costophrenic recess, thinning
+    towards the non-dependent side (depth x sin(angle) over the dependent half) and upwards
+    (linearly over ``_EFFUSION_HEIGHT_MM`` above the recess), as fluid lies on supine CT.
+    ``cavity`` is the rib-cage level (1 at the wall, :func:`cavity_level`), ``dz`` the
+    diaphragm height.
+    """
+    ray = np.sqrt(x**2 + (y + 5.0) ** 2)
+    wall_depth = ray * (1.0 / np.maximum(cavity, 1e-3) - 1.0)  # mm to the rib cage along the ray
+    down = (y + 5.0) / np.maximum(ray, 1e-3)
+    if bp.prone:
+        down = -down
+    recess_z = min(bp.dome_right, bp.dome_left) - 66.0  # the deepest recess (diaphragm_z)
+    height = np.clip(1.0 - (z - recess_z) / _EFFUSION_HEIGHT_MM, 0.0, 1.0)
+    depth = np.zeros(lungs.shape, np.float32)
+    for label, mm in zip((1, 2), bp.effusion_mm, strict=True):
+        if mm > 0:
+            depth = np.where(lungs == label, np.float32(mm), depth)
+    reach = depth * np.sqrt(np.clip(down, 0.0, 1.0)) * height
+    # near the base the fluid also fills the recess above the diaphragm
+    above_base = z - dz
+    return (lungs > 0) & ((wall_depth < reach) | (above_base < 0.5 * reach))
+
+
 def _dilate_region(fn: Any, x: Any, y: Any, z: Any, bp: BodyParameters, mm: float) -> Any:
     cx, cy, cz = bp.heart_centre
     ax, ay, az = bp.heart_axes
@@ -469,7 +505,7 @@ def build_anatomy(
 
 _ORGANS = (
     "body", "heart", "aorta", "pulmonary_artery", "oesophagus", "airways",
-    "liver", "spleen", "stomach_gas", "colon_gas",
+    "liver", "spleen", "stomach_gas", "colon_gas", "pleural_effusion",
 )
 
 
@@ -525,9 +561,14 @@ def _paint_slab(
 
     _paint_spine(tissue, x, y, z, bp, body, deeper_than(0.5 * bp.fat_mm))
 
-    # lungs
+    # lungs, less a dependent pleural effusion
     lungs = lung_label(x, y, z, bp, in_cavity=cavity, dz=dz, spine=planes["spine"])
     tissue[lungs > 0] = T["lung"]
+    if max(bp.effusion_mm) > 0:
+        effusion = pleural_effusion(x, y, z, bp, lungs, cav_p ** np.float32(1.0 / _CAVITY_EXPONENT), dz)
+        tissue[effusion] = T["pleural_fluid"]
+        lungs[effusion] = 0
+        organs["pleural_effusion"][...] = effusion
 
     # heart and great vessels
     cx, cy, cz = bp.heart_centre

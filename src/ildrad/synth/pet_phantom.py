@@ -97,6 +97,7 @@ def _tissue_suv(spec: PetPhantomSpec) -> np.ndarray:
         "csf": 0.3,
         "disc": 0.5,
         "fiducial": spec.fiducial_suv,
+        "pleural_fluid": 0.5,
     }
     for name, value in values.items():
         table[TISSUE_CODES[name]] = value

@@ -23,6 +23,7 @@ vessels             1 pulmonary vessels inside the lungs (occupancy >= 0.5)
 airways             1 trachea and main bronchi (lumen and wall)
 oesophagus          1 wall / fluid, 2 air lumen
 body, heart, aorta, pulmonary_artery, liver, spleen, stomach_gas, colon_gas: 1
+pleural_effusion    1 free pleural fluid (``pleural_effusion_mm``; taken from the lung)
 ==================  ===========================================================================
 
 Extents in ``numbers`` are realised values counted on the truth maps: voxels of a pattern over
@@ -141,6 +142,10 @@ def make_patient(spec: PhantomSpec, seed: int) -> Patient:
         prone=spec.position == "prone",
         oesophagus_dilated=spec.oesophagus_dilated,
         pa_to_aorta_ratio=spec.pa_to_aorta_ratio,
+        effusion_mm=(
+            spec.pleural_effusion_mm if spec.pleural_effusion_side != "left" else 0.0,
+            spec.pleural_effusion_mm if spec.pleural_effusion_side != "right" else 0.0,
+        ),
     )
     vessels = grow_vessel_trees(np.random.default_rng(streams["vessels"]), bp)
     disease = disease_fields(np.random.default_rng(streams["disease"]))

@@ -101,6 +101,8 @@ class PhantomSpec(Section):
     lung_scale: float = Field(1.0, ge=0.8, le=1.15)  #: lung size relative to the thorax
     oesophagus_dilated: bool = True
     pa_to_aorta_ratio: float = Field(0.9, ge=0.6, le=1.6)  #: main PA / ascending aorta diameter
+    pleural_effusion_mm: float = Field(0.0, ge=0, le=60)  #: greatest depth of dependent pleural fluid
+    pleural_effusion_side: Literal["right", "left", "both"] = "right"
     # acquisition
     noise_hu: float = Field(20.0, ge=0, le=200)  #: noise SD in water for the smooth kernel
     kernel: Literal["sharp", "smooth"] = "smooth"

@@ -1,0 +1,46 @@
+"""Tissue masks of the coarse grid (ildrad.lung.body) on constructed volumes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ildrad.lung.body import pleural_fluid_mask
+
+_SPACING = (2.0, 2.8, 2.8)  # the coarse grid of a 1.4 mm CT
+
+
+def _chest_wall_row(layer_hu: float, layer_voxels: int, noise_hu: float = 10.0) -> tuple[np.ndarray, slice]:
+    """Columns: aerated lung (-850 HU), a layer at ``layer_hu``, chest-wall muscle (50), fat."""
+    hu = np.full((16, 24, 48), -100.0, dtype=np.float32)
+    layer = slice(16, 16 + layer_voxels)
+    hu[:, :, :16] = -850.0
+    hu[:, :, layer] = layer_hu
+    hu[:, :, layer.stop: layer.stop + 4] = 50.0
+    hu += np.random.default_rng(5).normal(0.0, noise_hu, hu.shape).astype(np.float32)
+    return hu, layer
+
+
+def test_a_layer_of_pleural_fluid_is_found_up_to_the_lung() -> None:
+    hu, layer = _chest_wall_row(10.0, 7)
+    fluid = pleural_fluid_mask(hu, np.ones(hu.shape, bool), _SPACING)
+    inner = fluid[2:-2, 2:-2]  # away from the volume's own border
+    assert inner[:, :, layer].mean() >= 0.98
+    assert not inner[:, :, :14].any(), "aerated lung taken as fluid"
+    assert not inner[:, :, layer.stop + 1:].any(), "muscle or fat taken as fluid"
+
+
+def test_consolidation_and_thin_blends_are_not_fluid() -> None:
+    """Consolidation at muscle density is tissue; the rim where lung meets it passes through the
+    fluid range after smoothing but is one voxel thick, as is a thin water-density line."""
+    body = np.ones((16, 24, 48), bool)
+    for layer_hu, voxels in ((50.0, 7), (10.0, 1)):
+        hu, _ = _chest_wall_row(layer_hu, voxels)
+        assert not pleural_fluid_mask(hu, body, _SPACING).any(), (layer_hu, voxels)
+
+
+def test_fluid_outside_the_body_is_not_reported() -> None:
+    hu, layer = _chest_wall_row(10.0, 7)
+    body = np.ones(hu.shape, bool)
+    body[:, :12] = False
+    fluid = pleural_fluid_mask(hu, body, _SPACING)
+    assert not fluid[:, :12].any() and fluid[2:-2, 14:-2][:, :, layer].mean() >= 0.98
