@@ -18,7 +18,9 @@ This is the rib-cage-constrained envelope of the classical approaches (for insta
 Mansoor et al. 2014, IEEE TMI 33:2293), implemented here from the description, not from code.
 The upper third of each lung (the apical dome) is not filled, and the normal wall thickness is
 taken locally (20th percentile of the gap over +-30 mm and +-10 degrees), so that a chest whose
-lungs do not reach the ribs everywhere is not filled with muscle.
+lungs do not reach the ribs everywhere is not filled with muscle. A pleural effusion widens the
+gap too, and manual lung contours leave it out: fat and water-density fluid
+(:func:`ildrad.lung.body.pleural_fluid_mask`) are never filled.
 """
 
 from __future__ import annotations

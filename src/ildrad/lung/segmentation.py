@@ -16,7 +16,8 @@ Pipeline (classical image processing, no learned weights):
    (:mod:`ildrad.lung.periphery`), and a 3D closing (ball of 8 mm) takes in dense patches
    inside the envelope;
    dense basal disease on the diaphragm, below a smooth surface rolled under the lung's base,
-   is added (:mod:`ildrad.lung.diaphragm`).
+   is added (:mod:`ildrad.lung.diaphragm`). Neither takes pleural fluid (water density after
+   smoothing, :func:`ildrad.lung.body.pleural_fluid_mask`): an effusion is not lung.
 8. Full-resolution boundary: inside the coarse shape the mask is kept; in a one-coarse-voxel band
    around the aerated boundary the full-resolution CT (smoothed in-plane, sigma 0.7 voxel) decides
    against ``boundary_threshold_hu`` (-400 HU, half-way between lung and soft tissue); where dense
