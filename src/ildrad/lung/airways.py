@@ -31,6 +31,8 @@ _TRACHEA_MEDIAN_HU = -900.0
 _SEED_SEARCH_MM = 20.0
 #: Trachea candidates lie at least this many (coarse) voxels inside the body.
 _SKIN_DEPTH_VOXELS = 2
+#: Trachea candidates lie at most this far (mm) left or right of the body's centre in their slice.
+_MIDLINE_MM = 25.0
 
 
 def find_trachea_seed(
@@ -45,8 +47,10 @@ def find_trachea_seed(
     behind it); the candidates of the first ``_SEED_SEARCH_MM`` below the first slice showing
     any are compared, since the trachea's top may fail the tube tests (partial volume at the
     larynx) in a slice where the oesophagus passes them. Air at the skin (a pocket between a
-    prone patient and the table) is not a candidate. Returns None when no slice in the
-    upper third of the scan shows a trachea-like air tube.
+    prone patient and the table) is not a candidate, nor is air more than ``_MIDLINE_MM`` to
+    the side of the body's centre (the tips of the lung apices, which lie in front of the
+    trachea on thick slices), where the body lies whole in the slice. Returns None when no slice in the upper third of the scan shows
+    a trachea-like air tube.
     """
     nz = hu.shape[0]
     order = range(nz) if superior_first else range(nz - 1, -1, -1)
@@ -62,6 +66,7 @@ def find_trachea_seed(
         if n == 0:
             continue
         areas = np.bincount(labels.ravel(), minlength=n + 1) * pixel_cm2
+        centre_x = _body_centre_column(body[k])
         for label in np.flatnonzero((areas >= _TRACHEA_AREA_CM2[0]) & (areas <= _TRACHEA_AREA_CM2[1])):
             if label == 0:
                 continue
@@ -69,6 +74,8 @@ def find_trachea_seed(
             ys, xs = np.nonzero(region)
             box = (np.ptp(ys) + 1) * (np.ptp(xs) + 1)
             if region.sum() / box < 0.55 or _touches_border(region):
+                continue
+            if centre_x is not None and abs(float(xs.mean()) - centre_x) * spacing[2] > _MIDLINE_MM:
                 continue
             if float(np.median(hu[k][region])) >= _TRACHEA_MEDIAN_HU:
                 continue
@@ -84,6 +91,14 @@ def find_trachea_seed(
     seed[k] = region
     log.debug("trachea seed in slice %d", k)
     return seed
+
+
+def _body_centre_column(body: np.ndarray) -> float | None:
+    """Mean column of an axial body section, or None when the body is cut by the image border
+    (a cropped field of view: its centre is not the patient's midline)."""
+    if body[0].any() or body[-1].any() or body[:, 0].any() or body[:, -1].any():
+        return None
+    return float(np.nonzero(body)[1].mean())
 
 
 def grow_airways(hu: np.ndarray, seed: np.ndarray, allowed: np.ndarray,
