@@ -82,7 +82,9 @@ def fat_mask(hu: np.ndarray) -> np.ndarray:
     return (hu > FAT_HU[0]) & (hu < FAT_HU[1])
 
 
-def pleural_fluid_mask(hu: np.ndarray, body: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
+def pleural_fluid_mask(
+    hu: np.ndarray, body: np.ndarray, spacing: tuple[float, float, float]
+) -> np.ndarray:
     """Bulk water-density fluid (:data:`PLEURAL_FLUID_HU`) inside the body on the coarse grid.
 
     The HU are smoothed (Gaussian, ``_FLUID_SMOOTHING_MM``) so that noise does not decide, and

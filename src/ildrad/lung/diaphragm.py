@@ -22,8 +22,9 @@ adults); the missing boundary is therefore estimated as a smooth surface under t
    corner where the liver or spleen meets the deep costophrenic recess, and a deep lowering
    there is organ (except in the interior of the right lung's footprint, over the broad liver
    dome, where the limit is ``band_max_mm``). Never bone, gas, airways, fat, pleural fluid
-   (the caller leaves it out of ``allowed``) or the other lung, and only inside the lung's footprint eroded by ``_EDGE_MM`` (the lateral chest wall, where
-   the footprint ends, is not filled); added voxels must touch the lung.
+   (the caller leaves it out of ``allowed``) or the other lung, and only inside the lung's
+   footprint eroded by ``_EDGE_MM`` (the lateral chest wall, where the footprint ends, is not
+   filled); added voxels must touch the lung.
 
 This is the diaphragm-surface counterpart of the rib-cage envelope of
 :mod:`ildrad.lung.periphery`: a rolling-ball correction of the lung border (as used on axial

@@ -78,7 +78,8 @@ def recover_dense_periphery(
 ) -> tuple[np.ndarray, float]:
     """Labels with the dense subpleural band added, and the normal wall thickness (mm) used.
 
-    ``fluid`` (pleural fluid) is never added; a ray may cross it. ``medial_direction[label]`` is the in-plane unit vector (mm units of array axes y, x)
+    ``fluid`` (pleural fluid) is never added, though a ray may cross it.
+    ``medial_direction[label]`` is the in-plane unit vector (mm units of array axes y, x)
     pointing from that lung towards the patient's midline.
     """
     sy, sx = spacing[1], spacing[2]

@@ -39,7 +39,14 @@ from scipy import ndimage
 from ildrad.errors import InputError
 from ildrad.image import Grid, Image, Mask, Unit, require_unit
 from ildrad.lung.airways import find_trachea_seed, grow_airways
-from ildrad.lung.body import PADDING_HU, axial_holes, body_mask, bone_mask, fat_mask, pleural_fluid_mask
+from ildrad.lung.body import (
+    PADDING_HU,
+    axial_holes,
+    body_mask,
+    bone_mask,
+    fat_mask,
+    pleural_fluid_mask,
+)
 from ildrad.lung.coarse import (
     CoarseGrid,
     coarse_grid_for,
@@ -146,11 +153,13 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
     medial = _medial_directions(direction)
     fluid_c = pleural_fluid_mask(hu_c, body_c, cs)
     labels, wall_margin_mm = recover_dense_periphery(
-        labels, hu_c, bone_c, body_c, fluid_c, cs, medial, settings.dense_band_max_mm, superior_first
+        labels, hu_c, bone_c, body_c, fluid_c, cs, medial, settings.dense_band_max_mm,
+        superior_first,
     )
     labels = _close_per_label(labels, body_c & ~bone_c & ~airway_margin, bone_c, cs)
-    labels = recover_dense_base(labels, hu_c, body_c & ~bone_c & ~airway_margin & ~forbidden & ~fluid_c,
-                                cs, settings.dense_band_max_mm, superior_first)
+    basal_allowed = body_c & ~bone_c & ~airway_margin & ~forbidden & ~fluid_c
+    labels = recover_dense_base(labels, hu_c, basal_allowed, cs, settings.dense_band_max_mm,
+                                superior_first)
     lungs = _refine_full_resolution(ct, coarse, hu_c, aerated, labels, airways_c, gas_c, settings)
     info = {
         "coarse_factors": list(coarse.factors),

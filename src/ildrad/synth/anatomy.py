@@ -80,7 +80,7 @@ class BodyParameters:
     junction_z: tuple[float, float]  # z range where the lungs touch anteriorly
     prone: bool
     expiratory: bool
-    effusion_mm: tuple[float, float] = (0.0, 0.0)  # greatest pleural fluid depth, right and left lung
+    effusion_mm: tuple[float, float] = (0.0, 0.0)  # deepest pleural fluid (mm), right and left
 
     @property
     def cavity_a(self) -> float:
@@ -376,14 +376,14 @@ def lung_label(
 _EFFUSION_HEIGHT_MM = 110.0  # height above the lowest recess where a layering effusion thins out
 
 
-def pleural_effusion(
+def _pleural_effusion(
     x: Any, y: Any, z: Any, bp: BodyParameters, lungs: np.ndarray, cavity: Any, dz: Any
 ) -> np.ndarray:
     """Free pleural fluid layering on the dependent chest wall, taken from the lung it displaces.
 
     A crescent along the inside of the rib cage: ``bp.effusion_mm`` deep (per lung) at the
     dependent wall and in the posterior (anterior when prone) costophrenic recess, thinning
-    towards the non-dependent side (depth x sin(angle) over the dependent half) and upwards
+    towards the non-dependent side (depth x sqrt(sin(angle)) over the dependent half) and upwards
     (linearly over ``_EFFUSION_HEIGHT_MM`` above the recess), as fluid lies on supine CT.
     ``cavity`` is the rib-cage level (1 at the wall, :func:`cavity_level`), ``dz`` the
     diaphragm height.
@@ -565,7 +565,8 @@ def _paint_slab(
     lungs = lung_label(x, y, z, bp, in_cavity=cavity, dz=dz, spine=planes["spine"])
     tissue[lungs > 0] = T["lung"]
     if max(bp.effusion_mm) > 0:
-        effusion = pleural_effusion(x, y, z, bp, lungs, cav_p ** np.float32(1.0 / _CAVITY_EXPONENT), dz)
+        wall_level = cav_p ** np.float32(1.0 / _CAVITY_EXPONENT)
+        effusion = _pleural_effusion(x, y, z, bp, lungs, wall_level, dz)
         tissue[effusion] = T["pleural_fluid"]
         lungs[effusion] = 0
         organs["pleural_effusion"][...] = effusion
