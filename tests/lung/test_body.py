@@ -36,6 +36,11 @@ def test_consolidation_and_thin_blends_are_not_fluid() -> None:
     for layer_hu, voxels in ((50.0, 7), (10.0, 1)):
         hu, _ = _chest_wall_row(layer_hu, voxels)
         assert not pleural_fluid_mask(hu, body, _SPACING).any(), (layer_hu, voxels)
+    # noise in consolidation: an island of 3 x 3 x 3 voxels in the fluid range is not a body of
+    # fluid (it has no core thick enough)
+    hu, layer = _chest_wall_row(50.0, 7)
+    hu[6:9, 10:13, 18:21] = 10.0
+    assert not pleural_fluid_mask(hu, body, _SPACING).any()
 
 
 def test_fluid_outside_the_body_is_not_reported() -> None:

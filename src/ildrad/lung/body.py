@@ -89,12 +89,19 @@ def pleural_fluid_mask(
 
     The HU are smoothed (Gaussian, ``_FLUID_SMOOTHING_MM``) so that noise does not decide, and
     the mask is opened once: the partial-volume rim where aerated lung meets consolidation, or
-    fat meets muscle, passes through this range too, but only a voxel or two thick.
+    fat meets muscle, passes through this range too, but only a voxel or two thick. Of what
+    remains, only bodies with a core that survives a second, two-voxel opening are kept (an
+    effusion, with its thin upper parts): noise in consolidation leaves small islands in the
+    range. The kept fluid is then grown by one voxel into the partial-volume rim between it and
+    the aerated lung.
     """
     sigma = [_FLUID_SMOOTHING_MM / s for s in spacing]
     smooth = ndimage.gaussian_filter(hu.astype(np.float32, copy=False), sigma, mode="nearest")
     fluid = body & (smooth >= PLEURAL_FLUID_HU[0]) & (smooth <= PLEURAL_FLUID_HU[1])
     bulk = ndimage.binary_opening(fluid)
+    bodies = cc3d.connected_components(bulk.view(np.uint8), connectivity=6)
+    cored = np.unique(bodies[ndimage.binary_opening(bulk, iterations=2)])
+    bulk = np.isin(bodies, cored[cored > 0])
     rim = body & (smooth > TISSUE_HU) & (smooth <= PLEURAL_FLUID_HU[1])
     return bulk | (ndimage.binary_dilation(bulk) & rim)
 
