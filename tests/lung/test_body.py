@@ -38,7 +38,7 @@ def test_consolidation_and_thin_blends_are_not_fluid() -> None:
         assert not pleural_fluid_mask(hu, body, _SPACING).any(), (layer_hu, voxels)
     # noise in consolidation: an island of 3 x 3 x 3 voxels in the fluid range is not a body of
     # fluid (it has no core thick enough)
-    hu, layer = _chest_wall_row(50.0, 7)
+    hu, _ = _chest_wall_row(50.0, 7)
     hu[6:9, 10:13, 18:21] = 10.0
     assert not pleural_fluid_mask(hu, body, _SPACING).any()
 

@@ -49,8 +49,8 @@ def find_trachea_seed(
     larynx) in a slice where the oesophagus passes them. Air at the skin (a pocket between a
     prone patient and the table) is not a candidate, nor is air more than ``_MIDLINE_MM`` to
     the side of the body's centre (the tips of the lung apices, which lie in front of the
-    trachea on thick slices), where the body lies whole in the slice. Returns None when no slice in the upper third of the scan shows
-    a trachea-like air tube.
+    trachea on thick slices), where the body lies whole in the slice. Returns None when no
+    slice in the upper third of the scan shows a trachea-like air tube.
     """
     nz = hu.shape[0]
     order = range(nz) if superior_first else range(nz - 1, -1, -1)
