@@ -179,7 +179,7 @@ def test_dense_disease_meets_the_full_bar(spec) -> None:
 def test_pleural_fluid_stays_out_of_the_lung() -> None:
     """Fluid between dense lung and the ribs looks, to the subpleural band recovery, like the
     band it restores. With contrast and a sharp kernel 15.6 % of this right effusion (217 mL)
-    was inside the mask before fluid was recognised (right HD95 4.22 mm), 4.6 % now (2.81 mm)."""
+    was inside the mask before fluid was recognised (right HD95 4.22 mm), 4.6 % now (2.82 mm)."""
     case, seg = _segmented(size="small", ild_extent=0.4, pleural_effusion_mm=60.0, contrast=True,
                            kernel="sharp")
     fluid = case.truth["pleural_effusion"].array > 0
