@@ -48,10 +48,11 @@ def find_trachea_seed(
     behind it); the candidates of the first ``_SEED_SEARCH_MM`` below the first slice showing
     any are compared, since the trachea's top may fail the tube tests (partial volume at the
     larynx) in a slice where the oesophagus passes them. Air less than ``_SKIN_DEPTH_MM``
-    inside the body (a pocket between the patient and the table) is not a candidate, nor is air more than ``_MIDLINE_MM`` to
-    the side of the body's centre (the tips of the lung apices, which lie in front of the
-    trachea on thick slices), where the body lies whole in the slice. Returns None when no
-    slice in the upper third of the scan shows a trachea-like air tube.
+    inside the body (a pocket between the patient and the table) is not a candidate, nor is
+    air more than ``_MIDLINE_MM`` to the side of the body's centre (the tips of the lung
+    apices, which lie in front of the trachea on thick slices), where the body lies whole in
+    the slice. Returns None when no slice in the upper third of the scan shows a trachea-like
+    air tube.
     """
     nz = hu.shape[0]
     order = range(nz) if superior_first else range(nz - 1, -1, -1)
@@ -98,7 +99,7 @@ def find_trachea_seed(
 def _body_centre_column(body: np.ndarray) -> float | None:
     """Mean column of an axial body section, or None when the body is cut by the image border
     (a cropped field of view: its centre is not the patient's midline)."""
-    if body[0].any() or body[-1].any() or body[:, 0].any() or body[:, -1].any():
+    if _touches_border(body):
         return None
     return float(np.nonzero(body)[1].mean())
 
