@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ildrad.lung.body import pleural_fluid_mask
+from ildrad.lung.body import body_mask, pleural_fluid_mask
 
 _SPACING = (2.0, 2.8, 2.8)  # the coarse grid of a 1.4 mm CT
 
@@ -50,3 +50,29 @@ def test_fluid_outside_the_body_is_not_reported() -> None:
     fluid = pleural_fluid_mask(hu, body, _SPACING)
     assert not fluid[:, :12].any()
     assert fluid[2:-2, 14:-2][:, :, layer].mean() >= 0.98
+
+
+def _chest_on_a_table() -> np.ndarray:
+    """Coarse slices of a chest lying on a curved table: chest wall (40 HU) round two lungs
+    (-850 and, emphysematous, -960 HU), a 17 mm deep air tube (the trachea), and a table shell
+    (300 HU) one voxel below the flat back, touching it at both ends: the air between them is
+    enclosed in every slice."""
+    hu = np.full((8, 64, 64), -1000.0, dtype=np.float32)
+    hu[:, 10:41, 10:55] = 40.0
+    hu[:, 16:35, 16:31] = -850.0
+    hu[:, 16:35, 34:49] = -960.0
+    hu[:, 16:19, 31:34] = -1000.0  # trachea-like tube between the lungs, 6 voxels under the skin
+    hu[:, 41, 12:53] = -1000.0  # the pocket
+    hu[:, 41, 10:12] = hu[:, 41, 53:55] = 40.0
+    hu[:, 42, 6:59] = 300.0  # the table shell, wider than the patient
+    return hu
+
+
+def test_air_between_the_patient_and_the_table_is_outside_the_body() -> None:
+    """The pocket is enclosed by skin and table, so only its depth tells it from air inside the
+    patient: it lies one shell (2.8 mm) from outside air, the lungs and the tube 17 mm."""
+    hu = _chest_on_a_table()
+    body = body_mask(hu, np.zeros(hu.shape, bool), _SPACING)
+    assert not body[:, 41, 12:53].any(), "the air pocket under the patient is in the body"
+    assert body[:, 16:35, 16:49].all(), "lungs (one emphysematous) or the tube left the body"
+    assert body[:, 10:41, 10:55].all()

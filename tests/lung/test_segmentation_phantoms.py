@@ -254,12 +254,12 @@ def test_lung_apex_tips_on_thick_slices_are_not_taken_for_the_trachea() -> None:
          kernel="sharp", vendor="GE", coverage="cut_base", seed=1048),
 ], ids=["prone", "cut_base"])
 def test_air_between_the_patient_and_the_table_is_not_the_trachea(spec) -> None:
-    """The body mask's hole filling closes an air pocket between the patient and the table, in
-    front of a prone chest or behind the neck. It lay 2 voxels inside the body, and being most
-    anterior (prone) or alone in the first slices (cut base) it was taken for the trachea: no
-    airway was cut out; on the cut base 0.97 % of the lung volume was trachea and 4.2 % of the
-    aorta was inside the lung. Candidates must now lie 10 mm inside the body (found in a sweep
-    of random specs, seeds 1002 and 1048)."""
+    """An air pocket between the patient and the table (in front of a prone chest, behind the
+    neck) is enclosed in its slices. The body mask kept it, and being most anterior (prone) or
+    alone in the first slices (cut base) it was taken for the trachea: no airway was cut out; on
+    the cut base 0.97 % of the lung volume was trachea and 4.2 % of the aorta was inside the
+    lung (found in a sweep of random specs, seeds 1002 and 1048). The body mask now leaves out
+    air lying a table shell from outside air."""
     case, seg = _segmented(**spec)
     assert _grown_airway_share(case, seg) > 0.2, "the airway grown is not the trachea"
     assert _leakage(case, seg)["airways"] < 0.005

@@ -29,9 +29,6 @@ _TRACHEA_AREA_CM2 = (0.8, 8.0)
 _TRACHEA_MEDIAN_HU = -900.0
 #: Trachea candidates are compared over this length (mm) below the first slice showing one.
 _SEED_SEARCH_MM = 20.0
-#: Trachea candidates lie at least this deep (mm) inside the body: an air pocket between the
-#: patient and the table is closed by the body mask's hole filling, but only a voxel or two deep.
-_SKIN_DEPTH_MM = 10.0
 #: Trachea candidates lie at most this far (mm) left or right of the body's centre in their slice.
 _MIDLINE_MM = 25.0
 
@@ -47,24 +44,20 @@ def find_trachea_seed(
     Of several round air tubes the most anterior is the trachea (an air-filled oesophagus lies
     behind it); the candidates of the first ``_SEED_SEARCH_MM`` below the first slice showing
     any are compared, since the trachea's top may fail the tube tests (partial volume at the
-    larynx) in a slice where the oesophagus passes them. Air less than ``_SKIN_DEPTH_MM``
-    inside the body (a pocket between the patient and the table) is not a candidate, nor is
-    air more than ``_MIDLINE_MM`` to the side of the body's centre (the tips of the lung
-    apices, which lie in front of the trachea on thick slices), where the body lies whole in
-    the slice. Returns None when no slice in the upper third of the scan shows a trachea-like
+    larynx) in a slice where the oesophagus passes them. Air more than ``_MIDLINE_MM`` to the
+    side of the body's centre (the tips of the lung apices, which lie in front of the trachea
+    on thick slices) is not a candidate where the body lies whole in the slice (``body`` leaves
+    out the air between the patient and the table: :func:`ildrad.lung.body.body_mask`). Returns None when no slice in the upper third of the scan shows a trachea-like
     air tube.
     """
     nz = hu.shape[0]
     order = range(nz) if superior_first else range(nz - 1, -1, -1)
     pixel_cm2 = spacing[1] * spacing[2] / 100.0
-    skin_voxels = max(1, int(round(_SKIN_DEPTH_MM / min(spacing[1:]))))
     best_seed, best_front, last = None, np.inf, nz
     for count, k in enumerate(order):
         if count > max(3, nz // 3) or count > last:
             break
         air = body[k] & (hu[k] < -900.0)  # strict: the oesophagus beside the trachea stays apart
-        # the trachea lies inside the neck, not at the skin (a table pocket may join the body)
-        air &= ndimage.binary_erosion(body[k], iterations=skin_voxels)
         labels, n = ndimage.label(air)
         if n == 0:
             continue
