@@ -42,8 +42,8 @@ FAT_HU = (-200.0, -40.0)
 #: consolidation and collapsed lung read 30-50 HU unenhanced and more with contrast.
 PLEURAL_FLUID_HU = (-20.0, 25.0)
 _FLUID_SMOOTHING_MM = 2.0
-#: Air (median below ``OUTSIDE_AIR_MEDIAN_HU``) this close to outside air (mm) is not inside the
-#: patient: the chest wall and the neck are thicker.
+#: Air this close to outside air (mm) is not inside the patient: the chest wall and the neck are
+#: thicker.
 _POCKET_DEPTH_MM = 6.0
 
 _SLICE_STRUCTURE = np.zeros((3, 3, 3), dtype=bool)
@@ -62,8 +62,7 @@ def body_mask(hu: np.ndarray, padding: np.ndarray, spacing: tuple[float, float, 
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     below = np.bincount(labels.ravel(), weights=(hu < OUTSIDE_AIR_MEDIAN_HU).ravel(), minlength=count + 1)
     padded = np.bincount(labels.ravel(), weights=padding.ravel(), minlength=count + 1)
-    air = 2 * below > sizes
-    outside = border & (air | (padded > 0))
+    outside = border & ((2 * below > sizes) | (padded > 0))
     body = ~outside[labels]
     # Detach the table and thin couch parts, keep the patient (largest 3D component).
     radius = max(1, int(round(4.0 / min(spacing[1:]))))
@@ -77,9 +76,9 @@ def body_mask(hu: np.ndarray, padding: np.ndarray, spacing: tuple[float, float, 
     # neck) lies a table shell away from outside air; air inside the patient lies deeper.
     reach = max(1, int(round(_POCKET_DEPTH_MM / min(spacing[1:]))))
     near_outside = ndimage.binary_dilation(~patient, structure=_disk_structure(reach))
-    pocket = np.zeros_like(air)
+    pocket = np.zeros_like(border)
     pocket[np.unique(labels[near_outside & not_tissue])] = True
-    pocket &= air & ~border
+    pocket &= ~border
     pocket[0] = False
     return patient & ~pocket[labels]
 
