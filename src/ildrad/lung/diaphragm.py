@@ -22,7 +22,7 @@ adults); the missing boundary is therefore estimated as a smooth surface under t
    corner where the liver or spleen meets the deep costophrenic recess, and a deep lowering
    there is organ (except in the interior of the right lung's footprint, over the broad liver
    dome, where the limit is ``band_max_mm``). Never bone, gas, airways, fat, pleural fluid
-   (the caller leaves it out of ``allowed``) or the other lung, and only inside the lung's
+   (the caller leaves them out of ``allowed``) or the other lung, and only inside the lung's
    footprint eroded by ``_EDGE_MM`` (the lateral chest wall, where the footprint ends, is not
    filled); added voxels must touch the lung.
 
@@ -39,8 +39,6 @@ import logging
 import cc3d
 import numpy as np
 from scipy import ndimage
-
-from ildrad.lung.body import fat_mask
 
 __all__ = ["recover_dense_base"]
 
@@ -71,7 +69,8 @@ def recover_dense_base(
 ) -> np.ndarray:
     """``labels`` (1 right, 2 left) with dense basal disease above the diaphragm added.
 
-    ``allowed`` marks coarse voxels that may become lung (body, not bone, gas or airways).
+    ``allowed`` marks coarse voxels that may become lung (body, not bone, gas, airways, fat or
+    pleural fluid).
     """
     out = labels.copy()
     if band_max_mm <= 0:
@@ -81,7 +80,6 @@ def recover_dense_base(
     up_hu = hu[flip]
     up_allowed = allowed[flip]
     sz = spacing[0]
-    dense_tissue = up_allowed & ~fat_mask(up_hu)
     total = 0
     for label in (1, 2):
         lung = up_labels == label
@@ -102,7 +100,7 @@ def recover_dense_base(
         depth = np.minimum(excess, _depth_limit(footprint, label, spacing[1:], band_max_mm))
         z = np.arange(lung.shape[0], dtype=np.float32)[:, None, None] * sz
         new = (columns[None] & (z < height[None]) & (z >= (height - depth - _LIFT_MM)[None])
-               & dense_tissue & (up_labels == 0))
+               & up_allowed & (up_labels == 0))
         new = _touching(new, lung)
         up_labels[new] = label
         total += int(new.sum())

@@ -20,7 +20,7 @@ The upper third of each lung (the apical dome) is not filled, and the normal wal
 taken locally (20th percentile of the gap over +-30 mm and +-10 degrees), so that a chest whose
 lungs do not reach the ribs everywhere is not filled with muscle. A pleural effusion widens the
 gap too, and manual lung contours leave it out: fat and water-density fluid
-(:func:`ildrad.lung.body.pleural_fluid_mask`) are never filled.
+(:func:`ildrad.lung.body.pleural_fluid_mask`), which the caller marks, are never filled.
 """
 
 from __future__ import annotations
@@ -31,8 +31,6 @@ import warnings
 
 import numpy as np
 from scipy import ndimage
-
-from ildrad.lung.body import fat_mask
 
 __all__ = ["recover_dense_periphery"]
 
@@ -70,7 +68,7 @@ def recover_dense_periphery(
     hu: np.ndarray,
     bone: np.ndarray,
     body: np.ndarray,
-    fluid: np.ndarray,
+    never_dense: np.ndarray,
     spacing: tuple[float, float, float],
     medial_direction: dict[int, tuple[float, float]],
     band_max_mm: float,
@@ -78,7 +76,7 @@ def recover_dense_periphery(
 ) -> tuple[np.ndarray, float]:
     """Labels with the dense subpleural band added, and the normal wall thickness (mm) used.
 
-    ``fluid`` (pleural fluid) is never added, though a ray may cross it.
+    ``never_dense`` (fat, pleural fluid) is never added, though a ray may cross it.
     ``medial_direction[label]`` is the in-plane unit vector (mm units of array axes y, x)
     pointing from that lung towards the patient's midline.
     """
@@ -118,7 +116,7 @@ def recover_dense_periphery(
         plane = np.zeros(labels.shape[1:], dtype=bool)
         plane[rows, cols] = True
         local = ndimage.binary_closing(plane[box], iterations=1) & body[t.k][box] & ~bone[t.k][box]
-        local &= ~fat_mask(hu[t.k][box]) & ~fluid[t.k][box]
+        local &= ~never_dense[t.k][box]
         target = out[t.k][box]
         new = local & (target == 0)
         target[new] = t.label

@@ -16,8 +16,8 @@ Pipeline (classical image processing, no learned weights):
    (:mod:`ildrad.lung.periphery`), and a 3D closing (ball of 8 mm) takes in dense patches
    inside the envelope;
    dense basal disease on the diaphragm, below a smooth surface rolled under the lung's base,
-   is added (:mod:`ildrad.lung.diaphragm`). Neither takes pleural fluid (water density after
-   smoothing, :func:`ildrad.lung.body.pleural_fluid_mask`): an effusion is not lung.
+   is added (:mod:`ildrad.lung.diaphragm`). Neither takes fat or pleural fluid (water density
+   after smoothing, :func:`ildrad.lung.body.pleural_fluid_mask`): an effusion is not lung.
 8. Full-resolution boundary: inside the coarse shape the mask is kept; in a one-coarse-voxel band
    around the aerated boundary the full-resolution CT (smoothed in-plane, sigma 0.7 voxel) decides
    against ``boundary_threshold_hu`` (-400 HU, half-way between lung and soft tissue); where dense
@@ -151,15 +151,16 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
     labels = _fill_per_label(labels, cs)
     aerated = labels.copy()
     medial = _medial_directions(direction)
-    fluid_c = pleural_fluid_mask(hu_c, body_c, cs)
+    # fat and pleural fluid (an effusion is not lung) are never restored as dense disease
+    band_mm = settings.dense_band_max_mm
+    never_dense = (fat_mask(hu_c) | pleural_fluid_mask(hu_c, body_c, cs) if band_mm > 0
+                   else np.zeros_like(body_c))
     labels, wall_margin_mm = recover_dense_periphery(
-        labels, hu_c, bone_c, body_c, fluid_c, cs, medial, settings.dense_band_max_mm,
-        superior_first,
+        labels, hu_c, bone_c, body_c, never_dense, cs, medial, band_mm, superior_first,
     )
     labels = _close_per_label(labels, body_c & ~bone_c & ~airway_margin, bone_c, cs)
-    basal_allowed = body_c & ~bone_c & ~airway_margin & ~forbidden & ~fluid_c
-    labels = recover_dense_base(labels, hu_c, basal_allowed, cs, settings.dense_band_max_mm,
-                                superior_first)
+    basal_allowed = body_c & ~bone_c & ~airway_margin & ~forbidden & ~never_dense
+    labels = recover_dense_base(labels, hu_c, basal_allowed, cs, band_mm, superior_first)
     lungs = _refine_full_resolution(ct, coarse, hu_c, aerated, labels, airways_c, gas_c, settings)
     info = {
         "coarse_factors": list(coarse.factors),
