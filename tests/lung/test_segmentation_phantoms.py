@@ -267,6 +267,22 @@ def test_air_between_the_patient_and_the_table_is_not_the_trachea(spec) -> None:
     assert (aorta & (seg.lungs.array > 0)).sum() < 0.01 * aorta.sum()
 
 
+def test_air_between_the_back_and_the_table_is_not_lung() -> None:
+    """Supine, expiratory, with contrast (sweep spec 1022, rounded): the air between the back and
+    the table runs the whole scan length, a component as large as the small expiratory lungs,
+    and was kept as lung: 28,000 voxels more than 10 mm outside the lungs, Dice 0.973 / 0.964,
+    HD95 42 / 46 mm. The body mask now leaves it out."""
+    case, seg = _segmented(
+        size="small", ild_extent=0.5, emphysema_extent=0.1, body_scale=0.96, lung_scale=1.03,
+        pattern_mix=dict(ground_glass=0.0, reticulation=0.79, honeycombing=0.14, consolidation=0.07),
+        noise_hu=41.0, kernel="sharp", vendor="SIEMENS", contrast=True, breath="expiratory", seed=1022)
+    truth = case.truth["lungs"].array
+    outside = ndimage.distance_transform_edt(truth == 0, sampling=case.ct.spacing) > 10.0
+    assert not (outside & (seg.lungs.array > 0)).any(), "lung found more than 10 mm outside the lungs"
+    for label in (1, 2):
+        assert dice(seg.lungs.array == label, truth == label) >= 0.97
+
+
 def test_honeycombed_left_lung_is_not_given_to_the_right_across_the_junction() -> None:
     """Small 60 % sharp-kernel phantom of seed 1: dense anterior honeycombing cuts the aerated
     left lung into cysts, and the lungs touch at the anterior junction. Regrowing the split on
