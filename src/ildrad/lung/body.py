@@ -4,7 +4,9 @@ Outside air is found slice by slice: a 2D air region that touches the slice bord
 air (median below ``OUTSIDE_AIR_MEDIAN_HU``; outside air near the body is often
 -950..-900 HU from scatter) or holds FOV padding. A border-touching
 region with lung-like median density is kept inside the body, so that a scan whose field of view
-cuts through a lung (a cropped reconstruction) keeps that lung.
+cuts through a lung (a cropped reconstruction) keeps that lung. The table is detached, and air
+enclosed between the patient and the table (within ``_POCKET_DEPTH_MM`` of outside air) is
+outside too.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Pipeline (classical image processing, no learned weights):
 
 1. Block-mean the CT to about 2 mm (``internal_resolution_mm``) for every topology decision.
-2. Body: outside air, FOV padding and the table removed (:mod:`ildrad.lung.body`).
+2. Body: outside air, FOV padding, the table and the air between it and the patient removed
+   (:mod:`ildrad.lung.body`).
 3. Aerated lung: body voxels below ``air_threshold_hu`` (-500 HU); the trachea and main bronchi
    are grown from the trachea (:mod:`ildrad.lung.airways`) and cut out with a 1-voxel margin.
 4. Lung components: air components of at least 30 % of the largest, or of lung-like texture
