@@ -47,8 +47,8 @@ def find_trachea_seed(
     larynx) in a slice where the oesophagus passes them. Air more than ``_MIDLINE_MM`` to the
     side of the body's centre (the tips of the lung apices, which lie in front of the trachea
     on thick slices) is not a candidate where the body lies whole in the slice (``body`` leaves
-    out the air between the patient and the table: :func:`ildrad.lung.body.body_mask`). Returns None when no slice in the upper third of the scan shows a trachea-like
-    air tube.
+    out the air between the patient and the table: :func:`ildrad.lung.body.body_mask`).
+    Returns None when no slice in the upper third of the scan shows a trachea-like air tube.
     """
     nz = hu.shape[0]
     order = range(nz) if superior_first else range(nz - 1, -1, -1)
