@@ -245,7 +245,7 @@ def _noise_sd(fine: np.ndarray, parenchyma: np.ndarray, local: np.ndarray) -> fl
 
 def _box(mask: np.ndarray, spacing: tuple[float, float, float]) -> tuple[slice, ...]:
     margin = [int(np.ceil(3 * CONTEXT_SIGMA_MM / s)) for s in spacing]
-    found = np.argwhere(mask)
-    low = np.maximum(found.min(axis=0) - margin, 0)
-    high = np.minimum(found.max(axis=0) + np.asarray(margin) + 1, mask.shape)
+    present = ndimage.find_objects(mask.view(np.uint8))[0]
+    low = np.maximum(np.array([s.start for s in present]) - margin, 0)
+    high = np.minimum(np.array([s.stop for s in present]) + np.asarray(margin), mask.shape)
     return tuple(slice(int(a), int(b)) for a, b in zip(low, high))

@@ -21,6 +21,7 @@ from scipy import ndimage
 from scipy.spatial.distance import pdist
 
 from ildrad.image import Image, Mask
+from ildrad.lung.counts import mean_position
 from ildrad.lung.zones import slice_superior_mm
 
 __all__ = ["OesophagusMeasure", "measure_oesophagus"]
@@ -48,8 +49,8 @@ def measure_oesophagus(ct: Image, lungs: Mask, body: Mask, airways: Mask) -> Oes
     """Find and measure the air-filled oesophagus (empty result when no air column is found)."""
     grid = ct.grid
     empty = OesophagusMeasure(Mask(np.zeros(grid.shape, np.uint8), grid, {1: "oesophagus"}), 0.0, 0.0, None)
-    right, left = np.argwhere(lungs.array == 1), np.argwhere(lungs.array == 2)
-    if right.size == 0 or left.size == 0:
+    right, left = lungs.array == 1, lungs.array == 2
+    if not right.any() or not left.any():
         return empty
     superior = slice_superior_mm(grid)
     lung_slices = np.flatnonzero((lungs.array > 0).any(axis=(1, 2)))
@@ -68,7 +69,7 @@ def measure_oesophagus(ct: Image, lungs: Mask, body: Mask, airways: Mask) -> Oes
     if labels.max() == 0:
         return empty
     lr_axis = 2 if abs(grid.direction_matrix[0, 2]) >= abs(grid.direction_matrix[0, 1]) else 1
-    low, high = sorted((right[:, lr_axis].mean(), left[:, lr_axis].mean()))
+    low, high = sorted((mean_position(right, lr_axis), mean_position(left, lr_axis)))
     voxel_ml = grid.voxel_volume_mm3 / 1000.0
     best, best_ml, best_length = 0, 0.0, 0.0
     for index, box in enumerate(ndimage.find_objects(labels), start=1):

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ildrad.image import Image, Mask
+from ildrad.lung.counts import position_percentiles
 from ildrad.lung.pulmonary_artery import PaAoMeasure
 
 __all__ = ["write_qc_picture"]
@@ -49,8 +50,8 @@ def write_qc_picture(
     slices = _axial_levels(zones)
     if oesophagus_slice is not None:
         slices.append(oesophagus_slice)
-    lung_index = np.argwhere(lungs.array > 0)
-    coronal_row = int(np.median(lung_index[:, 1])) if lung_index.size else ct.shape[1] // 2
+    lung = lungs.array > 0
+    coronal_row = int(position_percentiles(lung, 1, (50.0,))[0]) if lung.any() else ct.shape[1] // 2
     panels = [("axial", k) for k in slices] + [("coronal", coronal_row)]
     if pa_ao is not None and pa_ao.measurement_slice is not None:
         panels.append(("pa_ao", pa_ao.measurement_slice))

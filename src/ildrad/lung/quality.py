@@ -14,6 +14,7 @@ from scipy import ndimage
 
 from ildrad.image import Image, Mask
 from ildrad.lung.airways import MAX_AIRWAY_ML
+from ildrad.lung.counts import mean_position, position_counts, position_percentiles
 from ildrad.lung.zones import slice_superior_mm
 
 __all__ = ["QUALITY_LIMITS", "quality_report"]
@@ -133,18 +134,18 @@ def _has_contrast(ct: Image, enhanced_ml: float) -> bool:
 def _enhanced_volume(ct: Image, lungs: Mask, body: Mask) -> float:
     """Volume (mL) of enhanced blood in the mediastinum between the two lungs: voxels whose HU,
     smoothed over ``_CONTRAST_SMOOTHING_MM``, lies in ``_CONTRAST_HU``."""
-    right = np.argwhere(lungs.array == 1)
-    left = np.argwhere(lungs.array == 2)
-    if right.size == 0 or left.size == 0:
+    right, left = lungs.array == 1, lungs.array == 2
+    if not right.any() or not left.any():
         return float("nan")
     axis, posterior_sign = _anterior_axis(ct)
     lr_axis = 3 - axis
-    lung_index = np.argwhere(lungs.array > 0)
-    z0, z1 = lung_index[:, 0].min(), lung_index[:, 0].max() + 1
-    a, b = sorted((right[:, lr_axis].mean(), left[:, lr_axis].mean()))
+    lung = lungs.array > 0
+    slices = np.flatnonzero(position_counts(lung, 0))
+    z0, z1 = slices[0], slices[-1] + 1
+    a, b = sorted((mean_position(right, lr_axis), mean_position(left, lr_axis)))
     # 20 % to 70 % of the lungs' antero-posterior extent, counted from the patient's front
-    front_to_back = np.percentile(lung_index[:, axis] * posterior_sign, [20.0, 70.0]) * posterior_sign
-    ap_low, ap_high = sorted(front_to_back)
+    front_to_back = np.array(position_percentiles(lung, axis, (20.0, 70.0), posterior_sign))
+    ap_low, ap_high = sorted(front_to_back * posterior_sign)
     box = [slice(z0, z1), slice(None), slice(None)]
     box[lr_axis] = slice(int(a), int(b) + 1)
     box[axis] = slice(int(ap_low), int(ap_high) + 1)

@@ -148,7 +148,7 @@ def slice_reduced_mask(
 
 
 def _bounding_box(mask: np.ndarray, margin: tuple[int, int, int]) -> tuple[slice, slice, slice]:
-    found = np.argwhere(mask)
-    low = np.maximum(found.min(axis=0) - np.asarray(margin), 0)
-    high = np.minimum(found.max(axis=0) + np.asarray(margin) + 1, np.asarray(mask.shape))
+    present = ndimage.find_objects(mask.view(np.uint8))[0]
+    low = np.maximum([s.start for s in present] - np.asarray(margin), 0)
+    high = np.minimum([s.stop for s in present] + np.asarray(margin), np.asarray(mask.shape))
     return tuple(slice(int(a), int(b)) for a, b in zip(low, high))  # type: ignore[return-value]
