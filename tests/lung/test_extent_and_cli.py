@@ -163,6 +163,34 @@ def test_air_filled_oesophagus_is_found_and_measured() -> None:
     assert measure.measurement_slice is not None and found[measure.measurement_slice].any()
 
 
+def test_air_at_the_skin_is_not_the_oesophagus() -> None:
+    """On sub-millimetre pixels the body mask (decided on the ~2 mm grid) holds a rim of outside
+    air along the skin. A strip of it in front of the mediastinum is a long air "tube" between
+    the lungs, longer than the oesophagus: it was measured instead (42 mm, 4.5 mL on the
+    full-size phantom, whose oesophagus is 19 mm wide)."""
+    from ildrad.lung.markers import measure_oesophagus
+
+    shape, axial = (60, 120, 120), [[0, 0, 1], [0, 1, 0], [1, 0, 0]]
+    hu = np.full(shape, -1000.0, dtype=np.float32)
+    body = np.zeros(shape, np.uint8)
+    body[:, 10:110, 10:110] = 1
+    hu[body > 0] = 40.0
+    lungs = np.zeros(shape, np.uint8)
+    lungs[:, 30:90, 20:50], lungs[:, 30:90, 70:100] = 1, 2
+    hu[lungs > 0] = -850.0
+    rows, cols = np.ogrid[:120, :120]
+    lumen = (rows - 80) ** 2 + (cols - 60) ** 2 <= 36  # 9 mm wide, deep in the mediastinum
+    hu[5:45][:, lumen] = -1000.0
+    hu[:, 10:12, 45:75] = -1000.0  # air at the skin, inside the body mask, all 60 slices
+    ct = Image.from_array(hu, spacing=(1.0, 0.7, 0.7), direction=axial, modality="CT", unit="HU")
+    measure = measure_oesophagus(ct, Mask(lungs, ct.grid), Mask(body, ct.grid),
+                                 Mask(np.zeros(shape, np.uint8), ct.grid))
+    found = measure.lumen.array > 0
+    assert not found[:, 10:12].any(), "the air at the skin was taken for the oesophagus"
+    assert found[20:45][:, lumen].all()
+    assert measure.max_diameter_mm == pytest.approx(12 * 0.7 + 0.7, abs=0.3)  # caliper + 1 voxel
+
+
 def _lattice_lung(spacing=(4.0, 3.75, 3.75)):
     """A box of lung on a 3-4 mm grid: normal lung (-850 HU) in the left half, and in the right
     half a honeycomb lattice of air cysts (-960 HU, 2 x 2 x 2 voxels) in cells of 3 voxels whose

@@ -6,7 +6,8 @@ the lungs and the central airways (each with a 2 mm margin), whose centroid lies
 lungs and that runs at least 20 mm head to foot over the slices holding lung. Stomach gas is
 excluded because only slices above the lowest 30 % of the
 lungs' height count, and the column must be a tube (head-foot length at least 1.5 times its widest
-axial extent; the longest such tube is taken). The maximal axial diameter is the largest Feret (caliper) diameter of the
+axial extent; the longest such tube is taken) lying at least 10 mm from outside the body (air
+at the skin is not the oesophagus). The maximal axial diameter is the largest Feret (caliper) diameter of the
 lumen in any axial slice; that slice is the measurement plane kept for QC.
 """
 
@@ -33,6 +34,9 @@ _MIN_LENGTH_MM = 20.0
 _MIN_VOLUME_ML = 0.5
 _LOW_CUT = 0.3  # slices in the lowest 30 % of the lungs' height (stomach under the domes) are left out
 _MIN_ELONGATION = 1.5  # a tube: head-foot length at least 1.5 x its widest axial extent
+#: The oesophagus lies centimetres deep; air this close (mm) to outside the body is at the skin
+#: (the partial-volume rim of the body mask, a skin fold).
+_SKIN_MM = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +75,7 @@ def measure_oesophagus(ct: Image, lungs: Mask, body: Mask, airways: Mask) -> Oes
     lr_axis = 2 if abs(grid.direction_matrix[0, 2]) >= abs(grid.direction_matrix[0, 1]) else 1
     low, high = sorted((mean_position(right, lr_axis), mean_position(left, lr_axis)))
     voxel_ml = grid.voxel_volume_mm3 / 1000.0
+    inside_body = body.array > 0
     best, best_ml, best_length = 0, 0.0, 0.0
     for index, box in enumerate(ndimage.find_objects(labels), start=1):
         if box is None:
@@ -81,7 +86,8 @@ def measure_oesophagus(ct: Image, lungs: Mask, body: Mask, airways: Mask) -> Oes
         centre = np.argwhere(region).mean(axis=0) + [b.start for b in box]
         width_mm = max((box[1].stop - box[1].start) * grid.spacing[1], (box[2].stop - box[2].start) * grid.spacing[2])
         tube = length_mm >= _MIN_LENGTH_MM and length_mm >= _MIN_ELONGATION * width_mm
-        if volume_ml < _MIN_VOLUME_ML or not tube or not low < centre[lr_axis] < high:
+        candidate = volume_ml >= _MIN_VOLUME_ML and tube and low < centre[lr_axis] < high
+        if not candidate or _near_skin(region, box, inside_body, grid.spacing):
             continue
         if length_mm > best_length:
             best, best_ml, best_length = index, volume_ml, length_mm
@@ -100,3 +106,25 @@ def measure_oesophagus(ct: Image, lungs: Mask, body: Mask, airways: Mask) -> Oes
             diameter, plane = width, int(k)
     log.debug("oesophagus: %.1f mL, max diameter %.1f mm at slice %s", best_ml, diameter, plane)
     return OesophagusMeasure(Mask(lumen.astype(np.uint8), grid, {1: "oesophagus"}), best_ml, diameter, plane)
+
+
+def _near_skin(
+    region: np.ndarray, box: tuple[slice, ...], body: np.ndarray, spacing: tuple[float, ...]
+) -> bool:
+    """Whether the air component ``region`` (on ``box``) comes within ``_SKIN_MM`` in-plane of a
+    voxel outside ``body``."""
+    reach = [int(np.ceil(_SKIN_MM / s)) for s in spacing[1:]]
+    grown = (box[0],) + tuple(
+        slice(max(b.start - r, 0), min(b.stop + r, n))
+        for b, r, n in zip(box[1:], reach, body.shape[1:], strict=True)
+    )
+    outside = ~body[grown]
+    if not outside.any():
+        return False
+    local = np.zeros(outside.shape, dtype=bool)
+    inner = tuple(slice(b.start - g.start, b.stop - g.start)
+                  for b, g in zip(box[1:], grown[1:], strict=True))
+    local[(slice(None), *inner)] = region
+    yy, xx = np.ogrid[-reach[0]: reach[0] + 1, -reach[1]: reach[1] + 1]
+    disk = ((yy * spacing[1]) ** 2 + (xx * spacing[2]) ** 2 <= _SKIN_MM**2)[None]
+    return bool((ndimage.binary_dilation(local, structure=disk) & outside).any())
