@@ -4,11 +4,11 @@ A patulous, air-filled oesophagus is common in SSc (oesophageal dysmotility). Th
 lumen is the air column in the posterior mediastinum: air (below -500 HU) inside the body, outside
 the lungs and the central airways (each with a 2 mm margin), whose centroid lies between the two
 lungs and that runs at least 20 mm head to foot over the slices holding lung. Stomach gas is
-excluded because only slices above the lowest 30 % of the
-lungs' height count, and the column must be a tube (head-foot length at least 1.5 times its widest
-axial extent; the longest such tube is taken) lying at least 10 mm from outside the body (air
-at the skin is not the oesophagus). The maximal axial diameter is the largest Feret (caliper) diameter of the
-lumen in any axial slice; that slice is the measurement plane kept for QC.
+excluded because only slices above the lowest 30 % of the lungs' height count, and the column
+must be a tube (head-foot length at least 1.5 times its widest axial extent; the longest such
+tube is taken) lying at least 10 mm from outside the body (air at the skin is not the
+oesophagus). The maximal axial diameter is the largest Feret (caliper) diameter of the lumen in
+any axial slice; that slice is the measurement plane kept for QC.
 """
 
 from __future__ import annotations
