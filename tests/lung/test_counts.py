@@ -24,5 +24,6 @@ def test_positions_along_an_axis_equal_those_of_the_voxel_indices(axis: int) -> 
     assert mean_position(mask, axis) == pytest.approx(index.mean(), abs=1e-12)
     for sign in (1.0, -1.0):
         expected = np.percentile(sign * index, [20.0, 70.0])
-        assert position_percentiles(mask, axis, (20.0, 70.0), sign) == pytest.approx(expected, abs=1e-12)
+        found = position_percentiles(mask, axis, (20.0, 70.0), sign)
+        assert found == pytest.approx(expected, abs=1e-12)
     assert np.isnan(mean_position(np.zeros_like(mask), axis))

@@ -48,6 +48,7 @@ def mean_position(mask: np.ndarray, axis: int) -> float:
 def position_percentiles(
     mask: np.ndarray, axis: int, percents: tuple[float, ...], sign: float = 1.0
 ) -> list[float]:
-    """Percentiles (type 7) of ``sign`` x the index along ``axis`` of the True voxels of ``mask``."""
+    """Percentiles (type 7) of ``sign`` x the index along ``axis`` of the True voxels of
+    ``mask``."""
     counts = position_counts(mask, axis)
     return percentiles_of_counts(counts, sign * np.arange(counts.size, dtype=np.float64), percents)
