@@ -76,3 +76,14 @@ def test_air_between_the_patient_and_the_table_is_outside_the_body() -> None:
     assert not body[:, 41, 12:53].any(), "the air pocket under the patient is in the body"
     assert body[:, 16:35, 16:49].all(), "lungs (one emphysematous) or the tube left the body"
     assert body[:, 10:41, 10:55].all()
+
+
+def test_a_lung_behind_a_thin_chest_wall_stays_in_the_body() -> None:
+    """The pocket rule's limit: air within 6 mm of outside is outside. On the 2.8 mm grid that
+    is two voxels, so a lung behind a chest wall of two voxels (5.6 mm, thinner than an adult's)
+    stays in the body; behind one voxel it would not."""
+    hu = _chest_on_a_table()
+    hu[:, 10:12, 16:31] = 40.0
+    hu[:, 12:35, 16:31] = -850.0  # the right lung now reaches 2 voxels under the skin
+    body = body_mask(hu, np.zeros(hu.shape, bool), _SPACING)
+    assert body[:, 12:35, 16:31].all(), "a lung 5.6 mm under the skin left the body"
