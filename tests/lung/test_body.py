@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ildrad.lung.body import body_mask, pleural_fluid_mask
 
@@ -87,3 +88,34 @@ def test_a_lung_behind_a_thin_chest_wall_stays_in_the_body() -> None:
     hu[:, 12:35, 16:31] = -850.0  # the right lung now reaches 2 voxels under the skin
     body = body_mask(hu, np.zeros(hu.shape, bool), _SPACING)
     assert body[:, 12:35, 16:31].all(), "a lung 5.6 mm under the skin left the body"
+
+
+def _chest_in_a_narrow_field_of_view(foam_hu: float) -> tuple[np.ndarray, np.ndarray]:
+    """Coarse slices of a chest (40 HU) with two lungs (-850 HU) on a table whose foam core
+    (``foam_hu``) lies between two shells (300 HU), blanked as padding outside a circle that
+    cuts the chest wall, both lungs and the table."""
+    hu = np.full((8, 64, 64), -1000.0, dtype=np.float32)
+    hu[:, 10:50, 6:58] = 40.0
+    hu[:, 16:44, 10:29] = -850.0
+    hu[:, 16:44, 35:54] = -850.0
+    hu[:, 51, 0:64] = hu[:, 56, 0:64] = 300.0
+    hu[:, 52:56, 0:64] = foam_hu
+    rows, cols = np.mgrid[:64, :64]
+    outside_fov = (rows - 32) ** 2 + (cols - 32) ** 2 > 24**2
+    hu[:, outside_fov] = -2048.0
+    return hu, np.broadcast_to(outside_fov, hu.shape).copy()
+
+
+@pytest.mark.parametrize("foam_hu", [-870.0, -960.0])
+def test_lungs_cut_by_the_field_of_view_stay_and_the_table_foam_does_not(foam_hu: float) -> None:
+    """Where the field of view cuts a lung, the lung reaches the padding: it stays in the body
+    (it was outside with the padding). The table's foam core reaches it too and may read like
+    lung, but it lies on the table's shells, not on the patient: it stays out."""
+    hu, padding = _chest_in_a_narrow_field_of_view(foam_hu)
+    body = body_mask(hu, padding, _SPACING)
+    for columns in (slice(10, 29), slice(35, 54)):
+        lung = np.zeros(hu.shape, bool)
+        lung[:, 16:44, columns] = True
+        assert body[lung & ~padding].all(), "a lung cut by the field of view left the body"
+    assert not body[padding].any()
+    assert not body[:, 52:56].any(), "the table's foam core is in the body"

@@ -1,10 +1,12 @@
 """The patient's body on the coarse grid: outside air, FOV padding and the table removed.
 
-Outside air is found slice by slice: a 2D air region that touches the slice border and is
-air (median below ``OUTSIDE_AIR_MEDIAN_HU``; outside air near the body is often
--950..-900 HU from scatter) or holds FOV padding. A border-touching
-region with lung-like median density is kept inside the body, so that a scan whose field of view
-cuts through a lung (a cropped reconstruction) keeps that lung. The table is detached, and air
+Outside air is found slice by slice: a 2D air region (below ``TISSUE_HU``, padding left out)
+that reaches the edge of the field of view (the slice border or the FOV padding) and is air
+(median below ``OUTSIDE_AIR_MEDIAN_HU``; outside air near the body is often -950..-900 HU
+from scatter). The table is detached from the patient with every region at that edge left out;
+then an edge region with lung-like median density whose rim lies on the patient is a lung cut
+by the field of view (a cropped reconstruction, or a reconstruction circle narrower than the
+chest) and is kept, while a table's foam core, lying on the detached shells, is not. Air
 enclosed between the patient and the table (within ``_POCKET_DEPTH_MM`` of outside air) is
 outside too.
 """
@@ -53,36 +55,65 @@ _SLICE_STRUCTURE[1] = ndimage.generate_binary_structure(2, 1)
 
 
 def body_mask(hu: np.ndarray, padding: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
-    """Boolean body mask of a coarse HU volume (z, y, x); ``padding`` marks FOV padding voxels."""
-    not_tissue = hu < TISSUE_HU
+    """Boolean body mask of a coarse HU volume (z, y, x); ``padding`` marks FOV padding voxels
+    (every coarse voxel holding any)."""
+    not_tissue = (hu < TISSUE_HU) & ~padding
     labels, count = ndimage.label(not_tissue, structure=_SLICE_STRUCTURE)
-    border = np.zeros(count + 1, dtype=bool)
+    # regions reaching the edge of the field of view: the array border or the FOV padding
+    edge = np.zeros(count + 1, dtype=bool)
     for face in (labels[:, 0, :], labels[:, -1, :], labels[:, :, 0], labels[:, :, -1]):
-        border[np.unique(face)] = True
-    border[0] = False
+        edge[np.unique(face)] = True
+    edge[np.unique(labels[ndimage.binary_dilation(padding, structure=_SLICE_STRUCTURE)])] = True
+    edge[0] = False
     # median < threshold  <=>  more than half of the region's voxels are below it
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     below = np.bincount(labels.ravel(), weights=(hu < OUTSIDE_AIR_MEDIAN_HU).ravel(), minlength=count + 1)
-    padded = np.bincount(labels.ravel(), weights=padding.ravel(), minlength=count + 1)
-    outside = border & ((2 * below > sizes) | (padded > 0))
-    body = ~outside[labels]
-    # Detach the table and thin couch parts, keep the patient (largest 3D component).
+    air = 2 * below > sizes
+    # Detach the table and thin couch parts, keep the patient (largest 3D component), with every
+    # region at the edge of the field of view left out for now.
     radius = max(1, int(round(4.0 / min(spacing[1:]))))
-    opened = ndimage.binary_opening(body, structure=_disk_structure(radius))
+    inside = ~edge[labels] & ~padding
+    opened = ndimage.binary_opening(inside, structure=_disk_structure(radius))
     if not opened.any():
         return opened
     largest = cc3d.largest_k(opened.view(np.uint8), k=1, connectivity=6) > 0
-    patient = ndimage.binary_dilation(largest, structure=_disk_structure(radius)) & body
+    patient = ndimage.binary_dilation(largest, structure=_disk_structure(radius)) & inside
+    # A lung-like region at the edge is a lung cut by the field of view when its rim lies on the
+    # patient (a table's foam core, also lung-like, lies on the detached table shells) and it is
+    # thicker than a pocket of air under the patient (partial volume makes those lung-like too).
+    reach = max(1, int(round(_POCKET_DEPTH_MM / min(spacing[1:]))))
+    thick = np.zeros_like(edge)
+    core = ndimage.binary_erosion(not_tissue, structure=_disk_structure(reach))
+    thick[np.unique(labels[core])] = True
+    cut = _cut_lungs(labels, edge & ~air & thick, patient, padding)
+    patient |= cut[labels]
     patient |= axial_holes(patient)
     # Air enclosed between the patient and the table (in front of a prone chest, behind the
-    # neck) lies a table shell away from outside air; air inside the patient lies deeper.
-    reach = max(1, int(round(_POCKET_DEPTH_MM / min(spacing[1:]))))
-    near_outside = ndimage.binary_dilation(~patient, structure=_disk_structure(reach))
-    pocket = np.zeros_like(border)
+    # neck) lies a table shell away from outside air; air inside the patient lies deeper. FOV
+    # padding is not the skin: a field of view may cut through the chest wall.
+    near_outside = ndimage.binary_dilation(~patient & ~padding, structure=_disk_structure(reach))
+    pocket = np.zeros_like(edge)
     pocket[np.unique(labels[near_outside & not_tissue])] = True
-    pocket &= ~border
+    pocket &= ~cut
     pocket[0] = False
     return patient & ~pocket[labels]
+
+
+def _cut_lungs(
+    labels: np.ndarray, candidate: np.ndarray, patient: np.ndarray, padding: np.ndarray
+) -> np.ndarray:
+    """Per label: flagged in ``candidate``, and its in-slice rim (outside the padding) lies at
+    least half on ``patient``."""
+    if not candidate.any():
+        return candidate
+    region = candidate[labels]
+    rim = ndimage.binary_dilation(region, structure=_SLICE_STRUCTURE) & ~region & ~padding
+    rim_labels = ndimage.grey_dilation(labels * region, footprint=_SLICE_STRUCTURE)[rim]
+    total = np.bincount(rim_labels, minlength=candidate.size)
+    on_patient = np.bincount(rim_labels, weights=patient[rim], minlength=candidate.size)
+    keep = candidate & (2 * on_patient >= total) & (total > 0)
+    keep[0] = False
+    return keep
 
 
 def bone_mask(hu: np.ndarray, body: np.ndarray) -> np.ndarray:

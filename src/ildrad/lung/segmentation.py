@@ -124,7 +124,9 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
     voxel_ml = float(np.prod(cs)) / 1000.0
 
     hu_c = downsample_mean(ct.array, coarse, lower=-1024.0)
-    padding_c = downsample_mean(ct.array < PADDING_HU, coarse) > 0.5
+    # any padding in a coarse voxel: where the FOV circle cuts the body, voxels half padding
+    # (clipped to -1024) and half tissue read in the lung range
+    padding_c = downsample_mean(ct.array < PADDING_HU, coarse) > 0.0
     body_c = body_mask(hu_c, padding_c, cs)
     if not body_c.any():
         raise InputError("no body found in the CT (is it a CT in HU with the patient in the field of view?)")
@@ -424,7 +426,7 @@ def _refine_full_resolution(
             del dense
         del fat
         airway_full = upsample_nearest(airways[box_c], sub)
-        lung &= ~airway_full
+        lung &= ~airway_full & (ct.array[box] >= PADDING_HU)  # FOV padding is never lung
         lung = _largest_parts(lung)
         lung |= axial_holes(lung) & allowed
         lung |= _enclosed(lung)
