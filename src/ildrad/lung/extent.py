@@ -55,6 +55,7 @@ from scipy import ndimage
 
 from ildrad.image import Image, Mask, Unit, assert_same_grid, require_unit
 from ildrad.lung.coarse import coarse_grid_for, downsample_mean, upsample_nearest
+from ildrad.preprocess import bounding_box
 
 __all__ = ["EXTENT_CLASSES", "ExtentEstimate", "estimate_ild_extent"]
 
@@ -245,7 +246,7 @@ def _noise_sd(fine: np.ndarray, parenchyma: np.ndarray, local: np.ndarray) -> fl
 
 def _box(mask: np.ndarray, spacing: tuple[float, float, float]) -> tuple[slice, ...]:
     margin = [int(np.ceil(3 * CONTEXT_SIGMA_MM / s)) for s in spacing]
-    present = ndimage.find_objects(mask.view(np.uint8))[0]
-    low = np.maximum(np.array([s.start for s in present]) - margin, 0)
-    high = np.minimum(np.array([s.stop for s in present]) + np.asarray(margin), mask.shape)
+    first, stop = bounding_box(mask)
+    low = np.maximum(first - margin, 0)
+    high = np.minimum(stop + np.asarray(margin), mask.shape)
     return tuple(slice(int(a), int(b)) for a, b in zip(low, high))

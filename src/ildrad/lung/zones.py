@@ -14,6 +14,7 @@ from scipy import ndimage
 from ildrad.errors import EmptyMaskError
 from ildrad.image import Grid, Mask
 from ildrad.lung.coarse import coarse_grid_for, downsample_mean, upsample_fraction
+from ildrad.preprocess import bounding_box
 
 __all__ = [
     "RIND",
@@ -148,7 +149,7 @@ def slice_reduced_mask(
 
 
 def _bounding_box(mask: np.ndarray, margin: tuple[int, int, int]) -> tuple[slice, slice, slice]:
-    present = ndimage.find_objects(mask.view(np.uint8))[0]
-    low = np.maximum([s.start for s in present] - np.asarray(margin), 0)
-    high = np.minimum([s.stop for s in present] + np.asarray(margin), np.asarray(mask.shape))
+    first, stop = bounding_box(mask)
+    low = np.maximum(first - np.asarray(margin), 0)
+    high = np.minimum(stop + np.asarray(margin), np.asarray(mask.shape))
     return tuple(slice(int(a), int(b)) for a, b in zip(low, high))  # type: ignore[return-value]
