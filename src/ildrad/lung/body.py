@@ -82,10 +82,7 @@ def body_mask(hu: np.ndarray, padding: np.ndarray, spacing: tuple[float, float, 
     # patient (a table's foam core, also lung-like, lies on the detached table shells) and it is
     # thicker than a pocket of air under the patient (partial volume makes those lung-like too).
     reach = max(1, int(round(_POCKET_DEPTH_MM / min(spacing[1:]))))
-    thick = np.zeros_like(edge)
-    core = ndimage.binary_erosion(not_tissue, structure=_disk_structure(reach))
-    thick[np.unique(labels[core])] = True
-    cut = _cut_lungs(labels, edge & ~air & thick, patient, padding)
+    cut = _cut_lungs(labels, edge & ~air, patient, padding, reach)
     patient |= cut[labels]
     patient |= axial_holes(patient)
     # Air enclosed between the patient and the table (in front of a prone chest, behind the
@@ -100,13 +97,19 @@ def body_mask(hu: np.ndarray, padding: np.ndarray, spacing: tuple[float, float, 
 
 
 def _cut_lungs(
-    labels: np.ndarray, candidate: np.ndarray, patient: np.ndarray, padding: np.ndarray
+    labels: np.ndarray, candidate: np.ndarray, patient: np.ndarray, padding: np.ndarray,
+    reach: int,
 ) -> np.ndarray:
-    """Per label: flagged in ``candidate``, and its in-slice rim (outside the padding) lies at
-    least half on ``patient``."""
+    """Per label: flagged in ``candidate``, thicker than ``reach`` (a core survives an in-slice
+    erosion by a disk of that radius), and its in-slice rim (outside the padding) lies at least
+    half on ``patient``."""
     if not candidate.any():
         return candidate
     region = candidate[labels]
+    thick = np.zeros_like(candidate)
+    core = ndimage.binary_erosion(region, structure=_disk_structure(reach))
+    thick[np.unique(labels[core])] = True
+    candidate = candidate & thick
     rim = ndimage.binary_dilation(region, structure=_SLICE_STRUCTURE) & ~region & ~padding
     rim_labels = ndimage.grey_dilation(labels * region, footprint=_SLICE_STRUCTURE)[rim]
     total = np.bincount(rim_labels, minlength=candidate.size)
