@@ -8,7 +8,8 @@ effusion of 20-60 mm on a random side (25 %), expiration (10 %). Every phantom i
 
 Printed per phantom: the share of the lung that is consolidation, Dice and HD95 (mm) of each
 lung, the share of the effusion inside the mask, the share of the grown airway lying in the true
-airways, and flags: ``AIRWAY`` (under 20 % of the grown airway is airway: a wrong trachea seed),
+airways, the share of rib-facing rays whose lung edge lies 15 mm or more inside the ribs (``far``:
+the scan's quality value behind its flag ``lung_far_from_ribs``, above 0.25), and flags: ``AIRWAY`` (under 20 % of the grown airway is airway: a wrong trachea seed),
 ``LEAK`` (airways, oesophagus or stomach gas over 0.5 % of lung volume), ``ORGAN`` (over 1 % of
 the heart, aorta, liver, spleen or colon gas inside the lungs), ``FLUID`` (over 10 % of the
 effusion inside the mask). Dice and HD95 failures where consolidation is a large share of the
@@ -91,6 +92,7 @@ def sweep_line(seed: int, size: str) -> tuple[str, list[str]]:
             f"  Dice {scores[0][0]:.3f} / {scores[1][0]:.3f}"
             f"  HD95 {scores[0][1]:5.2f} / {scores[1][1]:5.2f}"
             f"  effusion {effusion_share:5.3f}  airway {airway_ok:4.2f}"
+            f"  far {seg.info['far_from_ribs_fraction']:5.3f}"
             f"  {' '.join(flags) or '-'}  {options}")
     return line, flags
 

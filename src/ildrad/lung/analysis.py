@@ -66,8 +66,10 @@ def analyse_lung_ct(
     segmentation = segment_lungs(ct, settings)
     if lungs_override is not None:
         assert_same_grid(ct, lungs_override)
+        # the automatic mask's rib gaps say nothing about the override
+        info = {k: v for k, v in segmentation.info.items() if k != "far_from_ribs_fraction"}
         segmentation = dataclasses.replace(segmentation, lungs=lungs_override,
-                                           info={**segmentation.info, "lungs_source": "override"})
+                                           info={**info, "lungs_source": "override"})
     seconds["segment_seconds"] = time.perf_counter() - start
     lungs = segmentation.lungs
     start = time.perf_counter()

@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["recover_dense_periphery"]
+__all__ = ["far_from_ribs_share", "recover_dense_periphery"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,10 @@ _DISEASED_EDGE_HU = -600.0  # lung next to the gap must look diseased (a healthy
 _MIN_EXCESS_MM = 3.0  # a gap this much wider than normal is disease, not noise
 _NORMAL_PERCENTILE = 20.0  # normal wall: low rank of nearby gaps (a minimum is biased by noise)
 _UNMEASURED = 1e6
+#: A lung edge this far inside the ribs is not the wall's normal thickness (pleura, intercostal
+#: muscle and extrapleural fat: under 10 mm) but lost dense lung, pleural fluid or thickening.
+FAR_FROM_RIBS_MM = 15.0
+_MEASURE_REACH_MM = 200.0  # rays long enough to reach the ribs from any lung
 
 
 @dataclasses.dataclass
@@ -123,6 +127,45 @@ def recover_dense_periphery(
         added += int(new.sum())
     log.debug("dense periphery: wall margin %.1f mm, %d voxels added", margin_mm, added)
     return out, margin_mm
+
+
+def far_from_ribs_share(
+    labels: np.ndarray,
+    hu: np.ndarray,
+    bone: np.ndarray,
+    body: np.ndarray,
+    spacing: tuple[float, float, float],
+    medial_direction: dict[int, tuple[float, float]],
+    superior_first: bool,
+) -> dict[int, float]:
+    """Per lung, the share of its rib-facing rays whose lung edge lies ``FAR_FROM_RIBS_MM`` or
+    more inside the ribs (NaN when no ray reached a rib).
+
+    The rays are those of :func:`recover_dense_periphery` (every 2 degrees from each slice's
+    lung centroid, outside the medial sector, below the upper third), traced on the finished
+    mask: the gap from the outermost lung sample to the rib. In a good mask of an aerated or
+    fibrotic lung almost every gap is the wall. Measured: at most 1.6 % of the rays end beyond
+    15 mm on 24 small phantoms (12 cases, two seeds, disease up to 60 %), 10 % with 60 mm
+    effusions on both sides, at most 16 % on 28 of 30 random tiny phantoms; the other two,
+    whose lower lobes solid with consolidation the mask lost (Dice 0.80 and 0.82-0.88), 45 %
+    and 43 %. A mass on the chest wall left out of the mask lengthens gaps too (the IBSI CT's
+    tumour: 18 %).
+    """
+    sy, sx = spacing[1], spacing[2]
+    step = 0.5 * min(sy, sx)
+    ribs = _rib_shell(bone, spacing[0])
+    lower = _below_upper_third(labels, superior_first)
+    out: dict[int, float] = {}
+    for label in (1, 2):
+        gaps = []
+        for k in np.flatnonzero(lower[label]):
+            rays = _trace_slice(labels[k], ribs[k], body[k], hu[k], label, (sy, sx), step,
+                                medial_direction.get(label), _MEASURE_REACH_MM, int(k))
+            if rays is not None:
+                gaps.append((rays.rib - rays.r0)[np.isfinite(rays.rib)] * step)
+        measured = np.concatenate(gaps) if gaps else np.array([])
+        out[label] = float(np.mean(measured >= FAR_FROM_RIBS_MM)) if measured.size else float("nan")
+    return out
 
 
 def _trace_slice(

@@ -38,6 +38,11 @@ _CONTRAST_SMOOTHING_MM = 3.0
 _PRONE_GRADIENT_HU = 15.0
 #: Lung area on the first / last slice above this share of the largest slice area = cut lung.
 _TRUNCATED_AREA_SHARE = 0.1
+#: Share of a lung's rib-facing rays whose lung edge lies 15 mm or more inside the ribs
+#: (:func:`ildrad.lung.periphery.far_from_ribs_share`) above which the mask may have lost dense
+#: lung (a lower lobe solid with consolidation), or fluid, pleural thickening or a mass fills
+#: the gap: good masks of the phantoms stay under 0.16, lost solid lower lobes read 0.43-0.45.
+_FAR_FROM_RIBS_SHARE = 0.25
 
 
 def quality_report(
@@ -74,6 +79,7 @@ def _quality_report(ct: Image, lungs: Mask, body: Mask, info: dict[str, Any]) ->
         "airway_volume_ml": (float(info.get("airway_volume_ml", float("nan"))), "mL"),
         "anterior_minus_posterior_hu": (_dependent_gradient(ct, lung), "HU"),
         "mediastinal_enhanced_ml": (_enhanced_volume(ct, lungs, body), "mL"),
+        "lung_far_from_ribs_fraction": (float(info.get("far_from_ribs_fraction", np.nan)), "1"),
     }
     superior = slice_superior_mm(grid)
     top_slice = int(np.argmax(superior))
@@ -90,6 +96,7 @@ def _quality_report(ct: Image, lungs: Mask, body: Mask, info: dict[str, Any]) ->
         "expiratory_suspected": values["lung_p10_hu"][0] > _EXPIRATORY_P10_HU,
         "prone_suspected": _is_prone(ct, values["anterior_minus_posterior_hu"][0]),
         "contrast_suspected": _has_contrast(ct, values["mediastinal_enhanced_ml"][0]),
+        "lung_far_from_ribs": values["lung_far_from_ribs_fraction"][0] > _FAR_FROM_RIBS_SHARE,
     }
     for name, (low, high) in QUALITY_LIMITS.items():
         value = values[name][0]

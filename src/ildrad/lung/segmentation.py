@@ -56,7 +56,7 @@ from ildrad.lung.coarse import (
     upsample_nearest,
 )
 from ildrad.lung.diaphragm import recover_dense_base
-from ildrad.lung.periphery import recover_dense_periphery
+from ildrad.lung.periphery import far_from_ribs_share, recover_dense_periphery
 from ildrad.lung.settings import SegmentSettings
 from ildrad.lung.split import LEFT, RIGHT, split_left_right
 
@@ -165,6 +165,7 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
     basal_allowed = body_c & ~bone_c & ~airway_margin & ~forbidden & ~never_dense
     labels = recover_dense_base(labels, hu_c, basal_allowed, cs, band_mm, superior_first)
     lungs = _refine_full_resolution(ct, coarse, hu_c, aerated, labels, airways_c, gas_c, settings)
+    far_share = far_from_ribs_share(labels, hu_c, bone_c, body_c, cs, medial, superior_first)
     info = {
         "coarse_factors": list(coarse.factors),
         "trachea_found": seed is not None,
@@ -174,6 +175,7 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
         "body_volume_ml": float(body_c.sum()) * voxel_ml,
         "airway_volume_ml": float(airways_c.sum()) * voxel_ml,
         "dense_added_ml": float(((labels > 0) & (aerated == 0)).sum()) * voxel_ml,
+        "far_from_ribs_fraction": float(np.fmax(far_share[RIGHT], far_share[LEFT])),  # NaN-ignoring
     }
     body_full = upsample_nearest(body_c, coarse).astype(np.uint8)
     airways_full = upsample_nearest(airways_c, coarse).astype(np.uint8)
