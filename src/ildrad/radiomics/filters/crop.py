@@ -15,8 +15,8 @@ import math
 
 import numpy as np
 
-from ildrad.errors import EmptyMaskError
 from ildrad.image import Grid, Image, Mask, Unit, assert_same_grid
+from ildrad.preprocess import bounding_box
 from ildrad.radiomics.filters.boundary import Boundary
 from ildrad.radiomics.filters.registry import filter_array
 from ildrad.radiomics.filters.spec import (
@@ -64,18 +64,11 @@ def mask_box(mask: Mask, reach: tuple[int, int, int] | None) -> tuple[slice, sli
 
     ``reach=None`` (a global filter) gives the whole grid.
     """
-    inside = mask.array != 0
-    # Per axis, the planes holding a mask voxel (projections: no list of every voxel).
-    planes = [
-        np.flatnonzero(inside.any(axis=tuple(a for a in range(3) if a != axis)))
-        for axis in range(3)
-    ]
-    if planes[0].size == 0:
-        raise EmptyMaskError("the mask holds no voxel: nothing to filter")
+    first, end = bounding_box(mask.array != 0)
     if reach is None:
         return tuple(slice(0, n) for n in mask.grid.shape)  # type: ignore[return-value]
-    start = np.maximum(np.array([p[0] for p in planes]) - reach, 0)
-    stop = np.minimum(np.array([p[-1] for p in planes]) + 1 + np.asarray(reach), mask.grid.shape)
+    start = np.maximum(first - reach, 0)
+    stop = np.minimum(end + np.asarray(reach), mask.grid.shape)
     return tuple(slice(int(a), int(b)) for a, b in zip(start, stop, strict=True))  # type: ignore[return-value]
 
 
