@@ -53,18 +53,29 @@ def feature_name(region: str, feature: str, group: str = "qct", image: str = "or
     return f"{group}__{region}__{image}__{feature}"
 
 
-def qct_regions(lungs: Mask, zones: Mask | None = None, rind: Mask | None = None) -> dict[str, np.ndarray]:
-    """Boolean masks of the QCT regions: lung, right, left, the six zones, rind, core."""
-    regions = {"lung": lungs.array > 0, "right": lungs.array == 1, "left": lungs.array == 2}
+def qct_regions(
+    lungs: Mask, zones: Mask | None = None, rind: Mask | None = None
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The lung's voxels (boolean mask on the grid) and, over them in C order, a selector of
+    each QCT region: lung, right, left, the six zones, rind, core.
+
+    Working on the lung's voxels alone (a seventh of a chest CT) avoids a whole-grid mask and
+    gather per region.
+    """
+    lung = lungs.array > 0
+    labels = lungs.array[lung]
+    regions = {"lung": np.ones(labels.size, dtype=bool), "right": labels == 1, "left": labels == 2}
     if zones is not None:
         assert_same_grid(zones, lungs, "zones and lungs")
+        codes = zones.array[lung]
         for code, name in ZONE_LABELS.items():
-            regions[name] = zones.array == code
+            regions[name] = codes == code
     if rind is not None:
         assert_same_grid(rind, lungs, "rind/core and lungs")
-        regions["rind"] = rind.array == RIND
-        regions["core"] = rind.array == CORE
-    return regions
+        shell = rind.array[lung]
+        regions["rind"] = shell == RIND
+        regions["core"] = shell == CORE
+    return lung, regions
 
 
 def density_features(values: np.ndarray, voxel_ml: float, settings: SegmentSettings | None = None) -> dict[str, float]:
@@ -124,8 +135,10 @@ def qct_density(
     require_unit(ct, Unit.HU, purpose="quantitative CT (densitometry)")
     assert_same_grid(lungs, ct, "lung mask and CT")
     voxel_ml = ct.grid.voxel_volume_mm3 / 1000.0
+    lung, regions = qct_regions(lungs, zones, rind)
+    hu = ct.array[lung]
     out: dict[str, float] = {}
-    for region, mask in qct_regions(lungs, zones, rind).items():
-        for feature, value in density_features(ct.array[mask], voxel_ml, settings).items():
+    for region, selector in regions.items():
+        for feature, value in density_features(hu[selector], voxel_ml, settings).items():
             out[feature_name(region, feature)] = value
     return out
