@@ -61,13 +61,13 @@ def measure_oesophagus(ct: Image, lungs: Mask, body: Mask, airways: Mask) -> Oes
     top, bottom = superior[lung_slices].max(), superior[lung_slices].min()
     keep_slice = (superior >= bottom + _LOW_CUT * (top - bottom)) & (superior <= top)
     margin = max(1, int(round(2.0 / min(grid.spacing[1:]))))
-    structure = np.zeros((1, 2 * margin + 1, 2 * margin + 1), dtype=bool)
-    structure[0] = True
     air = (ct.array < _AIR_HU) & (body.array > 0) & (lungs.array == 0) & (airways.array == 0)
     air &= keep_slice[:, None, None]
     if air.any():  # the 2 mm margin from lungs and airways, on the air's bounding box only
         box = ndimage.find_objects(air.view(np.uint8))[0]
-        near = ndimage.binary_dilation((lungs.array[box] > 0) | (airways.array[box] > 0), structure=structure)
+        # an in-plane square dilation, as separable maximum filters
+        near = ndimage.maximum_filter((lungs.array[box] > 0) | (airways.array[box] > 0),
+                                      size=(1, 2 * margin + 1, 2 * margin + 1), mode="constant")
         air[box] &= ~near
     labels = cc3d.connected_components(air.view(np.uint8), connectivity=26)
     if labels.max() == 0:
@@ -96,8 +96,12 @@ def measure_oesophagus(ct: Image, lungs: Mask, body: Mask, airways: Mask) -> Oes
     lumen = labels == best
     diameter, plane = 0.0, None
     pixel = np.asarray(grid.spacing[1:])
-    for k in np.flatnonzero(lumen.any(axis=(1, 2))):
-        edge = lumen[k] & ~ndimage.binary_erosion(lumen[k])
+    # each slice on the lumen's in-plane box plus one voxel (erosion sees the same neighbours)
+    box = ndimage.find_objects(lumen.view(np.uint8))[0]
+    rows, cols = (slice(max(b.start - 1, 0), b.stop + 1) for b in box[1:])
+    for k in range(box[0].start, box[0].stop):
+        section = lumen[k, rows, cols]
+        edge = section & ~ndimage.binary_erosion(section)
         points = np.argwhere(edge) * pixel
         if len(points) < 2:
             continue
@@ -125,6 +129,9 @@ def _near_skin(
     inner = tuple(slice(b.start - g.start, b.stop - g.start)
                   for b, g in zip(box[1:], grown[1:], strict=True))
     local[(slice(None), *inner)] = region
-    yy, xx = np.ogrid[-reach[0]: reach[0] + 1, -reach[1]: reach[1] + 1]
-    disk = ((yy * spacing[1]) ** 2 + (xx * spacing[2]) ** 2 <= _SKIN_MM**2)[None]
-    return bool((ndimage.binary_dilation(local, structure=disk) & outside).any())
+    for k in np.flatnonzero(local.any(axis=(1, 2)) & outside.any(axis=(1, 2))):
+        # in-plane distance (mm) of every voxel to the nearest voxel outside the body
+        distance = ndimage.distance_transform_edt(~outside[k], sampling=spacing[1:])
+        if (distance[local[k]] <= _SKIN_MM).any():
+            return True
+    return False
