@@ -78,3 +78,11 @@ def test_an_imported_lung_mask_is_not_judged_by_the_automatic_masks_gaps() -> No
     analysis = analyse_lung_ct(case.ct, lungs_override=Mask(truth.array, case.ct.grid, truth.labels))
     assert np.isnan(analysis.quality["values"]["lung_far_from_ribs_fraction"][0])
     assert not analysis.quality["flags"]["lung_far_from_ribs"]
+
+
+def test_the_qc_picture_title_names_the_raised_flags() -> None:
+    from ildrad.lung.analysis import qc_title
+
+    title = qc_title({"lung_far_from_ribs": True, "prone_suspected": False, "truncated_apex": True})
+    assert title.endswith("flags: lung_far_from_ribs, truncated_apex"), title
+    assert qc_title({"prone_suspected": False}).endswith("no quality flag")

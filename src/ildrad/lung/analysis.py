@@ -26,7 +26,7 @@ from ildrad.lung.settings import SegmentSettings
 from ildrad.lung.staging import GohStage, goh_like_stage
 from ildrad.lung.zones import lung_zones, rind_core
 
-__all__ = ["LungAnalysis", "analyse_lung_ct", "write_outputs"]
+__all__ = ["LungAnalysis", "analyse_lung_ct", "qc_title", "write_outputs"]
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,14 @@ def _unit_of(name: str) -> str:
     return DENSITY_FEATURES[name.rsplit("__", 1)[1]]
 
 
+def qc_title(flags: dict[str, bool]) -> str:
+    """Title of the QC picture: what it shows and the quality flags raised (review by exception
+    starts from the picture)."""
+    raised = [name for name, flag in flags.items() if flag]
+    return (f"ildrad {__version__} lungs, zones, oesophagus, PA/Ao; "
+            + (f"flags: {', '.join(raised)}" if raised else "no quality flag"))
+
+
 def write_outputs(analysis: LungAnalysis, ct: Image, out_dir: str | Path, settings: SegmentSettings | None = None) -> dict[str, Path]:
     """Write the lung stage's files into ``out_dir`` and return their paths by name."""
     from ildrad.io.volume_files import write_mask
@@ -134,7 +142,7 @@ def write_outputs(analysis: LungAnalysis, ct: Image, out_dir: str | Path, settin
     paths["qc"] = write_qc_picture(
         out / "qc.png", ct, analysis.segmentation.lungs, analysis.zones,
         analysis.oesophagus.lumen, analysis.oesophagus.measurement_slice, analysis.pa_ao,
-        title=f"ildrad {__version__} lungs, zones, oesophagus, PA/Ao",
+        title=qc_title(analysis.quality["flags"]),
     )
     document = {
         "ildrad_version": __version__,
