@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-
 from lung_cases import dice, phantom
+
 from ildrad.lung.periphery import far_from_ribs_share
 
 _SPACING = (2.0, 2.0, 2.0)

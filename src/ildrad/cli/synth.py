@@ -71,36 +71,46 @@ def cohort(
 @synth_app.command("phantom")
 def phantom(
     out: Path = typer.Option(..., "--out", help="Output folder."),
-    size: str = typer.Option("tiny", "--size", help="tiny, small or full."),
-    extent: float = typer.Option(
-        0.2, "--extent", help="ILD extent, fraction of lung volume (0-0.6)."
+    size: str | None = typer.Option(None, "--size", help="tiny (default), small or full."),
+    extent: float | None = typer.Option(
+        None, "--extent", help="ILD extent, fraction of lung volume (0-0.6; default 0.2)."
     ),
-    honeycombing: float = typer.Option(
-        0.15, "--honeycombing", help="Share of honeycombing in the ILD."
+    honeycombing: float | None = typer.Option(
+        None, "--honeycombing", help="Share of honeycombing in the ILD (default 0.15)."
     ),
-    reticulation: float = typer.Option(
-        0.30, "--reticulation", help="Share of reticulation in the ILD."
+    reticulation: float | None = typer.Option(
+        None, "--reticulation", help="Share of reticulation in the ILD (default 0.30)."
     ),
-    ground_glass: float = typer.Option(
-        0.45, "--ground-glass", help="Share of ground glass in the ILD."
+    ground_glass: float | None = typer.Option(
+        None, "--ground-glass", help="Share of ground glass in the ILD (default 0.45)."
     ),
-    consolidation: float = typer.Option(
-        0.10, "--consolidation", help="Share of consolidation in the ILD."
+    consolidation: float | None = typer.Option(
+        None, "--consolidation", help="Share of consolidation in the ILD (default 0.10)."
     ),
-    emphysema: float = typer.Option(
-        0.0, "--emphysema", help="Emphysema extent (fraction of lung)."
+    emphysema: float | None = typer.Option(
+        None, "--emphysema", help="Emphysema extent (fraction of lung; default 0)."
     ),
-    noise: float = typer.Option(
-        20.0, "--noise", help="Noise SD in water (HU) for the smooth kernel."
+    noise: float | None = typer.Option(
+        None, "--noise", help="Noise SD in water (HU) for the smooth kernel (default 20)."
     ),
-    kernel: str = typer.Option("smooth", "--kernel", help="smooth or sharp."),
-    coverage: str = typer.Option("full", "--coverage", help="full, cut_apex or cut_base."),
-    position: str = typer.Option("supine", "--position", help="supine or prone."),
-    breath: str = typer.Option("inspiratory", "--breath", help="inspiratory or expiratory."),
+    kernel: str | None = typer.Option(None, "--kernel", help="smooth (default) or sharp."),
+    coverage: str | None = typer.Option(
+        None, "--coverage", help="full (default), cut_apex or cut_base."
+    ),
+    position: str | None = typer.Option(None, "--position", help="supine (default) or prone."),
+    breath: str | None = typer.Option(
+        None, "--breath", help="inspiratory (default) or expiratory."
+    ),
     contrast: bool = typer.Option(False, "--contrast", help="Intravenous contrast."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     dicom: bool = typer.Option(
         False, "--dicom/--nifti", help="Write the CT as a DICOM series (default: ct.nii.gz)."
+    ),
+    spec_file: Path | None = typer.Option(
+        None, "--spec",
+        help="Phantom spec (YAML or JSON): every field of ildrad.synth.phantom_spec.PhantomSpec "
+        "(body and lung size, effusion, slice thickness, vendor, ...), or a truth.json of an "
+        "earlier phantom (its 'spec'); replaces the options from --size to --contrast.",
     ),
 ) -> None:
     """Write one synthetic chest CT and its truth label maps (NIfTI) and numbers (truth.json)."""
@@ -111,36 +121,37 @@ def phantom(
     from ildrad.errors import ConfigError
     from ildrad.io.volume_files import write_image, write_mask
     from ildrad.synth.phantom import make_chest_ct
-    from ildrad.synth.phantom_spec import PatternMix, PhantomSpec
+    from ildrad.synth.phantom_spec import PhantomSpec
 
+    # options not given keep PhantomSpec's defaults
+    given = dict(
+        size=size, ild_extent=extent, emphysema_extent=emphysema, noise_hu=noise, kernel=kernel,
+        coverage=coverage, position=position, breath=breath, contrast=contrast or None,
+    )
+    mix = dict(honeycombing=honeycombing, reticulation=reticulation, ground_glass=ground_glass,
+               consolidation=consolidation)
+    fields = {name: value for name, value in given.items() if value is not None}
+    if any(share is not None for share in mix.values()):
+        fields["pattern_mix"] = {name: share for name, share in mix.items() if share is not None}
+    where = "phantom options"
+    if spec_file is not None:
+        if fields:
+            raise ConfigError(f"give the phantom either as --spec {spec_file} or as options "
+                              f"({', '.join(sorted(fields))}), not both")
+        fields, where = _read_phantom_spec(spec_file), str(spec_file)
     try:
-        spec = PhantomSpec(
-            size=size,
-            ild_extent=extent,
-            emphysema_extent=emphysema,
-            noise_hu=noise,
-            kernel=kernel,
-            coverage=coverage,
-            position=position,
-            breath=breath,
-            contrast=contrast,
-            pattern_mix=PatternMix(
-                honeycombing=honeycombing,
-                reticulation=reticulation,
-                ground_glass=ground_glass,
-                consolidation=consolidation,
-            ),
-        )
-    except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-        raise ConfigError(f"phantom options: {problems}") from err
+        spec = PhantomSpec(**fields)
+    except (TypeError, ValidationError) as err:
+        problems = ("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+                    if isinstance(err, ValidationError) else str(err))
+        raise ConfigError(f"{where}: {problems}") from err
     scan = make_chest_ct(spec, seed)
     out.mkdir(parents=True, exist_ok=True)
     if dicom:
         from ildrad.io.dicom_write import write_dicom_series
 
         write_dicom_series(
-            scan.ct, out / "dicom", header={"SeriesDescription": f"synthetic {size} {kernel}"}
+            scan.ct, out / "dicom", header={"SeriesDescription": f"synthetic {spec.size} {spec.kernel}"}
         )
     else:
         write_image(scan.ct, out / "ct.nii.gz")
@@ -151,7 +162,24 @@ def phantom(
             {"seed": seed, "spec": spec.model_dump(mode="json"), "numbers": scan.numbers}, indent=2
         )
     )
-    typer.echo(f"phantom {size} (ILD extent {scan.numbers['ild_extent']:.3f}) written to {out}")
+    typer.echo(f"phantom {spec.size} (ILD extent {scan.numbers['ild_extent']:.3f}) written to {out}")
+
+
+def _read_phantom_spec(path: Path) -> dict:
+    """The PhantomSpec fields of a YAML / JSON file (a truth.json: its ``spec``)."""
+    import yaml
+
+    from ildrad.errors import ConfigError
+
+    try:
+        document = yaml.safe_load(path.read_text())  # JSON is YAML
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: cannot read the phantom spec ({err})") from err
+    if isinstance(document, dict) and isinstance(document.get("spec"), dict) and "numbers" in document:
+        document = document["spec"]
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: a phantom spec must be a mapping of PhantomSpec fields")
+    return document
 
 
 def register(app: typer.Typer) -> None:
