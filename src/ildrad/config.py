@@ -14,11 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field, ValidationError
 
 from ildrad.errors import ConfigError
-from ildrad.settings_base import Section
 from ildrad.sections import (
     DeepSettings,
     IoSettings,
@@ -29,6 +27,7 @@ from ildrad.sections import (
     RunSettings,
     SegmentSettings,
 )
+from ildrad.settings_base import Section, describe_validation_error, read_yaml_file
 
 __all__ = ["Config", "config_hash", "load_config", "parse_config"]
 
@@ -46,13 +45,6 @@ class Config(Section):
     report: ReportSettings = Field(default_factory=ReportSettings)
 
 
-def _describe(error: dict[str, Any]) -> str:
-    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
-    if error["type"] == "extra_forbidden":
-        return f"unknown key '{key}'"
-    return f"'{key}': {error['msg']} (got {error.get('input')!r})"
-
-
 def parse_config(data: dict[str, Any] | None, source: str = "configuration") -> Config:
     """Validate a configuration mapping; ``source`` names its origin in error messages."""
     if data is None:
@@ -62,7 +54,7 @@ def parse_config(data: dict[str, Any] | None, source: str = "configuration") -> 
     try:
         return Config.model_validate(data)
     except ValidationError as err:
-        problems = "; ".join(_describe(e) for e in err.errors())
+        problems = describe_validation_error(err)
         sections = ", ".join(Config.model_fields)
         raise ConfigError(f"{source}: {problems} (sections: {sections})") from err
 
@@ -71,14 +63,7 @@ def load_config(path: str | Path | None) -> Config:
     """Load and validate a YAML configuration file (``None`` gives the defaults)."""
     if path is None:
         return Config()
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: configuration file not found")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({err})") from err
-    return parse_config(data, str(path))
+    return parse_config(read_yaml_file(path, "configuration"), str(path))
 
 
 def config_hash(config: Section) -> str:

@@ -19,19 +19,14 @@ def load_image_types(path: Path) -> list[FilterSpec]:
     Until ``RadiomicsSettings`` holds ``image_types`` itself, the list is validated here with the
     filter models and the rest of the file with :func:`ildrad.config.parse_config`.
     """
-    import yaml
     from pydantic import TypeAdapter, ValidationError
 
     from ildrad.config import parse_config
     from ildrad.errors import ConfigError
     from ildrad.radiomics.filters.spec import ImageTypeList
+    from ildrad.settings_base import read_yaml_file
 
-    if not path.is_file():
-        raise ConfigError(f"{path}: configuration file not found")
-    try:
-        data: Any = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({err})") from err
+    data: Any = read_yaml_file(path, "configuration")
     if not isinstance(data, dict) or not isinstance(data.get("radiomics"), dict):
         raise ConfigError(
             f"{path}: no 'radiomics' section (expected radiomics: image_types: [...])"

@@ -120,6 +120,7 @@ def phantom(
 
     from ildrad.errors import ConfigError
     from ildrad.io.volume_files import write_image, write_mask
+    from ildrad.settings_base import describe_validation_error
     from ildrad.synth.phantom import make_chest_ct
     from ildrad.synth.phantom_spec import PhantomSpec
 
@@ -140,11 +141,9 @@ def phantom(
                               f"({', '.join(sorted(fields))}), not both")
         fields, where = _read_phantom_spec(spec_file), str(spec_file)
     try:
-        spec = PhantomSpec(**fields)
-    except (TypeError, ValidationError) as err:
-        problems = ("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-                    if isinstance(err, ValidationError) else str(err))
-        raise ConfigError(f"{where}: {problems}") from err
+        spec = PhantomSpec.model_validate(fields)
+    except ValidationError as err:
+        raise ConfigError(f"{where}: {describe_validation_error(err)}") from err
     scan = make_chest_ct(spec, seed)
     out.mkdir(parents=True, exist_ok=True)
     if dicom:
@@ -167,14 +166,10 @@ def phantom(
 
 def _read_phantom_spec(path: Path) -> dict:
     """The PhantomSpec fields of a YAML / JSON file (a truth.json: its ``spec``)."""
-    import yaml
-
     from ildrad.errors import ConfigError
+    from ildrad.settings_base import read_yaml_file
 
-    try:
-        document = yaml.safe_load(path.read_text())  # JSON is YAML
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(f"{path}: cannot read the phantom spec ({err})") from err
+    document = read_yaml_file(path, "phantom spec")
     if isinstance(document, dict) and isinstance(document.get("spec"), dict) and "numbers" in document:
         document = document["spec"]
     if not isinstance(document, dict):

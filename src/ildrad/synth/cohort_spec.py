@@ -19,7 +19,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from ildrad.errors import ConfigError
-from ildrad.settings_base import Section
+from ildrad.settings_base import Section, describe_validation_error, read_yaml_file
 
 __all__ = [
     "PATTERNS",
@@ -295,13 +295,6 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _describe(error: dict[str, Any]) -> str:
-    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
-    if error["type"] == "extra_forbidden":
-        return f"unknown key '{key}'"
-    return f"'{key}': {error['msg']} (got {error.get('input')!r})"
-
-
 def parse_cohort_spec(data: dict[str, Any] | None, source: str = "cohort spec") -> CohortSpec:
     """Merge ``data`` over the default spec and validate; ``source`` names it in errors."""
     if data is None:
@@ -311,22 +304,14 @@ def parse_cohort_spec(data: dict[str, Any] | None, source: str = "cohort spec") 
     try:
         return CohortSpec.model_validate(_merge(default_spec_dict(), data))
     except ValidationError as err:
-        problems = "; ".join(_describe(e) for e in err.errors())
-        raise ConfigError(f"{source}: {problems}") from err
+        raise ConfigError(f"{source}: {describe_validation_error(err)}") from err
 
 
 def load_cohort_spec(path: str | Path | None = None) -> CohortSpec:
     """Load a spec file (keys merged over the default); ``None`` gives the default spec."""
     if path is None:
         return parse_cohort_spec({}, "default cohort spec")
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: cohort spec file not found")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({err})") from err
-    return parse_cohort_spec(data, str(path))
+    return parse_cohort_spec(read_yaml_file(path, "cohort spec"), str(path))
 
 
 def spec_to_yaml(spec: CohortSpec) -> str:
