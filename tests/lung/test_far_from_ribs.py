@@ -23,6 +23,14 @@ def _disk_lung_in_rib_ring(edge_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return labels, np.repeat(ring[None], 30, axis=0)
 
 
+def _solid_lower_lobes():
+    """The tiny phantom of the extent benchmark's seed 800 spec: ILD 60 % of the lung, over half
+    of it consolidation (lower lobes solid at chest-wall density)."""
+    mix = dict(ground_glass=0.0, reticulation=0.0, honeycombing=0.45, consolidation=0.55)
+    return phantom(seed=800, size="tiny", ild_extent=0.6, pattern_mix=mix, lung_scale=1.08,
+                   body_scale=0.96, noise_hu=32.0, slice_thickness_mm=5.0)
+
+
 def _share(labels: np.ndarray, bone: np.ndarray) -> float:
     shape = labels.shape
     hu = np.full(shape, -850.0, dtype=np.float32)
@@ -61,9 +69,7 @@ def test_a_lost_solid_lower_lobe_raises_the_flag_and_a_good_mask_does_not() -> N
     from ildrad.lung.quality import quality_report
     from ildrad.lung.segmentation import segment_lungs
 
-    mix = dict(ground_glass=0.0, reticulation=0.0, honeycombing=0.45, consolidation=0.55)
-    case = phantom(seed=800, size="tiny", ild_extent=0.6, pattern_mix=mix, lung_scale=1.08,
-                   body_scale=0.96, noise_hu=32.0, slice_thickness_mm=5.0)
+    case = _solid_lower_lobes()
     seg = segment_lungs(case.ct)
     truth = case.truth["lungs"].array
     assert dice(seg.lungs.array > 0, truth > 0) < 0.9  # the loss the flag must report
@@ -84,9 +90,7 @@ def test_an_imported_lung_mask_is_not_judged_by_the_automatic_masks_gaps() -> No
     from ildrad.image import Mask
     from ildrad.lung.analysis import analyse_lung_ct
 
-    mix = dict(ground_glass=0.0, reticulation=0.0, honeycombing=0.45, consolidation=0.55)
-    case = phantom(seed=800, size="tiny", ild_extent=0.6, pattern_mix=mix, lung_scale=1.08,
-                   body_scale=0.96, noise_hu=32.0, slice_thickness_mm=5.0)
+    case = _solid_lower_lobes()
     truth = case.truth["lungs"]
     analysis = analyse_lung_ct(case.ct, lungs_override=Mask(truth.array, case.ct.grid, truth.labels))
     assert np.isnan(analysis.quality["values"]["lung_far_from_ribs_fraction"][0])
