@@ -1,12 +1,13 @@
 """Trachea and main bronchi on the coarse grid (seeded region growing with leak control).
 
-The trachea is the most anterior homogeneous air tube (median below -900 HU, 1 to 8 cm^2,
-round) nearest the top of the scan. The airway lumen is grown from it in 3D below a threshold that starts at
--950 HU and is raised by 25 HU steps while the grown volume stays plausible (no jump of more
-than 60 % or of more than 10 mL between steps, and under ``MAX_AIRWAY_ML``; the absolute limit
-matters when an air-filled oesophagus touching the trachea inflates the volume, so that a leak
-into the hilar lung stays under 60 %): the classical leak control of seeded airway
-segmentation (e.g. the explosion test of Mori et al. 1996; van Rikxoort et al. 2009).
+The trachea is the most anterior homogeneous air tube (median below -900 HU, 1 to 8 cm^2, round)
+nearest the top of the scan whose gas runs at least 3 cm down (an apical bulla does not). The airway
+lumen is grown from it in 3D below a threshold that starts at -950 HU and is raised by 25 HU steps
+while the grown volume stays plausible (no jump of more than 60 % or of more than 10 mL between
+steps, and under ``MAX_AIRWAY_ML``; the absolute limit matters when an air-filled oesophagus
+touching the trachea inflates the volume, so that a leak into the hilar lung stays under 60 %): the
+classical leak control of seeded airway segmentation (e.g. the explosion test of Mori et al. 1996;
+van Rikxoort et al. 2009).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ _TRACHEA_MEDIAN_HU = -900.0
 _SEED_SEARCH_MM = 20.0
 #: Trachea candidates lie at most this far (mm) left or right of the body's centre in their slice.
 _MIDLINE_MM = 25.0
+#: A trachea candidate's gas runs at least this far (mm) down from it (see :func:`_long_tubes`).
+_MIN_TUBE_MM = 30.0
 
 
 def find_trachea_seed(
@@ -39,21 +42,23 @@ def find_trachea_seed(
 ) -> np.ndarray | None:
     """Boolean mask of the trachea's cross-section in the most superior slice showing it.
 
-    ``superior_first`` is True when array slice 0 is the most superior one; ``posterior_sign``
-    is +1 when the array's row index grows towards the patient's back (LPS +y), -1 otherwise.
-    Of several round air tubes the most anterior is the trachea (an air-filled oesophagus lies
-    behind it); the candidates of the first ``_SEED_SEARCH_MM`` below the first slice showing
-    any are compared, since the trachea's top may fail the tube tests (partial volume at the
-    larynx) in a slice where the oesophagus passes them. Air more than ``_MIDLINE_MM`` to the
-    side of the body's centre (the tips of the lung apices, which lie in front of the trachea
-    on thick slices) is not a candidate where the body lies whole in the slice (``body`` leaves
-    out the air between the patient and the table: :func:`ildrad.lung.body.body_mask`).
+    ``superior_first`` is True when array slice 0 is the most superior one; ``posterior_sign`` is +1
+    when the array's row index grows towards the patient's back (LPS +y), -1 otherwise. Of several
+    round air tubes the most anterior is the trachea (an air-filled oesophagus lies behind it),
+    among those whose gas runs on at least ``_MIN_TUBE_MM`` down (all of them when none does; see
+    :func:`_long_tubes`); the candidates of the first ``_SEED_SEARCH_MM`` below the first slice
+    showing any are compared, since the trachea's top may fail the tube tests (partial volume at the
+    larynx) in a slice where the oesophagus passes them. Air more than ``_MIDLINE_MM`` to the side
+    of the body's centre (the tips of the lung apices, which lie in front of the trachea on thick
+    slices) is not a candidate where the body lies whole in the slice (``body`` leaves out the air
+    between the patient and the table: :func:`ildrad.lung.body.body_mask`).
     Returns None when no slice in the upper third of the scan shows a trachea-like air tube.
     """
     nz = hu.shape[0]
     order = range(nz) if superior_first else range(nz - 1, -1, -1)
     pixel_cm2 = spacing[1] * spacing[2] / 100.0
-    best_seed, best_front, last = None, np.inf, nz
+    candidates: list[tuple[float, int, np.ndarray]] = []  # (front, slice, cross-section)
+    last = nz
     for count, k in enumerate(order):
         if count > max(3, nz // 3) or count > last:
             break
@@ -76,17 +81,49 @@ def find_trachea_seed(
             if float(np.median(hu[k][region])) >= _TRACHEA_MEDIAN_HU:
                 continue
             # the trachea lies in front of the oesophagus (which may hold air too)
-            front = float(ys.mean()) * posterior_sign
-            if front < best_front:
-                best_seed, best_front = (k, region), front
-                last = min(last, count + int(round(_SEED_SEARCH_MM / spacing[0])))
-    if best_seed is None:
+            candidates.append((float(ys.mean()) * posterior_sign, k, region))
+            last = min(last, count + int(round(_SEED_SEARCH_MM / spacing[0])))
+    if not candidates:
         return None
-    k, region = best_seed
+    tubes = _long_tubes(candidates, hu, body, spacing[0], superior_first)
+    _, k, region = min(tubes or candidates, key=lambda c: c[0])  # first of equals: the highest
     seed = np.zeros(hu.shape, dtype=bool)
     seed[k] = region
     log.debug("trachea seed in slice %d", k)
     return seed
+
+
+def _long_tubes(
+    candidates: list[tuple[float, int, np.ndarray]], hu: np.ndarray, body: np.ndarray,
+    slice_mm: float, superior_first: bool,
+) -> list[tuple[float, int, np.ndarray]]:
+    """The candidates whose gas (below -950 HU, 3D) runs on at least ``_MIN_TUBE_MM`` below them.
+
+    The trachea runs several centimetres down to the carina and the oesophagus the length of
+    the chest; an emphysematous space or bulla at the medial apex, which can look like a round
+    air tube in front of the trachea in a few slices, does not (1.0 mL over 20 mm on a random
+    phantom whose space was taken for the trachea; its trachea ran 74 mm).
+    """
+    reach = int(np.ceil(_MIN_TUBE_MM / slice_mm))
+    slices = [k for _, k, _ in candidates]
+    if superior_first:
+        top, bottom = min(slices), min(max(slices) + reach + 1, hu.shape[0])
+    else:
+        top, bottom = max(min(slices) - reach, 0), max(slices) + 1
+    slab = cc3d.connected_components((body[top:bottom] & (hu[top:bottom] < -950.0)).view(np.uint8),
+                                     connectivity=6)
+    boxes = ndimage.find_objects(slab)
+    out = []
+    for candidate in candidates:
+        _, k, region = candidate
+        ids = np.unique(slab[k - top][region])
+        rows = [boxes[i - 1][0] for i in ids if i > 0]
+        if not rows:
+            continue
+        deepest = max(r.stop - 1 for r in rows) if superior_first else min(r.start for r in rows)
+        if abs(deepest - (k - top)) * slice_mm >= _MIN_TUBE_MM:
+            out.append(candidate)
+    return out
 
 
 def _body_centre_column(body: np.ndarray) -> float | None:
