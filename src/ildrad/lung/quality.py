@@ -119,12 +119,20 @@ def _dependent_gradient(ct: Image, lung: np.ndarray) -> float:
     if not lung.any():
         return float("nan")
     axis, posterior_sign = _anterior_axis(ct)
-    coordinate = np.nonzero(lung)[axis].astype(float) * posterior_sign
-    hu = ct.array[lung]
-    low, high = np.percentile(coordinate, [33.3, 66.7])
-    anterior = hu[coordinate <= low]
-    posterior = hu[coordinate >= high]
+    low, high = position_percentiles(lung, axis, (33.3, 66.7), posterior_sign)
+    coordinate = np.arange(lung.shape[axis]) * posterior_sign
+    anterior = _lung_hu_in_slab(ct.array, lung, axis, coordinate <= low)
+    posterior = _lung_hu_in_slab(ct.array, lung, axis, coordinate >= high)
     return float(anterior.mean() - posterior.mean())
+
+
+def _lung_hu_in_slab(hu: np.ndarray, lung: np.ndarray, axis: int, chosen: np.ndarray) -> np.ndarray:
+    """HU of the lung voxels at the ``chosen`` indices along ``axis`` (a contiguous run), in the
+    array's order (a slab view: no index arrays of the whole lung)."""
+    indices = np.flatnonzero(chosen)
+    box = [slice(None)] * 3
+    box[axis] = slice(int(indices[0]), int(indices[-1]) + 1)
+    return hu[tuple(box)][lung[tuple(box)]]
 
 
 def _is_prone(ct: Image, gradient_hu: float) -> bool:
