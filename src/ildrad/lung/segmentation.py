@@ -83,6 +83,11 @@ _GAS_CORE_SHARE = 0.1
 #: more) beneath it.
 _GAS_LUNG_BELOW_SHARE = 0.5
 _GAS_LUNG_BELOW_VOXELS = 2
+#: The first ``_GAS_RIM_MM`` under a gas blob is its own partial-volume rim, not lung beneath it:
+#: 5 mm slices (every 2 mm) blur a stomach's gas-fluid level over two coarse voxels, whose
+#: -500 to -950 HU counted as lung beneath: 138-145 mL of stomach and colon gas stayed in the left
+#: lung of three of 202 random phantoms (all with 5 mm slices), under 0.2 mL now.
+_GAS_RIM_MM = 2.0
 #: Diseased but not aerated lung (ground glass about -550 HU) is below this on the coarse grid.
 _DISEASE_HU = -150.0
 #: Soft tissue of the chest wall and mediastinum (muscle, unenhanced blood), HU.
@@ -139,7 +144,7 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
     airway_margin = ndimage.binary_dilation(airways_c, iterations=1) if airways_c.any() else airways_c
     axial_mean_c = ndimage.uniform_filter(hu_c, size=(1, 3, 3), mode="nearest")  # gas cores
     lung_air, gas_c = _lung_components(air_c & ~airway_margin, hu_c, axial_mean_c, voxel_ml)
-    abdominal_gas = _abdominal_gas(lung_air, hu_c, axial_mean_c, voxel_ml, superior_first)
+    abdominal_gas = _abdominal_gas(lung_air, hu_c, axial_mean_c, voxel_ml, superior_first, cs[0])
     if abdominal_gas.any():
         gas_c |= abdominal_gas
         lung_air, _ = _lung_components(lung_air & ~ndimage.binary_dilation(abdominal_gas), hu_c,
@@ -220,7 +225,8 @@ def _lung_components(
 
 
 def _abdominal_gas(
-    lung: np.ndarray, hu: np.ndarray, axial_mean: np.ndarray, voxel_ml: float, superior_first: bool
+    lung: np.ndarray, hu: np.ndarray, axial_mean: np.ndarray, voxel_ml: float, superior_first: bool,
+    slice_mm: float,
 ) -> np.ndarray:
     """Stomach or bowel gas that touches the lung through a thin diaphragm (partial volume).
 
@@ -228,17 +234,22 @@ def _abdominal_gas(
     about -850 HU is not) in a compact blob (it survives an opening of radius 1) of at least
     ``_MIN_GAS_POCKET_ML``, whose centre lies in the lowest ``_GAS_LOW_FRACTION`` of the lungs'
     height, and under which lies no lung: fewer than ``_GAS_LUNG_BELOW_SHARE`` of its axial
-    columns have lung parenchyma (not gas: ``_GAS_HU`` or more) further down. Upper-zone
+    columns have lung parenchyma (not gas: ``_GAS_HU`` or more) further down, below the blob's
+    own partial-volume rim (``_GAS_RIM_MM``; ``slice_mm`` is the grid's slice spacing). Upper-zone
     emphysema is therefore not taken for gas, and neither is emphysema of the lower half, which
     has lung beneath it.
     """
     dark = _gas_cores(axial_mean, lung)
     if not dark.any():
         return dark
-    # parenchyma voxels below each voxel in its column, counted from the most inferior slice
+    # parenchyma voxels in each voxel's column below its own partial-volume rim (the first
+    # ``_GAS_RIM_MM`` beneath it), counted from the most inferior slice
     up = slice(None, None, -1) if superior_first else slice(None)
-    parenchyma = (lung & (hu >= _GAS_HU))[up]
-    lung_below = (np.cumsum(parenchyma, axis=0, dtype=np.int32) - parenchyma)[up]
+    cumulative = np.cumsum((lung & (hu >= _GAS_HU))[up], axis=0, dtype=np.int32)
+    skip = 1 + int(round(_GAS_RIM_MM / slice_mm))
+    lung_below = np.zeros_like(cumulative)
+    lung_below[skip:] = cumulative[:-skip]
+    lung_below = lung_below[up]
     slices = np.flatnonzero(lung.any(axis=(1, 2)))
     height = slices[-1] - slices[0] + 1
     low_limit = slices[0] + _GAS_LOW_FRACTION * height
