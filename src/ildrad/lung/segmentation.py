@@ -221,7 +221,7 @@ def _lung_components(
         return np.zeros_like(air), np.zeros_like(air)
     # median above the gas threshold <=> fewer than half of the voxels below it
     gas = np.bincount(labels.ravel(), weights=(hu < _GAS_MEDIAN_HU).ravel(), minlength=sizes.size)
-    core = np.bincount(labels.ravel(), weights=_gas_cores(axial_mean, air).ravel(),
+    core = np.bincount(labels.ravel(), weights=_gas_cores(axial_mean < _GAS_HU, air).ravel(),
                        minlength=sizes.size)
     textured = (2 * gas < sizes) & (core < _GAS_CORE_SHARE * sizes)
     # the smaller parts only: a part of 30 % of the largest is lung whatever its texture
@@ -251,7 +251,7 @@ def _thin_pockets(labels: np.ndarray, hu: np.ndarray, candidates: np.ndarray) ->
             continue
         gas_share = ndimage.uniform_filter((hu[box] < _GAS_HU).astype(np.float32), size=(1, 3, 3),
                                            mode="nearest")
-        cores = ndimage.binary_opening(component & (gas_share > 0.5), structure=_axial_disk(1))
+        cores = _gas_cores(gas_share > 0.5, component)
         out[index] = cores.sum() >= _THIN_POCKET_CORE_SHARE * component.sum()
     return out
 
@@ -271,7 +271,7 @@ def _abdominal_gas(
     emphysema is therefore not taken for gas, and neither is emphysema of the lower half, which
     has lung beneath it.
     """
-    dark = _gas_cores(axial_mean, lung)
+    dark = _gas_cores(axial_mean < _GAS_HU, lung)
     if not dark.any():
         return dark
     # parenchyma voxels in each voxel's column below its own partial-volume rim (the first
@@ -308,11 +308,12 @@ def _abdominal_gas(
     return out
 
 
-def _gas_cores(axial_mean: np.ndarray, within: np.ndarray) -> np.ndarray:
-    """Cores of homogeneous gas in ``within``: below ``_GAS_HU`` in ``axial_mean`` (HU averaged
-    over 3 x 3 voxels in each slice; lung parenchyma at about -850 HU is not), surviving an
-    axial opening of radius 1 (thick slices keep thin blobs)."""
-    return ndimage.binary_opening(within & (axial_mean < _GAS_HU), structure=_axial_disk(1))
+def _gas_cores(gas: np.ndarray, within: np.ndarray) -> np.ndarray:
+    """Cores of homogeneous gas in ``within``: voxels passing the axial 3 x 3 gas test ``gas``
+    (the mean below ``_GAS_HU``, so lung parenchyma at about -850 HU is not; or most of the
+    neighbourhood below it), surviving an axial opening of radius 1 (thick slices keep thin
+    blobs)."""
+    return ndimage.binary_opening(within & gas, structure=_axial_disk(1))
 
 
 def _grow_into_disease(lung: np.ndarray, hu: np.ndarray, forbidden: np.ndarray) -> np.ndarray:
