@@ -84,17 +84,24 @@ def test_a_lost_solid_lower_lobe_raises_the_flag_and_a_good_mask_does_not() -> N
         assert not report["flags"]["lung_far_from_ribs"]
 
 
-def test_an_imported_lung_mask_is_not_judged_by_the_automatic_masks_gaps() -> None:
-    """With a lung override the automatic mask's rib gaps do not describe the lungs analysed:
-    the value is not a number and the flag stays down, even where the automatic mask lost lung."""
+def test_an_imported_lung_mask_is_judged_by_its_own_gaps() -> None:
+    """With a lung override the value is measured on the override, not on the automatic mask:
+    the phantom's true lungs reach the ribs (flag down) where the automatic mask lost the solid
+    lower lobes; the automatic mask given back as an override reads what segment_lungs read."""
     from ildrad.image import Mask
     from ildrad.lung.analysis import analyse_lung_ct
+    from ildrad.lung.segmentation import far_from_ribs_fraction, segment_lungs
 
     case = _solid_lower_lobes()
     truth = case.truth["lungs"]
     analysis = analyse_lung_ct(case.ct, lungs_override=Mask(truth.array, case.ct.grid, truth.labels))
-    assert np.isnan(analysis.quality["values"]["lung_far_from_ribs_fraction"][0])
+    assert analysis.segmentation.info["far_from_ribs_fraction"] < 0.1
+    assert analysis.quality["values"]["lung_far_from_ribs_fraction"][0] < 0.1
     assert not analysis.quality["flags"]["lung_far_from_ribs"]
+    seg = segment_lungs(case.ct)
+    again = far_from_ribs_fraction(case.ct, seg.lungs)
+    assert again > 0.3
+    assert abs(again - seg.info["far_from_ribs_fraction"]) < 0.05, (again, seg.info)
 
 
 def test_the_qc_picture_title_names_the_raised_flags() -> None:

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from ildrad import __version__
-from ildrad.image import Image, Mask, assert_same_grid
+from ildrad.image import Image, Mask
 from ildrad.lung.density import feature_name, qct_density
 from ildrad.lung.extent import EXTENT_CLASSES, ExtentEstimate, estimate_ild_extent
 from ildrad.lung.markers import OesophagusMeasure, measure_oesophagus
 from ildrad.lung.pulmonary_artery import PaAoMeasure, measure_pa_ao
 from ildrad.lung.quality import quality_report
-from ildrad.lung.segmentation import LungSegmentation, segment_lungs
+from ildrad.lung.segmentation import LungSegmentation, far_from_ribs_fraction, segment_lungs
 from ildrad.lung.settings import SegmentSettings
 from ildrad.lung.staging import GohStage, goh_like_stage
 from ildrad.lung.zones import lung_zones, rind_core
@@ -65,11 +65,10 @@ def analyse_lung_ct(
     start = time.perf_counter()
     segmentation = segment_lungs(ct, settings)
     if lungs_override is not None:
-        assert_same_grid(ct, lungs_override)
-        # the automatic mask's rib gaps say nothing about the override
-        info = {k: v for k, v in segmentation.info.items() if k != "far_from_ribs_fraction"}
-        segmentation = dataclasses.replace(segmentation, lungs=lungs_override,
-                                           info={**info, "lungs_source": "override"})
+        # the automatic mask's rib gaps say nothing about the override: measure its own
+        info = {**segmentation.info, "lungs_source": "override",
+                "far_from_ribs_fraction": far_from_ribs_fraction(ct, lungs_override, settings)}
+        segmentation = dataclasses.replace(segmentation, lungs=lungs_override, info=info)
     seconds["segment_seconds"] = time.perf_counter() - start
     lungs = segmentation.lungs
     start = time.perf_counter()

@@ -39,7 +39,7 @@ import numpy as np
 from scipy import ndimage
 
 from ildrad.errors import InputError
-from ildrad.image import Grid, Image, Mask, Unit, require_unit
+from ildrad.image import Grid, Image, Mask, Unit, assert_same_grid, require_unit
 from ildrad.lung.airways import find_trachea_seed, grow_airways
 from ildrad.lung.body import (
     PADDING_HU,
@@ -61,7 +61,7 @@ from ildrad.lung.periphery import far_from_ribs_share, recover_dense_periphery
 from ildrad.lung.settings import SegmentSettings
 from ildrad.lung.split import LEFT, RIGHT, split_left_right
 
-__all__ = ["LUNG_LABELS", "LungSegmentation", "segment_lungs"]
+__all__ = ["LUNG_LABELS", "LungSegmentation", "far_from_ribs_fraction", "segment_lungs"]
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +122,19 @@ class LungSegmentation:
     info: dict[str, Any]
 
 
-def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSegmentation:
-    """Segment the right and left lungs of a CT (HU) on its own grid."""
-    settings = settings or SegmentSettings()
+@dataclasses.dataclass(frozen=True)
+class _CoarseChest:
+    """The CT on the internal grid, with the body and bone every later step needs."""
+
+    coarse: CoarseGrid
+    hu: np.ndarray  #: block-mean HU (clipped below at -1024)
+    body: np.ndarray
+    bone: np.ndarray
+    direction: np.ndarray  #: the CT's direction matrix (LPS)
+    superior_first: bool
+
+
+def _coarse_chest(ct: Image, settings: SegmentSettings) -> _CoarseChest:
     require_unit(ct, Unit.HU, purpose="lung segmentation")
     direction = ct.grid.direction_matrix
     if abs(direction[2, 0]) < 0.8:
@@ -132,20 +142,46 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
             "lung segmentation needs an axial series (array axis 0 along the patient's head-feet "
             f"axis); this image's slice axis is {np.round(direction[:, 0], 3).tolist()} in LPS"
         )
-    superior_first = direction[2, 0] < 0
     coarse = coarse_grid_for(ct.shape, ct.spacing, settings.internal_resolution_mm)
-    coarse_grid = _coarse_image_grid(ct.grid, coarse)
-    cs = coarse.spacing
-    voxel_ml = float(np.prod(cs)) / 1000.0
-
     hu_c = downsample_mean(ct.array, coarse, lower=-1024.0)
     # any padding in a coarse voxel: where the FOV circle cuts the body, voxels half padding
     # (clipped to -1024) and half tissue read in the lung range
     padding_c = downsample_mean(ct.array < PADDING_HU, coarse) > 0.0
-    body_c = body_mask(hu_c, padding_c, cs)
+    body_c = body_mask(hu_c, padding_c, coarse.spacing)
     if not body_c.any():
         raise InputError("no body found in the CT (is it a CT in HU with the patient in the field of view?)")
-    bone_c = bone_mask(hu_c, body_c)
+    return _CoarseChest(coarse, hu_c, body_c, bone_mask(hu_c, body_c), direction,
+                        bool(direction[2, 0] < 0))
+
+
+def far_from_ribs_fraction(ct: Image, lungs: Mask, settings: SegmentSettings | None = None) -> float:
+    """The quality value ``lung_far_from_ribs_fraction`` of a given lung mask (1 right, 2 left, on
+    the CT grid: an imported or edited mask), measured as :func:`segment_lungs` measures its own:
+    on the internal grid, where a coarse voxel is lung if most of it is (the larger of the two
+    lungs' shares, :func:`ildrad.lung.periphery.far_from_ribs_share`)."""
+    assert_same_grid(ct, lungs)
+    chest = _coarse_chest(ct, settings or SegmentSettings())
+    labels = np.zeros(chest.hu.shape, dtype=np.uint8)
+    for label in (RIGHT, LEFT):
+        labels[downsample_mean(lungs.array == label, chest.coarse) > 0.5] = label
+    return _far_from_ribs(labels, chest)
+
+
+def _far_from_ribs(labels: np.ndarray, chest: _CoarseChest) -> float:
+    share = far_from_ribs_share(labels, chest.hu, chest.bone, chest.body, chest.coarse.spacing,
+                                _medial_directions(chest.direction), chest.superior_first)
+    return float(np.fmax(share[RIGHT], share[LEFT]))  # NaN-ignoring
+
+
+def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSegmentation:
+    """Segment the right and left lungs of a CT (HU) on its own grid."""
+    settings = settings or SegmentSettings()
+    chest = _coarse_chest(ct, settings)
+    coarse, hu_c, body_c, bone_c = chest.coarse, chest.hu, chest.body, chest.bone
+    direction, superior_first = chest.direction, chest.superior_first
+    coarse_grid = _coarse_image_grid(ct.grid, coarse)
+    cs = coarse.spacing
+    voxel_ml = float(np.prod(cs)) / 1000.0
     air_c = body_c & (hu_c < settings.air_threshold_hu)
 
     posterior_sign = 1.0 if direction[1, 1] >= 0 else -1.0
@@ -180,7 +216,6 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
     basal_allowed = body_c & ~bone_c & ~airway_margin & ~forbidden & ~never_dense
     labels = recover_dense_base(labels, hu_c, basal_allowed, cs, band_mm, superior_first)
     lungs = _refine_full_resolution(ct, coarse, hu_c, aerated, labels, airways_c, gas_c, settings)
-    far_share = far_from_ribs_share(labels, hu_c, bone_c, body_c, cs, medial, superior_first)
     info = {
         "coarse_factors": list(coarse.factors),
         "trachea_found": seed is not None,
@@ -190,7 +225,7 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
         "body_volume_ml": float(body_c.sum()) * voxel_ml,
         "airway_volume_ml": float(airways_c.sum()) * voxel_ml,
         "dense_added_ml": float(((labels > 0) & (aerated == 0)).sum()) * voxel_ml,
-        "far_from_ribs_fraction": float(np.fmax(far_share[RIGHT], far_share[LEFT])),  # NaN-ignoring
+        "far_from_ribs_fraction": _far_from_ribs(labels, chest),
     }
     body_full = upsample_nearest(body_c, coarse).astype(np.uint8)
     airways_full = upsample_nearest(airways_c, coarse).astype(np.uint8)
