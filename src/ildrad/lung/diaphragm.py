@@ -40,7 +40,7 @@ import cc3d
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["recover_dense_base"]
+__all__ = ["parts_touching", "recover_dense_base"]
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def recover_dense_base(
         z = np.arange(lung.shape[0], dtype=np.float32)[:, None, None] * sz
         new = (columns[None] & (z < height[None]) & (z >= (height - depth - _LIFT_MM)[None])
                & up_allowed & (up_labels == 0))
-        new = _touching(new, lung)
+        new = parts_touching(new, lung)
         up_labels[new] = label
         total += int(new.sum())
     log.debug("dense base: %d voxels added", total)
@@ -187,7 +187,7 @@ def _mean_above(hu: np.ndarray, lung: np.ndarray, base: np.ndarray, probe: int) 
     return np.where(count > 0, total / np.maximum(count, 1), -1000.0)
 
 
-def _touching(new: np.ndarray, lung: np.ndarray) -> np.ndarray:
+def parts_touching(new: np.ndarray, lung: np.ndarray) -> np.ndarray:
     """Parts of ``new`` connected (6-neighbourhood) to ``lung``."""
     if not new.any():
         return new

@@ -24,8 +24,10 @@ Pipeline (classical image processing, no learned weights):
    around the aerated boundary the full-resolution CT (smoothed in-plane, sigma 0.7 voxel) decides
    against ``boundary_threshold_hu`` (-400 HU, half-way between lung and soft tissue); where dense
    disease was added the interpolated coarse shape decides. Holes are filled again per slice, and
-   whatever a lung encloses in 3D (vessels, bronchi, dense nodules) is lung. The surface is
-   finally smoothed at the millimetre scale (Gaussian, sigma 1.5 mm, of the mask above one half).
+   whatever a lung encloses in 3D (vessels, bronchi, dense nodules) is lung. Pleural fluid that
+   touches a lung is followed voxel by voxel through water (its thin meniscus included) and kept
+   out. The surface is finally smoothed at the millimetre scale (Gaussian, sigma 1.5 mm, of the
+   mask above one half).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ from ildrad.lung.coarse import (
     upsample_fraction,
     upsample_nearest,
 )
-from ildrad.lung.diaphragm import recover_dense_base
+from ildrad.lung.diaphragm import parts_touching, recover_dense_base
 from ildrad.lung.periphery import far_from_ribs_share, recover_dense_periphery
 from ildrad.lung.settings import SegmentSettings
 from ildrad.lung.split import LEFT, RIGHT, split_left_right
@@ -112,6 +114,13 @@ _FAT_VOXEL_MM = 2.5
 _CLOSING_MM = 8.0
 #: Smoothing of the final lung surface (mm): see :func:`_smooth_surface`.
 _SURFACE_SIGMA_MM = 1.5
+#: Water (HU, on the refinement's in-plane smoothed CT) through which a pleural effusion is
+#: followed at full resolution from its coarse body (:func:`_effusion_fine`): transudates read
+#: 0-20 HU; the upper end stays below unenhanced consolidation and collapsed lung (30-50 HU), so
+#: that noise does not carry the growth into them. On 76 random phantoms with an effusion the
+#: share of it inside the mask went from a median of 4.1 % (at most 13.7 %) to 1.8 % (12.4 %, on
+#: a sharp noisy scan whose coarse fluid mask missed the effusion); 25 HU left a little less.
+_EFFUSION_WATER_HU = (-20.0, 15.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,15 +218,20 @@ def segment_lungs(ct: Image, settings: SegmentSettings | None = None) -> LungSeg
     medial = _medial_directions(direction)
     # fat and pleural fluid (an effusion is not lung) are never restored as dense disease
     band_mm = settings.dense_band_max_mm
-    never_dense = (fat_mask(hu_c) | pleural_fluid_mask(hu_c, body_c, cs) if band_mm > 0
-                   else np.zeros_like(body_c))
+    if band_mm > 0:
+        fluid_c = pleural_fluid_mask(hu_c, body_c, cs)
+        never_dense = fat_mask(hu_c) | fluid_c
+    else:
+        fluid_c = never_dense = np.zeros_like(body_c)
     labels, wall_margin_mm = recover_dense_periphery(
         labels, hu_c, bone_c, body_c, never_dense, cs, medial, band_mm, superior_first,
     )
     labels = _close_per_label(labels, body_c & ~bone_c & ~airway_margin, bone_c, cs)
     basal_allowed = body_c & ~bone_c & ~airway_margin & ~forbidden & ~never_dense
     labels = recover_dense_base(labels, hu_c, basal_allowed, cs, band_mm, superior_first)
-    lungs = _refine_full_resolution(ct, coarse, hu_c, aerated, labels, airways_c, gas_c, settings)
+    effusion_c = parts_touching(fluid_c, labels > 0)
+    lungs = _refine_full_resolution(ct, coarse, hu_c, aerated, labels, airways_c, gas_c, effusion_c,
+                                    settings)
     info = {
         "coarse_factors": list(coarse.factors),
         "trachea_found": seed is not None,
@@ -472,9 +486,13 @@ def _refine_full_resolution(
     labels: np.ndarray,
     airways: np.ndarray,
     gas: np.ndarray,
+    effusion: np.ndarray,
     settings: SegmentSettings,
 ) -> np.ndarray:
     """Full-resolution lung labels from the coarse decisions (see the module docstring).
+
+    ``effusion``: coarse pleural fluid touching the lungs, followed at full resolution
+    (:func:`_effusion_fine`) and kept out.
 
     Each lung is refined on its own bounding box (plus two coarse voxels), so no full-size
     float copy of the CT is made.
@@ -493,7 +511,10 @@ def _refine_full_resolution(
         below = hu < upsample_nearest(threshold_c, sub)
         not_tissue = hu < _DISEASE_HU
         fat = fat_mask(hu) if max(ct.spacing) <= _FAT_VOXEL_MM else np.zeros_like(not_tissue)
-        del hu
+        fluid_seeds = upsample_nearest(effusion[box_c], sub)
+        fluid = (_effusion_fine(hu, fluid_seeds, settings.boundary_threshold_hu) if fluid_seeds.any()
+                 else fluid_seeds)
+        del hu, fluid_seeds
         inner_c = ndimage.binary_erosion(aer_c, structure)
         inner = upsample_nearest(inner_c, sub)
         band = upsample_nearest(ndimage.binary_dilation(aer_c, structure) & ~inner_c, sub)
@@ -513,12 +534,31 @@ def _refine_full_resolution(
         lung = _largest_parts(lung)
         lung |= axial_holes(lung) & allowed
         lung |= _enclosed(lung)
-        excluded = airway_full | upsample_nearest(ndimage.binary_dilation(gas[box_c]), sub)
+        excluded = airway_full | upsample_nearest(ndimage.binary_dilation(gas[box_c]), sub) | fluid
         lung &= ~excluded
         lung = _smooth_surface(lung, ct.spacing) & ~excluded
         target = out[box]
         target[lung & (target == 0)] = label
     return out
+
+
+def _effusion_fine(hu: np.ndarray, seeds: np.ndarray, boundary_hu: float) -> np.ndarray:
+    """A pleural effusion at full resolution: the voxels in :data:`_EFFUSION_WATER_HU` connected
+    to ``seeds`` (its coarse body) through such voxels, and the partial-volume voxels next to
+    them between ``boundary_hu`` and water (more water than lung; denser tissue beside the
+    fluid, consolidation or the wall, is not fluid).
+
+    The coarse fluid mask misses the thin meniscus an effusion sends up along the chest wall
+    (its coarse voxels mix water, lung and wall), which reads like the dense subpleural band
+    the periphery recovers; followed voxel by voxel it is water.
+    """
+    water = (hu >= _EFFUSION_WATER_HU[0]) & (hu <= _EFFUSION_WATER_HU[1])
+    labels = cc3d.connected_components(water.view(np.uint8), connectivity=6)
+    kept = np.unique(labels[seeds & water])
+    fluid = np.isin(labels, kept[kept > 0])
+    rim = (ndimage.binary_dilation(fluid, ndimage.generate_binary_structure(3, 1))
+           & (hu >= boundary_hu) & (hu < _EFFUSION_WATER_HU[0]))
+    return fluid | rim
 
 
 def _smooth_surface(mask: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
