@@ -165,7 +165,9 @@ def _coarse_chest(ct: Image, settings: SegmentSettings) -> _CoarseChest:
                         bool(direction[2, 0] < 0))
 
 
-def far_from_ribs_fraction(ct: Image, lungs: Mask, settings: SegmentSettings | None = None) -> float:
+def far_from_ribs_fraction(
+    ct: Image, lungs: Mask, settings: SegmentSettings | None = None
+) -> float:
     """The quality value ``lung_far_from_ribs_fraction`` of a given lung mask (1 right, 2 left, on
     the CT grid: an imported or edited mask), measured as :func:`segment_lungs` measures its own:
     on the internal grid, where a coarse voxel is lung if most of it is (the larger of the two
@@ -511,10 +513,11 @@ def _refine_full_resolution(
         below = hu < upsample_nearest(threshold_c, sub)
         not_tissue = hu < _DISEASE_HU
         fat = fat_mask(hu) if max(ct.spacing) <= _FAT_VOXEL_MM else np.zeros_like(not_tissue)
-        fluid_seeds = upsample_nearest(effusion[box_c], sub)
-        fluid = (_effusion_fine(hu, fluid_seeds, settings.boundary_threshold_hu) if fluid_seeds.any()
-                 else fluid_seeds)
-        del hu, fluid_seeds
+        fluid = np.zeros_like(fat)
+        if effusion[box_c].any():
+            seeds = upsample_nearest(effusion[box_c], sub)
+            fluid = _effusion_fine(hu, seeds, settings.boundary_threshold_hu)
+        del hu
         inner_c = ndimage.binary_erosion(aer_c, structure)
         inner = upsample_nearest(inner_c, sub)
         band = upsample_nearest(ndimage.binary_dilation(aer_c, structure) & ~inner_c, sub)
@@ -553,9 +556,7 @@ def _effusion_fine(hu: np.ndarray, seeds: np.ndarray, boundary_hu: float) -> np.
     the periphery recovers; followed voxel by voxel it is water.
     """
     water = (hu >= _EFFUSION_WATER_HU[0]) & (hu <= _EFFUSION_WATER_HU[1])
-    labels = cc3d.connected_components(water.view(np.uint8), connectivity=6)
-    kept = np.unique(labels[seeds & water])
-    fluid = np.isin(labels, kept[kept > 0])
+    fluid = parts_touching(water, seeds & water)
     rim = (ndimage.binary_dilation(fluid, ndimage.generate_binary_structure(3, 1))
            & (hu >= boundary_hu) & (hu < _EFFUSION_WATER_HU[0]))
     return fluid | rim
