@@ -86,7 +86,7 @@ def main() -> None:
             rows.append({"size": size, "workers": workers, "scans": scans, "seconds": seconds,
                          "scans_per_hour": 3600.0 * scans / seconds, "peak_worker_mb": peak_mb})
     table = pd.DataFrame(rows)
-    for size, group in table.groupby("size"):
+    for _, group in table.groupby("size"):
         by_workers = group.set_index("workers")
         if 1 in by_workers.index and 2 in by_workers.index:
             table.loc[group.index, "scaling_2_vs_1"] = by_workers.loc[2, "scans_per_hour"] / by_workers.loc[1, "scans_per_hour"]

@@ -162,11 +162,11 @@ def time_families(
     for family in families:
         params = _params([family])
         ours = params_from_mapping(params)
-        out["ildrad"][family] = _min_times(lambda: extract_pyradiomics(values, labels, spacing, ours), runs)
+        out["ildrad"][family] = _min_times(lambda ours=ours: extract_pyradiomics(values, labels, spacing, ours), runs)
         if with_pyradiomics:
             extractor = featureextractor.RadiomicsFeatureExtractor(params)
             out["PyRadiomics"][family] = _min_times(
-                lambda: extractor.execute(image, roi), peer_runs, warm_up=False)
+                lambda extractor=extractor: extractor.execute(image, roi), peer_runs, warm_up=False)
         print(f"  {family:11s} " + "   ".join(f"{name} {t[family][0]:8.3f} s" for name, t in out.items())
               + " (CPU)", flush=True)
     return out

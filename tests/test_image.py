@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import SimpleITK as sitk
 
 from ildrad.errors import GridMismatchError, InputError, UnitError
 from ildrad.image import Grid, Image, Mask, Modality, Unit, assert_same_grid, require_unit

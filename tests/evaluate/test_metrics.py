@@ -66,7 +66,11 @@ def test_regression_metrics():
 
 
 def test_survival_metrics_equal_scikit_survival():
-    from sksurv.metrics import concordance_index_censored, concordance_index_ipcw, cumulative_dynamic_auc
+    from sksurv.metrics import (
+        concordance_index_censored,
+        concordance_index_ipcw,
+        cumulative_dynamic_auc,
+    )
     from sksurv.util import Surv
 
     rng = np.random.default_rng(0)

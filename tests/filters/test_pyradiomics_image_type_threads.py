@@ -3,7 +3,6 @@ threads side by side give the same bits as one thread."""
 
 from __future__ import annotations
 
-
 _SCRIPT = """
 import numpy as np
 from ildrad.radiomics.pyradiomics_compat import extract_pyradiomics, params_from_mapping

@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-
 from lung_cases import phantom
+
 from ildrad.image import Grid, Image, Mask, Modality, Unit
 from ildrad.lung.extent import estimate_ild_extent
 

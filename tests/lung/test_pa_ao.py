@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from ildrad.image import Grid, Image, Mask
+from ildrad.image import Image, Mask
 from ildrad.lung.pulmonary_artery import measure_pa_ao
 from ildrad.lung.zones import slice_superior_mm
 from ildrad.synth.phantom import PhantomSpec, make_chest_ct

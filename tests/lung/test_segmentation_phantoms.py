@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from lung_cases import dice, phantom, surface_distance_95
 from scipy import ndimage
 
-from lung_cases import dice, phantom, surface_distance_95
 from ildrad.lung.segmentation import segment_lungs
 
 _RESULTS: dict[str, object] = {}

@@ -7,7 +7,14 @@ import pytest
 from scipy import ndimage
 
 from ildrad.image import Grid, Mask
-from ildrad.lung.zones import CORE, RIND, lung_zones, nine_level_positions, rind_core, slice_reduced_mask
+from ildrad.lung.zones import (
+    CORE,
+    RIND,
+    lung_zones,
+    nine_level_positions,
+    rind_core,
+    slice_reduced_mask,
+)
 
 AXIAL_SUPERIOR_LAST = ((0, 0, 1), (0, 1, 0), (1, 0, 0))  # array axis 0 runs feet -> head
 

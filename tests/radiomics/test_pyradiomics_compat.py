@@ -80,7 +80,7 @@ SMALL_CASES = [
 ]
 
 
-@pytest.mark.parametrize("dtype, spacing, settings", SMALL_CASES)
+@pytest.mark.parametrize(("dtype", "spacing", "settings"), SMALL_CASES)
 def test_all_classes_agree_with_pyradiomics_on_small_rois(dtype, spacing, settings):
     shape = (18, 26, 24)
     image = _textured_image(shape, 1, dtype)
@@ -153,7 +153,7 @@ def test_cli_writes_pyradiomics_names(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "params, message",
+    ("params", "message"),
     [
         ({"setting": {"resampledPixelSpacing": [1, 1]}}, "resampledPixelSpacing"),
         ({"setting": {"resampledPixelSpacing": [1, 1, 1], "interpolator": "sitkCubic"}}, "sitkCubic"),

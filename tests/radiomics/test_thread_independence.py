@@ -3,7 +3,6 @@ mode's check is in test_ibsi_families.py)."""
 
 from __future__ import annotations
 
-
 _SCRIPT = """
 import numpy as np
 from ildrad.radiomics.pyradiomics_compat import extract_pyradiomics, params_from_mapping

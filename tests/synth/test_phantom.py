@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ ZONE_CODES = {0, 11, 12, 13, 21, 22, 23}
 PATTERN_CODES = {0, 1, 2, 3, 4, 5}
 
 
-@lru_cache(maxsize=None)
+@cache
 def phantom(seed: int = 1, **fields: object) -> SyntheticCT:
     return make_chest_ct(PhantomSpec(**fields), seed)
 

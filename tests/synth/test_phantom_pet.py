@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
 from scipy import ndimage
 
-from ildrad.synth.phantom import PetPhantomSpec, PhantomSpec, make_chest_ct, make_pet
 from ildrad.synth.pet_phantom import F18_HALF_LIFE_S, SyntheticPET
+from ildrad.synth.phantom import PetPhantomSpec, PhantomSpec, make_chest_ct, make_pet
 
 
-@lru_cache(maxsize=None)
+@cache
 def study(extent: float = 0.3, noise: float = 0.1) -> SyntheticPET:
     ct = make_chest_ct(PhantomSpec(ild_extent=extent), seed=11)
     return make_pet(ct, PetPhantomSpec(noise_fraction=noise), seed=11)

@@ -93,7 +93,11 @@ def _pyradiomics_features(image: Path, mask: Path, params_file: Path, label: int
 
     with ThreadPoolExecutor(2) as pool:  # the files are read while numba loads its kernels
         reading = pool.submit(sitk.ReadImage, str(image)), pool.submit(sitk.ReadImage, str(mask))
-        from ildrad.radiomics.pyradiomics_compat import extract_pyradiomics, load_kernels, read_params
+        from ildrad.radiomics.pyradiomics_compat import (
+            extract_pyradiomics,
+            load_kernels,
+            read_params,
+        )
 
         params = read_params(params_file)
         load_kernels()

@@ -35,7 +35,13 @@ def pet(
     from ildrad.config import parse_config
     from ildrad.errors import InputError
     from ildrad.io.dicom_series import read_ct_series, read_pet_series
-    from ildrad.io.volume_files import is_volume_file, read_image, read_mask, write_image, write_mask
+    from ildrad.io.volume_files import (
+        is_volume_file,
+        read_image,
+        read_mask,
+        write_image,
+        write_mask,
+    )
     from ildrad.pet.fusion_picture import write_fusion_png
     from ildrad.pet.measure import measure_pet
     from ildrad.pet.suv import SuvOverrides

@@ -142,7 +142,11 @@ def process_scan(task, masks_root: Path | None = None, overrides_root: Path | No
 def _pet_radiomics_settings(config):
     """The radiomics settings on SUV: fixed bin size (``pet.radiomics_bin_size_suv``) from 0,
     no HU re-segmentation, no resampling (the PET grid)."""
-    from ildrad.radiomics.settings import DiscretisationSettings, RadiomicsSettings, ResegmentSettings
+    from ildrad.radiomics.settings import (
+        DiscretisationSettings,
+        RadiomicsSettings,
+        ResegmentSettings,
+    )
 
     radiomics = config.radiomics.model_dump()
     radiomics.update(

@@ -19,7 +19,13 @@ import SimpleITK as sitk
 
 from ildrad.errors import InputError
 from ildrad.image import Grid, Image, Mask
-from ildrad.io.sitk_bridge import grid_to_sitk, image_from_sitk, image_to_sitk, mask_from_sitk, mask_to_sitk
+from ildrad.io.sitk_bridge import (
+    grid_to_sitk,
+    image_from_sitk,
+    image_to_sitk,
+    mask_from_sitk,
+    mask_to_sitk,
+)
 
 __all__ = [
     "RigidRegistration",

@@ -516,7 +516,6 @@ def _paint_slab(
     s = bp.scale
     tissue = out.tissue
     organs = out.organs
-    shape = tissue.shape
     dz = planes["dz"]
 
     body_p = body_level(x, y, z, bp, root=False)

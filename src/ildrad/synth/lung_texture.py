@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-
 __all__ = ["lung_hu"]
 
 _BOX_LO = np.array([-170.0, -130.0, -60.0])

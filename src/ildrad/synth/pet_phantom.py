@@ -26,9 +26,9 @@ from scipy import ndimage
 from ildrad.image import Grid, Image, Modality, Unit
 from ildrad.synth.anatomy import TISSUE_CODES, grid_coordinates
 from ildrad.synth.phantom import (
+    _SCAN_CENTRE_Z,
     FIDUCIAL_RADIUS_MM,
     SyntheticCT,
-    _SCAN_CENTRE_Z,
     _streams,
     fiducial_centre,
     phantom_grid,

@@ -74,7 +74,13 @@ from ildrad.synth.ild_patterns import (
     sample_field,
 )
 from ildrad.synth.lung_texture import lung_hu
-from ildrad.synth.phantom_spec import GRID_SIZES, PATTERN_CODES, PatternMix, PetPhantomSpec, PhantomSpec
+from ildrad.synth.phantom_spec import (
+    GRID_SIZES,
+    PATTERN_CODES,
+    PatternMix,
+    PetPhantomSpec,
+    PhantomSpec,
+)
 from ildrad.synth.vessel_tree import VesselSegment, grow_vessel_trees, render_vessels
 
 __all__ = [

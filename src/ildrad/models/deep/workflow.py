@@ -117,7 +117,7 @@ def train_deep(
                "init": init.name if init else None}
     (out / DEEP_FILE).write_text(json.dumps(summary, indent=2))
     written = []
-    for k, name in enumerate(targets):
+    for name in targets:
         used = frame[frame[name].notna()]
         info = {
             "name": f"{out.name}_{name}",
