@@ -69,14 +69,16 @@ def main() -> None:
         estimate = estimate_ild_extent(case.ct, lungs).ild_fraction
         error = 100.0 * (estimate - case.numbers["ild_extent"])
         masked_patterns = case.truth["patterns"].array[lungs.array > 0]
-        in_mask = 100.0 * (estimate - float(((masked_patterns >= 1) & (masked_patterns <= 4)).mean()))
+        masked_ild = float(((masked_patterns >= 1) & (masked_patterns <= 4)).mean())
+        in_mask = 100.0 * (estimate - masked_ild)
         found = [lungs.array == k for k in (1, 2)]
         dice = [2.0 * (f & (truth == k)).sum() / (f.sum() + (truth == k).sum())
                 for k, f in zip((1, 2), found, strict=True)]
         errors.append(error)
         in_mask_errors.append(in_mask)
         consolidation.append(solid)
-        print(f"{seed:5d} {error:+7.2f} {in_mask:+8.2f} {100 * case.numbers['ild_extent']:7.1f} {100 * solid:13.1f}"
+        print(f"{seed:5d} {error:+7.2f} {in_mask:+8.2f} {100 * case.numbers['ild_extent']:7.1f}"
+              f" {100 * solid:13.1f}"
               f"   {dice[0]:.3f} / {dice[1]:.3f}     {spec['kernel']:6s} {spec['noise_hu']:6.1f}",
               flush=True)
     errors_arr, solid_arr = np.abs(np.array(errors)), np.array(consolidation)
@@ -86,7 +88,8 @@ def main() -> None:
         if keep.any():
             print(f"{name}: n={int(keep.sum())}, mean |error| {errors_arr[keep].mean():.2f}, "
                   f"worst {errors_arr[keep].max():.2f} points (bar: 5 and 10); in the mask: "
-                  f"mean |error| {np.abs(in_mask_arr[keep]).mean():.2f}, mean {in_mask_arr[keep].mean():+.2f}")
+                  f"mean |error| {np.abs(in_mask_arr[keep]).mean():.2f}, "
+                  f"mean {in_mask_arr[keep].mean():+.2f}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Vessels and honeycombing in the ILD extent estimate: large vessels in normal lung are not disease."""
+"""ILD extent estimate: wide vessels in normal lung and sharp-kernel noise are not disease."""
 
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ def test_honeycombing_on_a_sharp_noisy_scan_is_still_found() -> None:
     from ildrad.lung.segmentation import segment_lungs
 
     case = phantom(size="small", ild_extent=0.3, kernel="sharp", noise_hu=45.0,
-                   pattern_mix=dict(ground_glass=0.2, reticulation=0.3, honeycombing=0.5, consolidation=0.0))
+                   pattern_mix=dict(ground_glass=0.2, reticulation=0.3, honeycombing=0.5,
+                                    consolidation=0.0))
     estimate = estimate_ild_extent(case.ct, segment_lungs(case.ct).lungs)
     honeycombing = estimate.volumes_ml["honeycombing"] / estimate.lung_volume_ml
     assert honeycombing > 0.1, f"honeycombing {honeycombing:.4f} (truth about 0.14)"

@@ -198,7 +198,9 @@ def estimate_ild_extent(ct: Image, lungs: Mask) -> ExtentEstimate:
     return ExtentEstimate(Mask(classes, ct.grid, EXTENT_CLASSES), volumes, float(lung_full.sum()) * voxel_ml)
 
 
-def _tubular(fine: np.ndarray, candidates: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
+def _tubular(
+    fine: np.ndarray, candidates: np.ndarray, spacing: tuple[float, float, float]
+) -> np.ndarray:
     """Candidates where ``fine`` is a bright tube at ``TUBE_SIGMA_MM``.
 
     Hessian of the Gaussian-smoothed image, scale-normalised (sigma^2 x second derivative, HU):
@@ -222,10 +224,12 @@ def _tubular(fine: np.ndarray, candidates: np.ndarray, spacing: tuple[float, flo
             order[a] += 1
             order[b] += 1
             second = ndimage.gaussian_filter(image, sigma, order=order, mode="nearest")[chosen]
-            hessian[:, a, b] = hessian[:, b, a] = second * TUBE_SIGMA_MM**2 / (spacing[a] * spacing[b])
+            scale = TUBE_SIGMA_MM**2 / (spacing[a] * spacing[b])
+            hessian[:, a, b] = hessian[:, b, a] = second * scale
     eigen = np.linalg.eigvalsh(hessian)  # ascending: the two most negative first
     across, along = eigen[:, 1], eigen[:, 2]
-    tube = (across < -TUBE_MIN_CURVATURE_HU) & (np.abs(along) < TUBE_MAX_ALONG_SHARE * np.abs(across))
+    tube = across < -TUBE_MIN_CURVATURE_HU
+    tube &= np.abs(along) < TUBE_MAX_ALONG_SHARE * np.abs(across)
     inside = np.zeros(chosen.shape, dtype=bool)
     inside[chosen] = tube
     out[box] = inside
