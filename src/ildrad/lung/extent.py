@@ -207,8 +207,10 @@ def _tubular(
     across a bright tube two eigenvalues are strongly negative, along it the third is near zero
     (a blob has three, a sheet such as a honeycomb wall or the edge of a consolidation one).
     A tube: the weaker of the two cross curvatures below ``-TUBE_MIN_CURVATURE_HU`` and the
-    curvature along it under ``TUBE_MAX_ALONG_SHARE`` of that (Frangi et al. 1998). A vessel
-    against aerated lung reads several hundred HU across.
+    curvature along it under ``TUBE_MAX_ALONG_SHARE`` of that (Frangi et al. 1998). Bright
+    voxels of a healthy 1.4 mm phantom read a median of -70 HU across (10th percentile -146 HU),
+    so the test keeps the cores of the wider, clearer vessels, which the bright-share rule
+    misses; the 7 mm tube of ``tests/lung/test_extent_vessels.py`` is found in its core.
     """
     out = np.zeros(candidates.shape, dtype=bool)
     if not candidates.any():
