@@ -14,13 +14,14 @@ mm, so the rule is the same on HRCT and low-dose CT):
    disease (so a vessel crossing ground glass counts with it). The dense-share test keeps thin
    honeycomb walls, whose bright cores are under a quarter of the neighbourhood, from being
    taken for vessels: a small-grid phantom with 90 % honeycombing at 50 % extent read 19.7
-   points low, now 3.4. Vessels wider than about 6 mm fill a quarter of their neighbourhood at
-   their centre, so where pixels are ``TUBE_MAX_VOXEL_MM`` or finer bright voxels are also vessels
-   where the image is a bright tube at ``TUBE_SIGMA_MM`` (:func:`_tubular`, the eigenvalue test of
-   Frangi et al. 1998, MICCAI, LNCS 1496:130, at one scale): the hilar and segmental vessels
-   that otherwise read as consolidation, ground glass or honeycomb walls. Vessels are classed
-   ``vessel`` (normal lung) and left out of the local mean used for the other voxels (normalised
-   convolution), so that a vessel does not turn the parenchyma around it into ground glass.
+   points low, then 3.4 (3.9 with the tube test). Vessels wider than about 6 mm fill a quarter
+   of their neighbourhood at their centre, so where pixels are ``TUBE_MAX_VOXEL_MM`` or finer
+   bright voxels are also vessels where the image is a bright tube at ``TUBE_SIGMA_MM``
+   (:func:`_tubular`, the eigenvalue test of Frangi et al. 1998, MICCAI, LNCS 1496:130, at one
+   scale): the hilar and segmental vessels that otherwise read as consolidation, ground glass or
+   honeycomb walls. Vessels are classed ``vessel`` (normal lung) and left out of the local mean
+   used for the other voxels (normalised convolution), so that a vessel does not turn the
+   parenchyma around it into ground glass.
 3. ``local``: vessel-free local mean of the lung at ``LOCAL_SIGMA_MM``, wider on noisy scans
    (:func:`_local_sigma_mm`).
 4. Classes, in this order:
