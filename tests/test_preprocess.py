@@ -9,6 +9,7 @@ from ildrad.errors import EmptyMaskError, InputError
 from ildrad.image import Grid, Image
 from ildrad.preprocess import (
     bounding_box,
+    bounding_box_slices,
     discretise_fixed_bin_number,
     discretise_fixed_bin_size,
     ibsi_grid,
@@ -179,3 +180,9 @@ def test_nearest_neighbour_doubles_each_voxel():
     assert new.shape == (1, 1, 8)
     out = interpolate_block(line, start, step, np.zeros(3, int), new.shape, "nearest")
     np.testing.assert_array_equal(out.ravel(), [0, 0, 1, 1, 2, 2, 3, 3])
+
+
+def test_bounding_box_slices_widen_by_the_margin_and_stop_at_the_array() -> None:
+    mask = np.zeros((5, 6, 7), dtype=bool)
+    mask[1, 2:4, 6] = True
+    assert bounding_box_slices(mask, [1, 2, 3]) == (slice(0, 3), slice(0, 6), slice(3, 7))

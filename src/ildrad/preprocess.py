@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -35,6 +36,7 @@ from ildrad.radiomics.settings import RadiomicsSettings
 __all__ = [
     "ProcessedRoi",
     "bounding_box",
+    "bounding_box_slices",
     "discretise_fixed_bin_number",
     "discretise_fixed_bin_size",
     "ibsi_grid",
@@ -148,6 +150,15 @@ def bounding_box(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise EmptyMaskError("the ROI holds no voxel")
     bounds = [np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != axis))) for axis in range(3)]
     return np.array([b[0] for b in bounds]), np.array([b[-1] + 1 for b in bounds])
+
+
+def bounding_box_slices(mask: np.ndarray, margin: Sequence[int]) -> tuple[slice, ...]:
+    """Slices of the bounding box of ``mask`` widened by ``margin`` voxels per axis, clipped to
+    the array."""
+    first, stop = bounding_box(mask)
+    low = np.maximum(first - np.asarray(margin), 0)
+    high = np.minimum(stop + np.asarray(margin), np.asarray(mask.shape))
+    return tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
 
 
 def outlier_range(values: np.ndarray, n_sd: float) -> tuple[float, float]:

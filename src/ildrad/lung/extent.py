@@ -62,7 +62,7 @@ from scipy import ndimage
 
 from ildrad.image import Image, Mask, Unit, assert_same_grid, require_unit
 from ildrad.lung.coarse import coarse_grid_for, downsample_mean, upsample_nearest
-from ildrad.preprocess import bounding_box
+from ildrad.preprocess import bounding_box_slices
 
 __all__ = ["EXTENT_CLASSES", "ExtentEstimate", "estimate_ild_extent"]
 
@@ -304,8 +304,4 @@ def _noise_sd(fine: np.ndarray, parenchyma: np.ndarray, local: np.ndarray) -> fl
 
 def _box(mask: np.ndarray, spacing: tuple[float, float, float], margin_mm: float) -> tuple[slice, ...]:
     """Bounding box of ``mask`` widened by ``margin_mm`` (clipped to the array)."""
-    margin = [int(np.ceil(margin_mm / s)) for s in spacing]
-    first, stop = bounding_box(mask)
-    low = np.maximum(first - margin, 0)
-    high = np.minimum(stop + np.asarray(margin), mask.shape)
-    return tuple(slice(int(a), int(b)) for a, b in zip(low, high))
+    return bounding_box_slices(mask, [int(np.ceil(margin_mm / s)) for s in spacing])

@@ -14,7 +14,7 @@ from scipy import ndimage
 from ildrad.errors import EmptyMaskError
 from ildrad.image import Grid, Mask
 from ildrad.lung.coarse import coarse_grid_for, downsample_mean, upsample_fraction
-from ildrad.preprocess import bounding_box
+from ildrad.preprocess import bounding_box_slices
 
 __all__ = [
     "RIND",
@@ -88,7 +88,7 @@ def rind_core(lungs: Mask, rind_mm: float) -> Mask:
     if not inside.any():
         raise EmptyMaskError("rind/core needs a non-empty lung mask")
     coarse = coarse_grid_for(lungs.grid.shape, lungs.grid.spacing, _RIND_GRID_MM)
-    box = _bounding_box(inside, margin=tuple(2 * f for f in coarse.factors))
+    box = bounding_box_slices(inside, [2 * f for f in coarse.factors])
     sub_inside = inside[box]
     sub = coarse_grid_for(sub_inside.shape, lungs.grid.spacing, _RIND_GRID_MM)
     occupancy = downsample_mean(sub_inside, sub) >= 0.5
@@ -146,10 +146,3 @@ def slice_reduced_mask(
     keep[levels] = True
     out = np.where(keep[:, None, None], mask.array, 0).astype(mask.array.dtype)
     return Mask(out, mask.grid, mask.labels), np.unique(levels)
-
-
-def _bounding_box(mask: np.ndarray, margin: tuple[int, int, int]) -> tuple[slice, slice, slice]:
-    first, stop = bounding_box(mask)
-    low = np.maximum(first - np.asarray(margin), 0)
-    high = np.minimum(stop + np.asarray(margin), np.asarray(mask.shape))
-    return tuple(slice(int(a), int(b)) for a, b in zip(low, high))  # type: ignore[return-value]
