@@ -27,6 +27,7 @@ __all__ = [
     "body_mask",
     "bone_mask",
     "fat_mask",
+    "parts_touching",
     "pleural_fluid_mask",
 ]
 
@@ -178,3 +179,15 @@ def axial_holes(mask: np.ndarray) -> np.ndarray:
         border[np.unique(face)] = True
     border[0] = True
     return ~border[labels]
+
+
+def parts_touching(region: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """Parts of ``region`` connected (6-neighbourhood, through ``region`` or ``seeds``) to
+    ``seeds``."""
+    if not region.any():
+        return region
+    components = cc3d.connected_components((region | seeds).view(np.uint8), connectivity=6)
+    keep = np.zeros(int(components.max()) + 1, dtype=bool)
+    keep[np.unique(components[seeds])] = True
+    keep[0] = False
+    return keep[components] & region

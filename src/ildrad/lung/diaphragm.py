@@ -36,11 +36,12 @@ from __future__ import annotations
 
 import logging
 
-import cc3d
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["parts_touching", "recover_dense_base"]
+from ildrad.lung.body import parts_touching
+
+__all__ = ["recover_dense_base"]
 
 log = logging.getLogger(__name__)
 
@@ -185,14 +186,3 @@ def _mean_above(hu: np.ndarray, lung: np.ndarray, base: np.ndarray, probe: int) 
         total += np.where(inside, hu[k, rows, cols], 0.0)
         count += inside
     return np.where(count > 0, total / np.maximum(count, 1), -1000.0)
-
-
-def parts_touching(new: np.ndarray, lung: np.ndarray) -> np.ndarray:
-    """Parts of ``new`` connected (6-neighbourhood) to ``lung``."""
-    if not new.any():
-        return new
-    components = cc3d.connected_components((new | lung).view(np.uint8), connectivity=6)
-    keep = np.zeros(int(components.max()) + 1, dtype=bool)
-    keep[np.unique(components[lung])] = True
-    keep[0] = False
-    return keep[components] & new

@@ -49,6 +49,7 @@ from ildrad.lung.body import (
     body_mask,
     bone_mask,
     fat_mask,
+    parts_touching,
     pleural_fluid_mask,
 )
 from ildrad.lung.coarse import (
@@ -58,7 +59,7 @@ from ildrad.lung.coarse import (
     upsample_fraction,
     upsample_nearest,
 )
-from ildrad.lung.diaphragm import parts_touching, recover_dense_base
+from ildrad.lung.diaphragm import recover_dense_base
 from ildrad.lung.periphery import far_from_ribs_share, recover_dense_periphery
 from ildrad.lung.settings import SegmentSettings
 from ildrad.lung.split import LEFT, RIGHT, split_left_right
@@ -382,12 +383,7 @@ def _grow_into_disease(lung: np.ndarray, hu: np.ndarray, forbidden: np.ndarray) 
     # The scan's first and last slices continue beyond it (edge padding): a thin slab is not eroded away.
     padded = np.pad(added, ((1, 1), (0, 0), (0, 0)), mode="edge")
     added = ndimage.binary_opening(padded, structure=ndimage.generate_binary_structure(3, 1))[1:-1]
-    grown = lung | added
-    labels = cc3d.connected_components(grown.view(np.uint8), connectivity=6)
-    touching = np.unique(labels[lung])
-    keep = np.zeros(labels.max() + 1, dtype=bool)
-    keep[touching[touching > 0]] = True
-    return keep[labels]
+    return lung | parts_touching(added, lung)
 
 
 def _midline_x(reference: np.ndarray, grid: Grid) -> float:
