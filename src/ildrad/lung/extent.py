@@ -37,6 +37,11 @@ mm, so the rule is the same on HRCT and low-dose CT):
      ``ABNORMAL_HU_RANGE``; see :func:`_abnormal_threshold`) and ``local`` <= ``CONSOLIDATION_HU``, local standard
      deviation above ``RETICULATION_SD_HU`` plus the scan's noise;
    * ``ground_glass``: the rest of the abnormal voxels up to ``CONSOLIDATION_HU``;
+   * ``ground_glass`` too (faint): voxels still normal whose regional mean (the mean of the
+     lung still normal at ``FAINT_SIGMA_MM``) lies ``FAINT_MARGIN_HU`` above the normal lung
+     of its own height (:func:`_faint_ground_glass`). Ground glass of -750 to -700 HU is only
+     100-150 HU denser than normal lung, under the threshold above; the wider mean is quiet
+     enough to see it, and the level by height keeps the denser dependent lung normal;
    * ``honeycombing`` again: dark voxels (normal or emphysema so far) among air cysts (air share
      above ``HONEYCOMB_SHARE``) whose neighbourhood is mostly ILD (share above
      ``CYST_ILD_SHARE`` within ``CONTEXT_SIGMA_MM``): the cysts of honeycombing, counted with
@@ -97,6 +102,17 @@ DENSE_HU = -600.0
 WALL_DENSE_SHARE = 0.4
 LOCAL_NOISE_MAX_HU = 40.0
 CALM_LUNG_HU = (-950.0, -750.0)
+FAINT_SIGMA_MM = 6.0
+#: Excess of the regional mean over the normal lung of the same height for faint ground glass:
+#: over the 98th percentile of that excess in the normal-looking lung of the real IBSI CT
+#: (67 HU; healthy phantoms: 31-36 HU).
+FAINT_MARGIN_HU = 70.0
+FAINT_SLAB_MM = 20.0
+#: The normal level of one slab stays within this of the whole lung's (dependent lung is
+#: denser by tens of HU; a slab mostly diseased must not raise its own level further).
+FAINT_MAX_GRADIENT_HU = 50.0
+#: Regional means with more emphysema than this share in their window are not normal samples.
+FAINT_EMPHYSEMA_SHARE = 0.02
 TUBE_SIGMA_MM = 2.0
 TUBE_MAX_VOXEL_MM = 2.0
 #: Scale-normalised curvature (sigma^2 x Hessian eigenvalue, HU) across a tube, and the largest
@@ -186,6 +202,7 @@ def estimate_ild_extent(ct: Image, lungs: Mask) -> ExtentEstimate:
     honeycomb &= local > abnormal_hu
     sub[honeycomb] = 3
     sub[parenchyma & ~honeycomb & (local < EMPHYSEMA_HU)] = 5
+    sub[_faint_ground_glass(fine, parenchyma, sub, spacing)] = 1
     ild = parenchyma & (sub <= 4)
     ild_share = _smooth_within(ild.astype(np.float32), lung, context, lung_mass)
     sub[parenchyma & ~ild & (ild_share > CYST_ILD_SHARE) & (air_share > HONEYCOMB_SHARE)] = 3
@@ -291,6 +308,43 @@ def _abnormal_threshold(local: np.ndarray, parenchyma: np.ndarray) -> float:
         return ABNORMAL_HU_RANGE[0]
     level = float(np.percentile(values, NORMAL_LEVEL_PERCENTILE)) + ABNORMAL_MARGIN_HU
     return float(np.clip(level, *ABNORMAL_HU_RANGE))
+
+
+def _faint_ground_glass(
+    fine: np.ndarray, parenchyma: np.ndarray, sub: np.ndarray, spacing: tuple[float, float, float]
+) -> np.ndarray:
+    """Voxels still normal (``sub`` 7) whose regional mean reads faint ground glass.
+
+    The regional mean is the mean of the lung still normal at ``FAINT_SIGMA_MM`` (so denser
+    disease already found does not spill into the lung around it). The normal level is the
+    ``NORMAL_LEVEL_PERCENTILE``-th percentile of that mean in each ``FAINT_SLAB_MM`` slab along
+    the array's second axis (anterior-posterior on an axial CT: the gravity gradient of supine
+    and prone scans), within ``FAINT_MAX_GRADIENT_HU`` of the whole lung's; windows holding
+    emphysema do not set it. Faint ground glass: the regional mean over the level by
+    ``FAINT_MARGIN_HU``. Measured on phantoms of 30 % extent, ground glass only (seed 7): at
+    -700 HU 8.3 / 6.0 points low without the rule on the 1.4 / 3.75 mm grid, 3.2 / 0.3 with it;
+    at -750 HU 23.5 / 20.9, then 7.1 / 3.7. The IBSI CT's ILD rises by 1.0 point (its front
+    quarter, normal-looking, from 2.5 to 4.2 %).
+    """
+    normal = parenchyma & (sub == 7)
+    sigma = _sigma(FAINT_SIGMA_MM, spacing)
+    regional = _smooth_within(fine, normal, sigma)
+    emphysema_share = _smooth_within((sub == 5).astype(np.float32), parenchyma, sigma)
+    sample = normal & (regional > EMPHYSEMA_HU)
+    if (sample & (emphysema_share < FAINT_EMPHYSEMA_SHARE)).sum() >= 100:
+        sample &= emphysema_share < FAINT_EMPHYSEMA_SHARE
+    if sample.sum() < 100:
+        return np.zeros(sub.shape, dtype=bool)
+    whole = float(np.percentile(regional[sample], NORMAL_LEVEL_PERCENTILE))
+    slab_of_row = (np.arange(sub.shape[1]) * spacing[1] // FAINT_SLAB_MM).astype(int)
+    level = np.full(sub.shape[1], whole, dtype=np.float32)
+    for slab in np.unique(slab_of_row):
+        rows = slab_of_row == slab
+        values = regional[:, rows][sample[:, rows]]
+        if values.size >= 50:
+            level[rows] = np.percentile(values, NORMAL_LEVEL_PERCENTILE)
+    level = np.clip(level, whole - FAINT_MAX_GRADIENT_HU, whole + FAINT_MAX_GRADIENT_HU)
+    return normal & (regional > level[None, :, None] + FAINT_MARGIN_HU)
 
 
 def _noise_sd(fine: np.ndarray, parenchyma: np.ndarray, local: np.ndarray) -> float:
