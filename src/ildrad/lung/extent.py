@@ -113,6 +113,14 @@ FAINT_SLAB_MM = 20.0
 FAINT_MAX_GRADIENT_HU = 50.0
 #: Regional means with more emphysema than this share in their window are not normal samples.
 FAINT_EMPHYSEMA_SHARE = 0.02
+#: Walled air cysts (:func:`_walled_cysts`), looked for where in-plane pixels are at most
+#: ``CYST_MAX_VOXEL_MM``; honeycombing where they fill ``CYST_SHARE`` of the neighbourhood and
+#: voxels denser than ``DENSE_HU`` (their walls) ``HONEYCOMB_SHARE``.
+CYST_MIN_RADIUS_MM = 1.5
+CYST_WALL_HU = -800.0
+CYST_WALLED_SHARE = 0.45
+CYST_MAX_VOXEL_MM = 2.0
+CYST_SHARE = 0.05
 TUBE_SIGMA_MM = 2.0
 TUBE_MAX_VOXEL_MM = 2.0
 #: Scale-normalised curvature (sigma^2 x Hessian eigenvalue, HU) across a tube, and the largest
@@ -200,6 +208,10 @@ def estimate_ild_extent(ct: Image, lungs: Mask) -> ExtentEstimate:
     sub[parenchyma & (local > CONSOLIDATION_HU)] = 4
     honeycomb = parenchyma & (air_share > HONEYCOMB_SHARE) & (bright_share > HONEYCOMB_SHARE)
     honeycomb &= local > abnormal_hu
+    if max(spacing[1:]) <= CYST_MAX_VOXEL_MM:
+        cysts = _walled_cysts(fine, lung, spacing).astype(np.float32)
+        cyst_share = _smooth_within(cysts, lung, context, lung_mass)
+        honeycomb |= parenchyma & (cyst_share > CYST_SHARE) & (dense_share > HONEYCOMB_SHARE)
     sub[honeycomb] = 3
     sub[parenchyma & ~honeycomb & (local < EMPHYSEMA_HU)] = 5
     sub[_faint_ground_glass(fine, parenchyma, sub, spacing)] = 1
@@ -214,6 +226,39 @@ def estimate_ild_extent(ct: Image, lungs: Mask) -> ExtentEstimate:
     counts = np.bincount(full_sub[lung_full[box]], minlength=8)
     volumes = {name: float(counts[code]) * voxel_ml for code, name in EXTENT_CLASSES.items()}
     return ExtentEstimate(Mask(classes, ct.grid, EXTENT_CLASSES), volumes, float(lung_full.sum()) * voxel_ml)
+
+
+def _walled_cysts(
+    fine: np.ndarray, lung: np.ndarray, spacing: tuple[float, float, float]
+) -> np.ndarray:
+    """Air cysts with walls: the cysts of honeycombing, whatever the walls' thickness.
+
+    Air (``fine`` < ``CYST_AIR_HU``) opened by a ball of ``CYST_MIN_RADIUS_MM`` (the speckle
+    of sharp-kernel noise in normal lung goes); of its blobs, those whose shell (two voxels
+    around them) is at least ``CYST_WALLED_SHARE`` denser than ``CYST_WALL_HU``. Thin walls (a
+    fifth of the honeycomb's volume, under a millimetre) are partial volume, -600 to -400 HU on
+    1.4 mm voxels, too faint for the bright-wall test and too few to raise the local mean over
+    the abnormal threshold: 1.4 mm honeycombing-only phantoms at 30 % extent read about 25
+    points low with walls of 0.2 of the volume, 17 with 0.3, and 2.2 / 1.2 with this rule. The shell
+    test keeps out the dark normal lung of real CT (under -900 HU in places, vessels through it)
+    and emphysema and bullae (normal lung around them): on the IBSI CT a median of 0.28 of a
+    blob's shell is denser than -800 HU, against 0.53 for the cysts of a thin-walled phantom.
+    """
+    offsets = np.indices((3, 3, 3)).reshape(3, -1).T - 1
+    reach = np.sqrt(((offsets * np.asarray(spacing)) ** 2).sum(axis=1)) <= CYST_MIN_RADIUS_MM
+    ball = reach.reshape(3, 3, 3)
+    cysts = ndimage.binary_opening(lung & (fine < CYST_AIR_HU), structure=ball)
+    labels, n = ndimage.label(cysts)
+    if n == 0:
+        return cysts
+    step = ndimage.generate_binary_structure(3, 1)
+    grown = ndimage.grey_dilation(ndimage.grey_dilation(labels, footprint=step), footprint=step)
+    shell = (grown > 0) & (labels == 0) & lung
+    owners = grown[shell]
+    walls = np.bincount(owners, weights=fine[shell] > CYST_WALL_HU, minlength=n + 1)
+    walled = walls / np.maximum(np.bincount(owners, minlength=n + 1), 1)
+    walled[0] = 0.0
+    return (walled >= CYST_WALLED_SHARE)[labels]
 
 
 def _tubular(
