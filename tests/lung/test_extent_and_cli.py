@@ -114,6 +114,7 @@ def test_quality_flags_say_prone_expiratory_and_cut_apex() -> None:
         "prone_suspected": dict(size="tiny", ild_extent=0.3, position="prone", noise_hu=40.0),
         "expiratory_suspected": dict(size="tiny", ild_extent=0.3, breath="expiratory"),
         "truncated_apex": dict(size="tiny", ild_extent=0.3, coverage="cut_apex"),
+        "thick_slices": dict(size="tiny", ild_extent=0.3, slice_thickness_mm=8.0),
     }
     for flag, spec in expected.items():
         case = phantom(**spec)
