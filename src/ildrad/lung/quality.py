@@ -117,7 +117,7 @@ def _quality_report(ct: Image, lungs: Mask, body: Mask, info: dict[str, Any]) ->
 
 
 def _slice_thickness_mm(ct: Image) -> float:
-    """The reconstructed slice thickness (metadata ``slice_thickness_mm``), else the slice spacing."""
+    """Reconstructed slice thickness (metadata ``slice_thickness_mm``), else the slice spacing."""
     thickness = ct.metadata.get("slice_thickness_mm")
     if thickness is not None and np.isfinite(float(thickness)) and float(thickness) > 0:
         return float(thickness)
