@@ -371,7 +371,7 @@ def _faint_ground_glass(
     emphysema do not set it. Faint ground glass: the regional mean over the level by
     ``FAINT_MARGIN_HU``. Measured on phantoms of 30 % extent, ground glass only (seed 7): at
     -700 HU 8.3 / 6.0 points low without the rule on the 1.4 / 3.75 mm grid, 3.2 / 0.3 with it;
-    at -750 HU 23.5 / 20.9, then 7.1 / 3.7. The IBSI CT's ILD rises by 1.0 point (its front
+    at -750 HU 23.5 / 20.9, then 7.1 / 3.7. The IBSI CT's ILD rises by 1.7 points (its front
     quarter, normal-looking, from 2.5 to 4.2 %).
     """
     normal = parenchyma & (sub == 7)
