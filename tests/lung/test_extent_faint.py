@@ -46,6 +46,21 @@ def test_a_faint_patch_is_ground_glass_and_the_denser_dependent_lung_is_not() ->
     assert ild[back].mean() < 0.02, f"{ild[back].mean():.3f} of the dependent lung read as ILD"
 
 
+def test_the_level_by_height_follows_the_patient_axis_not_the_array_axis() -> None:
+    """The same lung stored with the array's last two axes swapped (direction cosines saying so):
+    the slabs follow the patient's front-to-back axis, wherever the array keeps it."""
+    ct, lungs, core, far = _graded_lung_with_a_faint_patch()
+    swapped = Grid(ct.shape[:1] + ct.shape[:0:-1], ct.spacing,
+                   direction=((0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (1.0, 0.0, 0.0)))
+    ct_swapped = Image(np.swapaxes(ct.array, 1, 2).copy(), swapped, Modality.CT, Unit.HU)
+    lungs_swapped = Mask(np.swapaxes(lungs.array, 1, 2).copy(), swapped, {1: "right"})
+    classes = np.swapaxes(estimate_ild_extent(ct_swapped, lungs_swapped).classes.array, 1, 2)
+    ild = np.isin(classes, (1, 2, 3, 4))
+    back = far & (np.indices(far.shape)[1] >= 100)
+    assert (classes[core] == 1).mean() > 0.9
+    assert ild[back].mean() < 0.02, f"{ild[back].mean():.3f} of the dependent lung read as ILD"
+
+
 @pytest.mark.parametrize("ground_glass_hu", [-725.0, -700.0])
 def test_faint_ground_glass_phantom_is_read_within_5_points(ground_glass_hu) -> None:
     """30 % extent of ground glass only, at -725 or -700 HU (normal lung -850 HU, +45 toward the

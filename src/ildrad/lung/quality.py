@@ -15,7 +15,7 @@ from scipy import ndimage
 from ildrad.image import Image, Mask
 from ildrad.lung.airways import MAX_AIRWAY_ML
 from ildrad.lung.counts import mean_position, position_counts, position_percentiles
-from ildrad.lung.zones import slice_superior_mm
+from ildrad.lung.zones import anterior_posterior_axis, slice_superior_mm
 
 __all__ = ["QUALITY_LIMITS", "quality_report"]
 
@@ -124,18 +124,11 @@ def _slice_thickness_mm(ct: Image) -> float:
     return float(ct.spacing[0])
 
 
-def _anterior_axis(ct: Image) -> tuple[int, float]:
-    """Array axis (1 or 2) closest to the patient's antero-posterior axis and its sign (+P)."""
-    direction = ct.grid.direction_matrix
-    axis = 1 if abs(direction[1, 1]) >= abs(direction[1, 2]) else 2
-    return axis, float(np.sign(direction[1, axis]))
-
-
 def _dependent_gradient(ct: Image, lung: np.ndarray) -> float:
     """Mean HU of the anterior third of the lungs minus that of the posterior third."""
     if not lung.any():
         return float("nan")
-    axis, posterior_sign = _anterior_axis(ct)
+    axis, posterior_sign = anterior_posterior_axis(ct.grid)
     low, high = position_percentiles(lung, axis, (33.3, 66.7), posterior_sign)
     coordinate = np.arange(lung.shape[axis]) * posterior_sign
     anterior = _lung_hu_in_slab(ct.array, lung, axis, coordinate <= low)
@@ -172,7 +165,7 @@ def _enhanced_volume(ct: Image, lungs: Mask, body: Mask) -> float:
     right, left = lungs.array == 1, lungs.array == 2
     if not right.any() or not left.any():
         return float("nan")
-    axis, posterior_sign = _anterior_axis(ct)
+    axis, posterior_sign = anterior_posterior_axis(ct.grid)
     lr_axis = 3 - axis
     lung = lungs.array > 0
     slices = np.flatnonzero(position_counts(lung, 0))

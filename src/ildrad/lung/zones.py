@@ -17,6 +17,7 @@ from ildrad.lung.coarse import coarse_grid_for, downsample_mean, upsample_fracti
 from ildrad.preprocess import bounding_box_slices
 
 __all__ = [
+    "anterior_posterior_axis",
     "RIND",
     "CORE",
     "ZONE_LABELS",
@@ -48,6 +49,13 @@ def slice_superior_mm(grid: Grid) -> np.ndarray:
     index[:, 1] = (grid.shape[1] - 1) / 2.0
     index[:, 2] = (grid.shape[2] - 1) / 2.0
     return grid.index_to_physical(index)[:, 2]
+
+
+def anterior_posterior_axis(grid: Grid) -> tuple[int, float]:
+    """Array axis (1 or 2) closest to the patient's antero-posterior axis and its sign (+P)."""
+    direction = grid.direction_matrix
+    axis = 1 if abs(direction[1, 1]) >= abs(direction[1, 2]) else 2
+    return axis, float(np.sign(direction[1, axis]))
 
 
 def lung_zones(lungs: Mask) -> Mask:
