@@ -22,7 +22,7 @@ EXTENT_CASES = [
     dict(size="tiny", ild_extent=0.05, kernel="sharp", noise_hu=45.0),
     # honeycombing-dominant (UIP-like) lung on the 1.4 mm grid: 19.7 points under before thin
     # honeycomb walls stopped being taken for vessels, 3.4 then, 3.9 with the vessel tube test
-    # (which takes a little of the wall), 0.4 now that walled air cysts are honeycombing
+    # (which takes a little of the wall), 0.5 now that walled air cysts are honeycombing
     dict(size="small", ild_extent=0.5,
          pattern_mix=dict(ground_glass=0.05, reticulation=0.05, honeycombing=0.9,
                           consolidation=0.0)),
