@@ -32,7 +32,8 @@ mm, so the rule is the same on HRCT and low-dose CT):
      honeycomb walls are fibrosis). Without the last test a vessel in normal lung on a sharp
      kernel, whose noise puts a quarter to a third of normal lung below ``CYST_AIR_HU``, was
      honeycombing: 2-3 % of healthy small phantoms;
-   * ``honeycombing`` too, where in-plane pixels are ``CYST_MAX_VOXEL_MM`` or finer: walled air
+   * ``honeycombing`` too, where in-plane pixels are ``CYST_MAX_VOXEL_MM`` or finer (or the
+     scan is quiet, ``CYST_COARSE_MAX_NOISE_HU``): walled air
      cysts (:func:`_walled_cysts`) over ``CYST_SHARE`` of the neighbourhood among walls (voxels
      denser than ``CYST_WALL_HU``) over ``CYST_WALL_SHARE``: honeycombing whose walls are too
      thin to be bright or to raise the local mean;
@@ -130,6 +131,12 @@ CYST_WALLED_SHARE = 0.45
 CYST_MAX_VOXEL_MM = 2.0
 CYST_SHARE = 0.05
 CYST_WALL_SHARE = 0.3
+#: On coarser pixels a cyst is a voxel or two and the opening cannot tell it from noise speckle,
+#: so walled cysts are looked for there only on quiet scans: noise of the working grid in normal
+#: lung (:func:`_noise_sd`) at most this (3.75 mm phantoms: smooth kernel, 20 HU, 10-14 HU;
+#: sharp 60-140 HU, where the rule read healthy lungs 90 % honeycombing; 0 = not measured, as on
+#: expiratory scans, keeps it off).
+CYST_COARSE_MAX_NOISE_HU = 15.0
 TUBE_SIGMA_MM = 2.0
 TUBE_MAX_VOXEL_MM = 2.0
 #: Scale-normalised curvature (sigma^2 x Hessian eigenvalue, HU) across a tube, and the largest
@@ -217,7 +224,7 @@ def estimate_ild_extent(ct: Image, lungs: Mask) -> ExtentEstimate:
     sub[parenchyma & (local > CONSOLIDATION_HU)] = 4
     honeycomb = parenchyma & (air_share > HONEYCOMB_SHARE) & (bright_share > HONEYCOMB_SHARE)
     honeycomb &= local > abnormal_hu
-    if max(spacing[1:]) <= CYST_MAX_VOXEL_MM:
+    if max(spacing[1:]) <= CYST_MAX_VOXEL_MM or 0.0 < noise_sd <= CYST_COARSE_MAX_NOISE_HU:
         cysts = _walled_cysts(fine, lung, spacing).astype(np.float32)
         cyst_share = _smooth_within(cysts, lung, context, lung_mass)
         wall = (fine > CYST_WALL_HU).astype(np.float32)
