@@ -134,7 +134,7 @@ CYST_WALL_SHARE = 0.3
 #: On coarser pixels a cyst is a voxel or two and the opening cannot tell it from noise speckle,
 #: so walled cysts are looked for there only on quiet scans: noise of the working grid in normal
 #: lung (:func:`_noise_sd`) at most this (3.75 mm phantoms: smooth kernel, 20 HU, 10-14 HU;
-#: sharp 60-140 HU, where the rule read healthy lungs 90 % honeycombing; 0 = not measured, as on
+#: sharp 60-140 HU, where the rule read a healthy lung as 95.6 % ILD; 0 = not measured, as on
 #: expiratory scans, keeps it off).
 CYST_COARSE_MAX_NOISE_HU = 15.0
 TUBE_SIGMA_MM = 2.0
