@@ -118,10 +118,8 @@ def _quality_report(ct: Image, lungs: Mask, body: Mask, info: dict[str, Any]) ->
 
 def _slice_thickness_mm(ct: Image) -> float:
     """Reconstructed slice thickness (metadata ``slice_thickness_mm``), else the slice spacing."""
-    thickness = ct.metadata.get("slice_thickness_mm")
-    if thickness is not None and np.isfinite(float(thickness)) and float(thickness) > 0:
-        return float(thickness)
-    return float(ct.spacing[0])
+    thickness = float(ct.metadata.get("slice_thickness_mm") or np.nan)
+    return thickness if 0.0 < thickness < np.inf else float(ct.spacing[0])
 
 
 def _dependent_gradient(ct: Image, lung: np.ndarray) -> float:
